@@ -1,0 +1,37 @@
+#pragma once
+// Applies an event to resource documents (AWS Config configuration-item shape). A Config item
+// replaces the document; a successful CloudTrail call is applied by the applier for its action.
+// Failed calls (errorCode) and read-only calls change nothing. Older-than-current changes go to
+// history with applied=false. Unknown write calls are recorded in history against the resources
+// they name.
+
+#include <string>
+#include <vector>
+
+#include "engine/batch_context.h"
+#include "engine/event.h"
+
+namespace driftwatch {
+
+struct StateDelta {
+  std::string resource_key;
+  std::string type, id, arn, account, region;
+  std::string before;  // document before ("" when it did not exist)
+  std::string after;   // document after ("" when deleted)
+  bool deleted = false;
+  bool applied = true;  // false when the change was older than the document and was not applied
+};
+
+class Applier {
+ public:
+  Applier();
+  ~Applier();
+  // Writes documents and history into `ctx`, appends one delta per resource changed.
+  void Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace driftwatch

@@ -1,0 +1,101 @@
+#include "engine/batch_context.h"
+
+namespace driftwatch {
+
+bool BatchContext::GetResource(std::string_view key, std::string* document) {
+  auto it = resources_.find(std::string(key));
+  if (it != resources_.end()) {
+    if (!it->second.exists) return false;
+    *document = it->second.document;
+    return true;
+  }
+  bool found = false;
+  Status s = store_->GetResource(key, document, &found);
+  if (!s.ok()) {
+    if (read_status_.ok()) read_status_ = s;
+    return false;
+  }
+  return found;
+}
+
+void BatchContext::PutResource(std::string key, std::string document) {
+  resources_[std::move(key)] = ResourceSlot{true, std::move(document)};
+}
+
+void BatchContext::DeleteResource(std::string key) {
+  resources_[std::move(key)] = ResourceSlot{false, {}};
+}
+
+void BatchContext::AddHistory(HistoryEntry entry) { history_.push_back(std::move(entry)); }
+
+bool BatchContext::SeenEvent(std::string_view event_id) {
+  if (seen_.count(std::string(event_id)) != 0) return true;
+  bool seen = false;
+  Status s = store_->HasSeenEvent(event_id, &seen);
+  if (!s.ok()) {
+    if (read_status_.ok()) read_status_ = s;
+    return false;
+  }
+  return seen;
+}
+
+void BatchContext::MarkSeen(std::string event_id, int64_t time_ms) {
+  if (seen_.insert(event_id).second) seen_new_.emplace_back(std::move(event_id), time_ms);
+}
+
+bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
+  auto it = findings_.find(std::string(finding_id));
+  if (it != findings_.end()) {
+    *finding = it->second;
+    return true;
+  }
+  bool found = false;
+  Status s = store_->GetFinding(finding_id, finding, &found);
+  if (!s.ok()) {
+    if (read_status_.ok()) read_status_ = s;
+    return false;
+  }
+  return found;
+}
+
+void BatchContext::PutFinding(const Finding& finding, bool status_changed) {
+  auto [it, inserted] = findings_.insert_or_assign(finding.finding_id, finding);
+  if (inserted) findings_order_.push_back(finding.finding_id);
+  if (status_changed) emitted_.push_back(finding);
+}
+
+void BatchContext::SetPosition(std::string source, int64_t next_offset) {
+  positions_[std::move(source)] = next_offset;
+}
+
+size_t BatchContext::pending_writes() const {
+  return resources_.size() + history_.size() + seen_new_.size() + findings_.size();
+}
+
+WriteSet BatchContext::TakeWrites() {
+  WriteSet w;
+  for (auto& [key, slot] : resources_) {
+    if (slot.exists) {
+      w.put_resources.emplace_back(key, std::move(slot.document));
+    } else {
+      w.delete_resources.push_back(key);
+    }
+  }
+  resources_.clear();
+  w.history = std::move(history_);
+  w.seen_event_ids = std::move(seen_new_);
+  for (const std::string& id : findings_order_) w.findings.push_back(findings_.at(id));
+  for (auto& [source, offset] : positions_) w.positions.push_back({source, offset});
+  positions_.clear();
+  return w;
+}
+
+std::vector<Finding> BatchContext::TakeEmitted() {
+  std::vector<Finding> out = std::move(emitted_);
+  emitted_.clear();
+  findings_.clear();
+  findings_order_.clear();
+  return out;
+}
+
+}  // namespace driftwatch

@@ -1,0 +1,72 @@
+#pragma once
+// Everything one input batch reads and writes. Reads see the batch's own writes first, then the
+// store; writes collect into one WriteSet that the pipeline commits atomically. Findings whose
+// status changed are collected for emission after the commit. Single-threaded.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/finding.h"
+#include "engine/state_store.h"
+#include "engine/status.h"
+
+namespace driftwatch {
+
+class BatchContext {
+ public:
+  explicit BatchContext(StateStore* store) : store_(store) {}
+
+  // Current document of a resource; false when it does not exist (or was deleted).
+  bool GetResource(std::string_view key, std::string* document);
+  void PutResource(std::string key, std::string document);
+  void DeleteResource(std::string key);
+  void AddHistory(HistoryEntry entry);
+
+  bool SeenEvent(std::string_view event_id);
+  void MarkSeen(std::string event_id, int64_t time_ms);
+
+  bool GetFinding(std::string_view finding_id, Finding* finding);
+  // Stores the finding. `status_changed` queues a copy for emission to the sinks: every change
+  // of status is emitted once, in order, even when one batch opens and resolves a finding.
+  void PutFinding(const Finding& finding, bool status_changed);
+
+  void SetPosition(std::string source, int64_t next_offset);
+
+  // Event-time watermark: the newest event time seen so far (never goes back).
+  int64_t watermark_ms() const { return watermark_ms_; }
+  void AdvanceWatermark(int64_t ms) {
+    if (ms > watermark_ms_) watermark_ms_ = ms;
+  }
+  void set_watermark_ms(int64_t ms) { watermark_ms_ = ms; }
+
+  // First store error met while reading; the pipeline refuses to commit a batch that has one.
+  const Status& read_status() const { return read_status_; }
+
+  // Builds the WriteSet (resources last-write-wins per key) and the findings to emit.
+  WriteSet TakeWrites();
+  std::vector<Finding> TakeEmitted();
+  size_t pending_writes() const;
+
+ private:
+  struct ResourceSlot {
+    bool exists;
+    std::string document;
+  };
+  StateStore* store_;
+  std::unordered_map<std::string, ResourceSlot> resources_;
+  std::vector<HistoryEntry> history_;
+  std::unordered_set<std::string> seen_;
+  std::vector<std::pair<std::string, int64_t>> seen_new_;
+  std::unordered_map<std::string, Finding> findings_;
+  std::vector<std::string> findings_order_;
+  std::vector<Finding> emitted_;
+  std::unordered_map<std::string, int64_t> positions_;
+  int64_t watermark_ms_ = 0;
+  Status read_status_;
+};
+
+}  // namespace driftwatch

@@ -1,0 +1,136 @@
+#include "engine/finding.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "engine/time_util.h"
+
+namespace driftwatch {
+namespace {
+
+constexpr std::string_view kCategoryNames[] = {"identity", "network", "data-protection",
+                                               "logging",  "inventory", "patching"};
+constexpr std::string_view kSeverityNames[] = {"info", "low", "medium", "high", "critical"};
+
+std::string TimeOrEmpty(int64_t ms) { return ms == 0 ? std::string() : FormatTimestamp(ms); }
+
+}  // namespace
+
+std::string_view CategoryName(Category c) { return kCategoryNames[static_cast<int>(c)]; }
+std::string_view SeverityName(Severity s) { return kSeverityNames[static_cast<int>(s)]; }
+std::string_view FindingStatusName(FindingStatus s) {
+  return s == FindingStatus::kOpen ? "open" : "resolved";
+}
+
+bool ParseCategory(std::string_view name, Category* out) {
+  for (int i = 0; i < 6; ++i) {
+    if (kCategoryNames[i] == name) {
+      *out = static_cast<Category>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ParseSeverity(std::string_view name, Severity* out) {
+  for (int i = 0; i < 5; ++i) {
+    if (kSeverityNames[i] == name) {
+      *out = static_cast<Severity>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string MakeFindingId(std::string_view rule_id, const FindingResource& r) {
+  uint64_t h = 14695981039346656037ULL;
+  auto mix = [&h](std::string_view part) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0;
+    h *= 1099511628211ULL;
+  };
+  mix(rule_id);
+  mix(r.account);
+  mix(r.region);
+  mix(r.type);
+  mix(r.id);
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string FindingToJson(const Finding& f) {
+  nlohmann::ordered_json j;
+  j["finding_id"] = f.finding_id;
+  j["rule_id"] = f.rule_id;
+  j["title"] = f.title;
+  j["category"] = CategoryName(f.category);
+  j["severity"] = SeverityName(f.severity);
+  j["status"] = FindingStatusName(f.status);
+  j["resource"] = {{"type", f.resource.type},
+                   {"id", f.resource.id},
+                   {"arn", f.resource.arn},
+                   {"account", f.resource.account},
+                   {"region", f.resource.region}};
+  j["actor"] = {{"type", f.actor.type},
+                {"arn", f.actor.arn},
+                {"access_key_id", f.actor.access_key_id},
+                {"source_ip", f.actor.source_ip}};
+  j["event_ids"] = f.event_ids;
+  j["first_seen"] = TimeOrEmpty(f.first_seen_ms);
+  j["last_seen"] = TimeOrEmpty(f.last_seen_ms);
+  j["resolved_at"] = f.resolved_at_ms == 0 ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(FormatTimestamp(f.resolved_at_ms));
+  nlohmann::ordered_json evidence = nlohmann::ordered_json::parse(
+      f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
+  j["evidence"] = evidence.is_discarded() ? nlohmann::ordered_json::object() : evidence;
+  j["description"] = f.description;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+bool FindingFromJson(std::string_view json, Finding* out) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto str = [](const nlohmann::json& o, const char* key) -> std::string {
+    auto it = o.find(key);
+    return (it != o.end() && it->is_string()) ? it->get<std::string>() : std::string();
+  };
+  auto time = [&](const char* key) -> int64_t {
+    int64_t ms = 0;
+    std::string s = str(j, key);
+    return (!s.empty() && ParseTimestamp(s, &ms)) ? ms : 0;
+  };
+  Finding f;
+  f.finding_id = str(j, "finding_id");
+  f.rule_id = str(j, "rule_id");
+  if (f.finding_id.empty() || f.rule_id.empty()) return false;
+  f.title = str(j, "title");
+  if (!ParseCategory(str(j, "category"), &f.category)) return false;
+  if (!ParseSeverity(str(j, "severity"), &f.severity)) return false;
+  f.status = str(j, "status") == "resolved" ? FindingStatus::kResolved : FindingStatus::kOpen;
+  if (auto it = j.find("resource"); it != j.end() && it->is_object()) {
+    f.resource = {str(*it, "type"), str(*it, "id"), str(*it, "arn"), str(*it, "account"),
+                  str(*it, "region")};
+  }
+  if (auto it = j.find("actor"); it != j.end() && it->is_object()) {
+    f.actor = {str(*it, "type"), str(*it, "arn"), str(*it, "access_key_id"),
+               str(*it, "source_ip")};
+  }
+  if (auto it = j.find("event_ids"); it != j.end() && it->is_array()) {
+    for (const auto& id : *it) {
+      if (id.is_string()) f.event_ids.push_back(id.get<std::string>());
+    }
+  }
+  f.first_seen_ms = time("first_seen");
+  f.last_seen_ms = time("last_seen");
+  f.resolved_at_ms = time("resolved_at");
+  if (auto it = j.find("evidence"); it != j.end()) f.evidence = it->dump();
+  f.description = str(j, "description");
+  *out = std::move(f);
+  return true;
+}
+
+}  // namespace driftwatch

@@ -1,0 +1,63 @@
+#pragma once
+// A finding, in the format DESIGN.md fixes. Field names are part of the output format.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace driftwatch {
+
+// Category and severity names are part of the output format and stored: do not change.
+enum class Category : uint8_t {
+  kIdentity = 0,
+  kNetwork = 1,
+  kDataProtection = 2,
+  kLogging = 3,
+  kInventory = 4,
+  kPatching = 5,
+};
+enum class Severity : uint8_t { kInfo = 0, kLow = 1, kMedium = 2, kHigh = 3, kCritical = 4 };
+enum class FindingStatus : uint8_t { kOpen = 0, kResolved = 1 };
+
+std::string_view CategoryName(Category c);  // "identity", "network", "data-protection", ...
+std::string_view SeverityName(Severity s);  // "critical", "high", "medium", "low", "info"
+std::string_view FindingStatusName(FindingStatus s);  // "open", "resolved"
+bool ParseCategory(std::string_view name, Category* out);
+bool ParseSeverity(std::string_view name, Severity* out);
+
+struct FindingResource {
+  std::string type, id, arn, account, region;
+};
+struct FindingActor {
+  std::string type, arn, access_key_id, source_ip;
+};
+
+struct Finding {
+  std::string finding_id;  // stable for rule + resource: see MakeFindingId
+  std::string rule_id;
+  std::string title;
+  Category category = Category::kIdentity;
+  Severity severity = Severity::kInfo;
+  FindingStatus status = FindingStatus::kOpen;
+  FindingResource resource;
+  FindingActor actor;
+  std::vector<std::string> event_ids;  // newest last, bounded (kMaxFindingEventIds)
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t resolved_at_ms = 0;  // 0 while open
+  std::string evidence;        // JSON object text: the fields that made the rule match
+  std::string description;     // what a person on call should do
+};
+
+inline constexpr size_t kMaxFindingEventIds = 20;
+
+// Stable id for rule + resource: hex of a 64-bit FNV-1a over "rule_id\0account\0region\0type\0id".
+std::string MakeFindingId(std::string_view rule_id, const FindingResource& resource);
+
+// One JSON object, no trailing newline, in the DESIGN.md finding format (times as RFC 3339 UTC).
+std::string FindingToJson(const Finding& f);
+// Inverse of FindingToJson; false when the text is not a finding.
+bool FindingFromJson(std::string_view json, Finding* out);
+
+}  // namespace driftwatch

@@ -1,0 +1,131 @@
+#include "engine/pipeline.h"
+
+#include <chrono>
+
+#include "engine/batch_context.h"
+
+namespace driftwatch {
+namespace {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Position key under which the event-time watermark is kept, so that a restart continues
+// time-driven checks from where the stored state ends.
+constexpr std::string_view kWatermarkSource = "watermark";
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
+  if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
+  if (parts_.store != nullptr) {
+    int64_t stored = 0;
+    bool found = false;
+    if (parts_.store->GetPosition(kWatermarkSource, &stored, &found).ok() && found) {
+      watermark_ms_ = stored;
+    }
+  }
+}
+
+Pipeline::~Pipeline() = default;
+
+Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  BatchContext ctx(parts_.store);
+  ctx.set_watermark_ms(watermark_ms_);
+  PipelineCounters delta_counters;
+
+  for (const PipelineRecord& record : batch) {
+    ++delta_counters.records;
+    if (parts_.probe) parts_.probe->OnRecord(record.source);
+    events_.clear();
+    rejected_.clear();
+    parts_.decoder->Decode(record.bytes, record.origin, &events_, &rejected_);
+    for (const EventDecoder::Rejected& r : rejected_) {
+      ++delta_counters.invalid;
+      if (r.reason >= 0 && r.reason < 8) ++delta_counters.invalid_by_reason[r.reason];
+      if (parts_.probe) parts_.probe->OnInvalidRecord(r.reason_name);
+      if (parts_.dead_letter != nullptr) {
+        Status s = parts_.dead_letter->Write(record.bytes, record.origin, r.reason_name, r.detail);
+        if (!s.ok()) return Status::Error("dead-letter sink: " + s.message());
+      }
+    }
+    for (const Event& event : events_) {
+      ++delta_counters.events;
+      if (parts_.probe) parts_.probe->OnEventDecoded(event, record.source);
+      if (!event.id.empty() && ctx.SeenEvent(event.id)) {
+        ++delta_counters.duplicates;
+        if (parts_.probe) parts_.probe->OnDuplicateEvent();
+        continue;
+      }
+      ctx.AdvanceWatermark(event.time_ms);
+      deltas_.clear();
+      const bool may_change_state =
+          event.kind == EventKind::kConfigItem ||
+          (event.kind == EventKind::kApiCall && event.error_code.empty() && !event.read_only);
+      if (may_change_state) applier_.Apply(event, ctx, &deltas_);
+      // Only events that change something are remembered as seen: read-only calls never write.
+      if (!event.id.empty() && (may_change_state || event.kind != EventKind::kApiCall)) {
+        ctx.MarkSeen(event.id, event.time_ms);
+      }
+      delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
+      if (parts_.rules != nullptr) {
+        parts_.rules->OnEvent(event, ctx);
+        for (const StateDelta& d : deltas_) parts_.rules->OnStateDelta(d, event, ctx);
+      }
+    }
+    if (!record.source.empty()) ctx.SetPosition(std::string(record.source), record.next_offset);
+  }
+  if (parts_.rules != nullptr) parts_.rules->OnWatermark(ctx);
+  if (!ctx.read_status().ok()) return ctx.read_status();
+
+  if (ctx.watermark_ms() != watermark_ms_) {
+    ctx.SetPosition(std::string(kWatermarkSource), ctx.watermark_ms());
+  }
+  WriteSet writes = ctx.TakeWrites();
+  std::vector<Finding> emitted = ctx.TakeEmitted();
+  if (!writes.empty()) {
+    Status s = parts_.store->Commit(writes);
+    if (!s.ok()) return s;
+  }
+  watermark_ms_ = ctx.watermark_ms();
+
+  for (const Finding& f : emitted) {
+    const bool opened = f.status == FindingStatus::kOpen;
+    if (opened) {
+      ++delta_counters.findings_opened;
+    } else {
+      ++delta_counters.findings_resolved;
+    }
+    if (parts_.probe) parts_.probe->OnFindingChanged(f, opened);
+    for (FindingSink* sink : parts_.sinks) {
+      Status s = sink->Emit(f);
+      if (!s.ok()) return Status::Error("finding sink: " + s.message());
+    }
+  }
+  for (FindingSink* sink : parts_.sinks) {
+    Status s = sink->Flush();
+    if (!s.ok()) return Status::Error("finding sink: " + s.message());
+  }
+
+  counters_.records += delta_counters.records;
+  counters_.events += delta_counters.events;
+  counters_.invalid += delta_counters.invalid;
+  counters_.duplicates += delta_counters.duplicates;
+  counters_.state_changes += delta_counters.state_changes;
+  counters_.findings_opened += delta_counters.findings_opened;
+  counters_.findings_resolved += delta_counters.findings_resolved;
+  for (int i = 0; i < 8; ++i) counters_.invalid_by_reason[i] += delta_counters.invalid_by_reason[i];
+  ++counters_.batches;
+  if (parts_.probe) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    parts_.probe->OnBatchDone(seconds, parts_.now_ms());
+  }
+  return Status::Ok();
+}
+
+}  // namespace driftwatch

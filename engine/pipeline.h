@@ -1,0 +1,99 @@
+#pragma once
+// The engine's spine: raw records in, one durable WriteSet per batch, finding changes out.
+//   RawRecord -> Decoder -> Event -> Applier -> StateDelta -> RuleEngine -> FindingChange
+// Single-threaded: one Pipeline per consumer thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/applier.h"
+#include "engine/event.h"
+#include "engine/finding_sink.h"
+#include "engine/probe.h"
+#include "engine/rule_engine.h"
+#include "engine/state_store.h"
+#include "engine/status.h"
+
+namespace driftwatch {
+
+// One input record as the pipeline sees it (sources convert theirs to this).
+struct PipelineRecord {
+  std::string_view bytes;
+  std::string_view origin;
+  std::string_view source;  // position key, "" when the source has no resumable position
+  int64_t next_offset = 0;
+};
+
+// Receives records that could not be decoded: bytes, origin, reason name, detail.
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual Status Write(std::string_view bytes, std::string_view origin, std::string_view reason,
+                       std::string_view detail) = 0;
+};
+
+struct PipelineCounters {
+  int64_t records = 0;
+  int64_t events = 0;
+  int64_t invalid = 0;
+  int64_t duplicates = 0;
+  int64_t state_changes = 0;
+  int64_t findings_opened = 0;
+  int64_t findings_resolved = 0;
+  int64_t findings_updated = 0;
+  int64_t batches = 0;
+  int64_t invalid_by_reason[8] = {};
+};
+
+// Decodes with the ingest decoder; provided by the composition root so engine stays free of
+// simdjson. Appends events; returns rejected records as (reason name, detail) pairs.
+class EventDecoder {
+ public:
+  virtual ~EventDecoder() = default;
+  struct Rejected {
+    int reason;
+    std::string_view reason_name;
+    std::string detail;
+  };
+  virtual void Decode(std::string_view bytes, std::string_view origin, std::vector<Event>* out,
+                      std::vector<Rejected>* rejected) = 0;
+};
+
+struct PipelineParts {
+  EventDecoder* decoder = nullptr;     // required
+  StateStore* store = nullptr;         // required
+  RuleEngine* rules = nullptr;         // optional: no findings without it
+  std::vector<FindingSink*> sinks;     // optional
+  DeadLetterSink* dead_letter = nullptr;  // optional
+  PipelineProbe* probe = nullptr;         // optional
+  std::function<int64_t()> now_ms;        // wall clock, for metrics only; default system clock
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(PipelineParts parts);
+  ~Pipeline();
+
+  // Decodes, applies and evaluates a batch, commits it as one WriteSet (with the source
+  // positions), then emits finding changes. On a store error nothing of the batch is kept and
+  // the error is returned: the caller must not advance past the batch.
+  Status ProcessBatch(const std::vector<PipelineRecord>& batch);
+
+  const PipelineCounters& counters() const { return counters_; }
+  int64_t watermark_ms() const { return watermark_ms_; }
+
+ private:
+  PipelineParts parts_;
+  Applier applier_;
+  PipelineCounters counters_;
+  int64_t watermark_ms_ = 0;
+  std::vector<Event> events_;  // reused across batches
+  std::vector<StateDelta> deltas_;
+  std::vector<EventDecoder::Rejected> rejected_;
+};
+
+}  // namespace driftwatch

@@ -1,0 +1,84 @@
+#pragma once
+// The engine's narrow view of persistent state. Implementations: state/rocksdb_store.h (RocksDB)
+// and state/memory_store.h (in-memory twin for tests). Threading: one writer (the pipeline);
+// readers only through the query functions, from the same thread or after the writer stopped.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/event.h"
+#include "engine/finding.h"
+#include "engine/status.h"
+
+namespace driftwatch {
+
+// "account|region|type|id", e.g. "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0abc".
+// IAM and other global resources use region "global", as AWS Config does.
+std::string MakeResourceKey(std::string_view account, std::string_view region,
+                            std::string_view type, std::string_view id);
+
+// One change to one resource, as kept in history. Ordered by (resource_key, time_ms, event_id).
+struct HistoryEntry {
+  std::string resource_key;
+  int64_t time_ms = 0;
+  std::string event_id;
+  EventKind kind = EventKind::kApiCall;
+  std::string action;  // eventName, or "ConfigurationItemChange"
+  std::string principal_arn;
+  std::string principal_type;
+  std::string access_key_id;
+  std::string source_ip;
+  std::string change;  // JSON object: what changed (the applier's own words), or {}
+  bool applied = true;  // false: older than the resource's last change, kept but not applied
+  bool deleted = false;  // this change deleted the resource
+  // The document after this change ("" when deleted or not applied); lets point-in-time
+  // questions be answered from history alone.
+  std::string document_after;
+};
+
+// Where a source stands: the next record to read. Kafka: "kafka:topic/partition"; files:
+// "file:/abs/path".
+struct SourcePosition {
+  std::string source;
+  int64_t next_offset = 0;
+};
+
+// Everything one input batch changes, written atomically.
+struct WriteSet {
+  std::vector<std::pair<std::string, std::string>> put_resources;  // key -> document JSON
+  std::vector<std::string> delete_resources;                      // keys
+  std::vector<HistoryEntry> history;
+  std::vector<std::pair<std::string, int64_t>> seen_event_ids;  // id -> event time (ms), for TTL
+  std::vector<Finding> findings;                                // full finding, replaces
+  std::vector<SourcePosition> positions;
+  bool empty() const {
+    return put_resources.empty() && delete_resources.empty() && history.empty() &&
+           seen_event_ids.empty() && findings.empty() && positions.empty();
+  }
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  virtual Status GetResource(std::string_view key, std::string* document, bool* found) = 0;
+  virtual Status HasSeenEvent(std::string_view event_id, bool* seen) = 0;
+  virtual Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) = 0;
+  virtual Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) = 0;
+
+  // All of it or nothing; durable when it returns Ok (synced WAL).
+  virtual Status Commit(const WriteSet& batch) = 0;
+
+  // Queries. The callback returns false to stop the scan.
+  virtual Status ScanResources(const std::function<bool(std::string_view key,
+                                                        std::string_view document)>& fn) = 0;
+  // History of one resource key (or every resource when key is empty), in time order.
+  virtual Status ScanHistory(std::string_view resource_key,
+                             const std::function<bool(const HistoryEntry&)>& fn) = 0;
+  virtual Status ScanFindings(const std::function<bool(const Finding&)>& fn) = 0;
+};
+
+}  // namespace driftwatch
