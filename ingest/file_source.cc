@@ -1,0 +1,223 @@
+#include "ingest/file_source.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+namespace driftwatch {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+// A value still open after this many bytes is handed on as it is; the decoder rejects it as
+// too large. Bounds memory on hostile input.
+constexpr size_t kMaxRecordBytes = 64u << 20;
+
+bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+}  // namespace
+
+struct FileSource::Reader {
+  FILE* file = nullptr;
+  gzFile gz = nullptr;
+  bool owns_file = false;
+  ~Reader() {
+    if (gz != nullptr) gzclose(gz);
+    if (file != nullptr && owns_file) fclose(file);
+  }
+  // Returns bytes read, 0 at end, -1 on error.
+  long Read(char* dst, size_t n) {
+    if (gz != nullptr) return gzread(gz, dst, static_cast<unsigned>(n));
+    size_t got = fread(dst, 1, n, file);
+    if (got == 0 && ferror(file)) return -1;
+    return static_cast<long>(got);
+  }
+  int64_t RawOffset() const {
+    if (gz != nullptr) return gzoffset(gz);
+    long off = file == stdin ? -1 : ftell(file);
+    return off < 0 ? 0 : off;
+  }
+};
+
+FileSource::~FileSource() = default;
+
+int64_t FileSource::raw_bytes_read() const { return reader_ ? reader_->RawOffset() : 0; }
+
+Status FileSource::Open(const std::string& path, int64_t start_offset,
+                        std::unique_ptr<FileSource>* out) {
+  std::unique_ptr<FileSource> src(new FileSource());
+  src->reader_ = std::make_unique<Reader>();
+  Reader& r = *src->reader_;
+  if (path == "-") {
+    r.file = stdin;
+    src->display_name_ = "<stdin>";
+    src->source_key_ = "file:-";
+  } else {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      return Status::Error(path + ": " + std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) return Status::Error(path + ": is a directory");
+    r.file = fopen(path.c_str(), "rb");
+    if (r.file == nullptr) return Status::Error(path + ": " + std::strerror(errno));
+    r.owns_file = true;
+    src->file_size_ = st.st_size;
+    src->display_name_ = std::filesystem::path(path).filename().string();
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    src->source_key_ = "file:" + (ec ? path : abs.lexically_normal().string());
+    // gzip magic: 1f 8b. gzdopen reads plain files too, but is slower: only use it when needed.
+    unsigned char magic[2] = {0, 0};
+    size_t got = fread(magic, 1, 2, r.file);
+    rewind(r.file);
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+      int fd = dup(fileno(r.file));
+      r.gz = gzdopen(fd, "rb");
+      if (r.gz == nullptr) return Status::Error(path + ": cannot open gzip stream");
+      gzbuffer(r.gz, 1 << 18);
+    }
+  }
+  // Skip what an earlier run already stored.
+  while (start_offset > src->offset_) {
+    if (src->pos_ >= src->buf_.size() && !src->Fill()) break;
+    size_t avail = src->buf_.size() - src->pos_;
+    size_t skip = static_cast<size_t>(
+        std::min<int64_t>(static_cast<int64_t>(avail), start_offset - src->offset_));
+    for (size_t i = 0; i < skip; ++i) {
+      if (src->buf_[src->pos_ + i] == '\n') ++src->line_;
+    }
+    src->pos_ += skip;
+    src->offset_ += static_cast<int64_t>(skip);
+  }
+  if (!src->error_.empty()) return Status::Error(src->error_);
+  *out = std::move(src);
+  return Status::Ok();
+}
+
+bool FileSource::Fill() {
+  if (eof_) return false;
+  if (pos_ > 0) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  const size_t old = buf_.size();
+  buf_.resize(old + kChunk);
+  long n = reader_->Read(buf_.data() + old, kChunk);
+  if (n < 0) {
+    error_ = display_name_ + ": read error";
+    n = 0;
+  }
+  buf_.resize(old + static_cast<size_t>(n));
+  if (n == 0) eof_ = true;
+  return n > 0;
+}
+
+Status FileSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
+  out->clear();
+  while (out->size() < max) {
+    // Skip whitespace between values.
+    for (;;) {
+      while (pos_ < buf_.size() && IsSpace(buf_[pos_])) {
+        if (buf_[pos_] == '\n') ++line_;
+        ++pos_;
+        ++offset_;
+      }
+      if (pos_ < buf_.size() || !Fill()) break;
+    }
+    if (!error_.empty()) return Status::Error(error_);
+    if (pos_ >= buf_.size()) {
+      *more = false;
+      return Status::Ok();
+    }
+    // Scan one value from pos_. `i` is relative to pos_ and survives refills.
+    size_t i = 0;
+    int depth = 0;
+    bool in_string = false, escaped = false, done = false;
+    int64_t newlines = 0;
+    const bool structured = buf_[pos_] == '{' || buf_[pos_] == '[';
+    size_t end = 0;  // length of the record
+    size_t consumed = 0;  // bytes consumed including a cut newline
+    for (;;) {
+      while (pos_ + i < buf_.size()) {
+        const char c = buf_[pos_ + i];
+        if (!structured) {
+          if (c == '\n') {
+            end = i;
+            consumed = i + 1;
+            ++newlines;
+            done = true;
+            break;
+          }
+          ++i;
+          continue;
+        }
+        if (c == '\n' && depth > 0 && pos_ + i + 1 >= buf_.size() && !eof_) {
+          Fill();  // keeps pos_-relative indices valid; look at the next byte before deciding
+          continue;
+        }
+        if (c == '\n') {
+          const bool next_is_record = pos_ + i + 1 < buf_.size() && buf_[pos_ + i + 1] == '{';
+          if (depth > 0 && (in_string || next_is_record)) {
+            end = i;
+            consumed = i + 1;
+            ++newlines;
+            done = true;
+            break;
+          }
+          ++newlines;
+        }
+        if (in_string) {
+          if (escaped) {
+            escaped = false;
+          } else if (c == '\\') {
+            escaped = true;
+          } else if (c == '"') {
+            in_string = false;
+          }
+        } else if (c == '"') {
+          in_string = true;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            end = consumed = i + 1;
+            done = true;
+            break;
+          }
+        }
+        ++i;
+        if (i >= kMaxRecordBytes) {
+          end = consumed = i;
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+      // Need the '\n' look-ahead byte too: refill before deciding at the buffer's end.
+      if (!Fill()) {
+        end = consumed = buf_.size() - pos_;
+        break;
+      }
+    }
+    if (!error_.empty()) return Status::Error(error_);
+    RawRecord rec;
+    rec.bytes.assign(buf_, pos_, end);
+    rec.origin = display_name_ + ":" + std::to_string(line_);
+    rec.source = source_key_;
+    pos_ += consumed;
+    offset_ += static_cast<int64_t>(consumed);
+    line_ += newlines;
+    rec.next_offset = offset_;
+    out->push_back(std::move(rec));
+  }
+  *more = true;
+  return Status::Ok();
+}
+
+}  // namespace driftwatch
