@@ -3,7 +3,10 @@
 // The default does nothing, so the engine runs without any exporter.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/event.h"
 #include "engine/finding.h"
@@ -19,6 +22,14 @@ class PipelineProbe {
   virtual void OnDuplicateEvent() {}
   virtual void OnFindingChanged(const Finding& /*finding*/, bool /*opened*/) {}
   virtual void OnBatchDone(double /*seconds*/, int64_t /*now_ms*/) {}
+
+  // Called by the service outside the per-record path (any thread; implementations serialise).
+  // Resources in state by type: the full census, replacing the previous one.
+  virtual void OnResourceCounts(const std::vector<std::pair<std::string, int64_t>>& /*counts*/) {}
+  // Messages between the committed offset and the high watermark of one partition.
+  virtual void OnKafkaLag(std::string_view /*topic*/, int32_t /*partition*/, int64_t /*lag*/) {}
+  // Bytes the state store occupies on disk.
+  virtual void OnStateSize(int64_t /*bytes*/) {}
 };
 
 }  // namespace driftwatch
