@@ -1,0 +1,34 @@
+#pragma once
+// Builds the engine's parts for the commands: the one place that knows which concrete decoder,
+// store and rule engine the program uses.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/policy.h"
+#include "engine/pipeline.h"
+#include "engine/rule_engine.h"
+#include "engine/state_store.h"
+#include "engine/status.h"
+
+namespace driftwatch::app {
+
+std::unique_ptr<EventDecoder> MakeDecoder();
+
+// Opens (creating if missing) a RocksDB state directory.
+Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out);
+// Opens an existing state directory for queries; a missing one is an error.
+Status OpenExistingStateStore(const std::string& dir, std::unique_ptr<StateStore>* out);
+
+// The rule files to load when none are given: DRIFTWATCH_RULES_DIR, else the built-in pack.
+std::vector<std::string> DefaultRulePaths();
+
+// Loads and compiles rules; every problem goes to `problems` (file:line, rule id, what).
+Status MakeRuleEngine(const std::vector<std::string>& rule_paths, const Policy& policy,
+                      std::unique_ptr<RuleEngine>* out, std::vector<std::string>* problems);
+
+// Reads the policy section of a config file (empty path: defaults).
+Status LoadPolicy(const std::string& config_path, Policy* out, std::vector<std::string>* problems);
+
+}  // namespace driftwatch::app

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, builds with warnings as errors,
+# runs every test; then rebuilds and runs the tests under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and gives the decoder's libFuzzer target a short smoke run.
+# Set DW_SKIP_SANITIZERS=1 or DW_SKIP_FUZZ=1 to skip those stages locally (CI runs them all).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+jobs="$(nproc)"
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%H:%M:%S)"; }
+
+step "dependencies"
+"$root/scripts/install-deps.sh"
+
+step "build (warnings as errors)"
+"$root/scripts/build.sh" "$root/build-test" -DDW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "tests"
+ctest --test-dir "$root/build-test" -j"$jobs" --output-on-failure --timeout 900
+
+if [ "${DW_SKIP_SANITIZERS:-0}" != 1 ]; then
+  step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
+  "$root/scripts/build.sh" "$root/build-asan" -DDW_WERROR=ON -DDW_SANITIZE=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  step "tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$root/build-asan" -j"$jobs" --output-on-failure --timeout 1200
+fi
+
+if [ "${DW_SKIP_FUZZ:-0}" != 1 ]; then
+  step "libFuzzer smoke run of the decoder (clang)"
+  CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DDW_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$root/build-fuzz" -j"$jobs" --target decoder_fuzz
+  corpus="$(mktemp -d)"
+  trap 'rm -rf "$corpus"' EXIT
+  "$root/build-fuzz/tests/decoder_fuzz" -max_total_time="${DW_FUZZ_SECONDS:-45}" \
+    -rss_limit_mb=2048 -timeout=10 "$corpus" "$root/tests/fuzz/decoder_seeds"
+  echo "fuzz smoke run: no crash"
+fi
+
+step "all stages passed"
