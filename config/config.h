@@ -1,0 +1,76 @@
+#pragma once
+// The service configuration of `driftwatch run`: one YAML file, validated at start. Every problem
+// is reported at once with file:line and the key; nothing is half-applied. Every key, its default
+// and its bounds are documented in config/driftwatch.example.yaml.
+//
+// Secrets: kafka.properties values may be "${ENV_NAME}" (or contain such references); they are
+// resolved from the environment at load time. Never log a resolved value: log keys, and use
+// MaskedValue() for anything shown to people.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/policy.h"
+#include "engine/status.h"
+
+namespace driftwatch {
+
+struct KafkaConfig {
+  // Empty: start the embedded broker (librdkafka's mock cluster on loopback), for trying things.
+  std::vector<std::string> brokers;
+  std::vector<std::string> topics = {"cloudtrail"};  // 1..64 topics
+  std::string group_id = "driftwatch";
+  std::string findings_topic;  // "": findings are not produced to Kafka
+  // Passed to librdkafka as is, after ${ENV} substitution, in file order.
+  std::vector<std::pair<std::string, std::string>> properties;
+  int batch_size = 1000;          // records per state WriteBatch, 1..100000
+  int batch_max_wait_ms = 100;    // longest wait to fill a batch, 1..60000
+  int embedded_partitions = 8;    // partitions per topic of the embedded broker, 1..1024
+};
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9464";  // host:port; "" turns the listener off
+  std::string basic_auth_username;        // "" = no authentication
+  std::string basic_auth_password_env;    // name of the environment variable holding it
+};
+
+struct ServiceConfig {
+  KafkaConfig kafka;
+  std::string state_path;  // "": a fresh temporary directory (lost at exit)
+  MetricsConfig metrics;
+  std::vector<std::string> rules_paths;  // empty: the built-in pack (config/rules)
+  bool has_policy = false;
+  Policy policy;
+  std::string dead_letter_path;   // NDJSON file of undecodable records, "" = none
+  std::string dead_letter_topic;  // Kafka topic of undecodable records, "" = none
+  std::string findings_path;      // NDJSON file findings are appended to, "" = none
+  bool findings_stdout = true;    // findings as NDJSON on stdout
+  std::string file;               // where this config came from ("" = built-in defaults)
+};
+
+struct ConfigProblem {
+  std::string file;
+  int line = 0;  // 1-based, 0 when unknown
+  std::string key;  // dotted path, e.g. "kafka.batch_size"
+  std::string message;
+};
+
+// "file:line: key: message".
+std::string FormatConfigProblem(const ConfigProblem& p);
+
+// Loads and validates `path`. On failure returns an error whose message lists the problems, one a
+// line, and fills `problems` (when given) with all of them.
+Status LoadServiceConfig(const std::string& path, ServiceConfig* out,
+                         std::vector<ConfigProblem>* problems = nullptr);
+// Same, from text (tests); `file_name` is used in problem reports.
+Status ParseServiceConfig(const std::string& text, const std::string& file_name,
+                          ServiceConfig* out, std::vector<ConfigProblem>* problems = nullptr);
+
+// True when a librdkafka property carries a secret (its name contains password, secret or key,
+// any case): its value is never shown.
+bool IsSecretProperty(const std::string& name);
+// The value as it may be logged: "****" for secret properties, else the value.
+std::string MaskedValue(const std::string& name, const std::string& value);
+
+}  // namespace driftwatch

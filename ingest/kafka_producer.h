@@ -1,0 +1,94 @@
+#pragma once
+// Producing to Kafka: an idempotent producer (no duplicates, order kept per partition across
+// retries), the findings sink (every finding status change as FindingToJson, keyed by finding id,
+// so a compacted topic keeps each finding's latest state) and the dead-letter sink.
+//
+// Delivery: messages are queued by librdkafka and retried without a deadline
+// (message.timeout.ms=0) so a broker outage delays findings instead of losing them; Flush() on
+// shutdown waits a bounded time. Threading: one thread produces; librdkafka's own threads deliver.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/finding_sink.h"
+#include "engine/pipeline.h"
+#include "engine/status.h"
+
+namespace driftwatch {
+
+struct KafkaProducerOptions {
+  std::string brokers;  // bootstrap.servers
+  std::vector<std::pair<std::string, std::string>> properties;  // passed as is (security etc.)
+  bool idempotent = true;
+  int linger_ms = 5;
+};
+
+class KafkaProducer {
+ public:
+  static Status Open(const KafkaProducerOptions& options, std::unique_ptr<KafkaProducer>* out);
+  ~KafkaProducer();  // flushes for up to 5 s, then drops what is left (and says so on stderr)
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Queues one message; `timestamp_ms` 0 = now. Blocks (serving delivery reports) while the
+  // local queue is full. Fails only on a permanent error (unknown topic, message too large).
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                 int64_t timestamp_ms = 0,
+                 const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Serves delivery reports without blocking; returns the first permanent delivery failure since
+  // the last call.
+  Status Poll();
+  // Waits up to `timeout_ms` for everything queued to be delivered.
+  Status Flush(int timeout_ms);
+  int64_t delivered() const;
+  int64_t failed() const;
+
+ private:
+  KafkaProducer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Findings to a Kafka topic, keyed by finding_id. Does not own the producer.
+class KafkaFindingSink : public FindingSink {
+ public:
+  KafkaFindingSink(KafkaProducer* producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
+  Status Emit(const Finding& finding) override;
+  Status Flush() override;  // non-blocking: serves delivery reports
+
+ private:
+  KafkaProducer* producer_;
+  std::string topic_;
+};
+
+// Undecodable records to a Kafka topic: the original bytes as the value, keyed by origin, with
+// headers dw-origin, dw-reason and dw-detail. Does not own the producer.
+class KafkaDeadLetterSink : public DeadLetterSink {
+ public:
+  KafkaDeadLetterSink(KafkaProducer* producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
+  Status Write(std::string_view bytes, std::string_view origin, std::string_view reason,
+               std::string_view detail) override;
+
+ private:
+  KafkaProducer* producer_;
+  std::string topic_;
+};
+
+// The AWS account a record belongs to, for keying produced records so that all events of an
+// account land on one partition: recipientAccountId, userIdentity.accountId, the EventBridge
+// `account`, a configuration item's awsAccountId/accountId (also inside an SNS Message or a
+// Config notification). "" when none is found.
+std::string AccountKeyOf(std::string_view record);
+
+// Produces every record of an NDJSON/JSON file (split like FileSource does) to `topic`, keyed by
+// AccountKeyOf, and waits until all are delivered. *count receives the number of records.
+Status ProduceFile(KafkaProducer* producer, const std::string& topic, const std::string& path,
+                   int64_t* count);
+
+}  // namespace driftwatch

@@ -1,0 +1,98 @@
+#pragma once
+// Live records from Kafka: librdkafka's high-level consumer in a consumer group.
+//
+// Exactly-once state. The position of every partition (the next offset to read) is stored in the
+// StateStore, in the same WriteBatch as the state it produced (RawRecord::source is
+// "kafka:TOPIC/PARTITION", next_offset is offset + 1). On assignment each partition is sought to
+// the larger of its stored position and the group's committed offset (a partition this member
+// never owned, or owned before another member moved it on, continues from the group's offset;
+// one that crashed after its batch was durable but before the Kafka commit continues from the
+// stored one). Offsets are committed to Kafka only after the batch is durable (OnBatchDurable),
+// so the group's offsets never run ahead of the state and ordinary lag tools work.
+//
+// Rebalances. Before partitions are revoked, the batch in hand (records already taken from
+// librdkafka in the Next() call that is running) is handed to the drain handler, which makes it
+// durable; then the offsets are committed synchronously and the partitions released. If there is
+// no handler or it fails, records of the revoked partitions are dropped from the batch in hand:
+// the next owner reads them again from the committed offset, so nothing is lost.
+//
+// Broker outages: the consumer keeps retrying; connected() turns false on "all brokers down" and
+// true again once a fetch or metadata request succeeds.
+//
+// Threading: one thread calls Next/OnBatchDurable/Close; the rebalance and drain callbacks run on
+// that thread, inside Next. lag() may be read from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/state_store.h"
+#include "engine/status.h"
+#include "ingest/source.h"
+
+namespace driftwatch {
+
+struct KafkaSourceOptions {
+  std::string brokers;  // bootstrap.servers
+  std::vector<std::string> topics;
+  std::string group_id = "driftwatch";
+  std::vector<std::pair<std::string, std::string>> properties;  // passed to librdkafka as is
+  int batch_max_wait_ms = 100;  // Next() returns what it has after this long
+  // Stored positions are read from here on assignment (required).
+  StateStore* positions = nullptr;
+};
+
+struct PartitionLag {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t lag = 0;  // high watermark minus the next offset to read; -1 when unknown
+};
+
+// "kafka:TOPIC/PARTITION": the StateStore position key of a partition.
+std::string KafkaPositionKey(const std::string& topic, int32_t partition);
+
+class KafkaSource : public RecordSource {
+ public:
+  static Status Open(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out);
+  ~KafkaSource() override;  // closes the consumer if Close() was not called
+
+  // Up to `max` records, waiting at most batch_max_wait_ms. Always *more = true.
+  Status Next(size_t max, std::vector<RawRecord>* out, bool* more) override;
+
+  // Everything Next() returned so far is durable: commit those offsets to Kafka (asynchronously).
+  void OnBatchDurable();
+
+  // Makes records durable before their partitions are revoked; returns Ok when they are.
+  using DrainHandler = std::function<Status(const std::vector<RawRecord>& batch)>;
+  void SetDrainHandler(DrainHandler handler) { drain_ = std::move(handler); }
+
+  // Leaves the group: the batch in hand must have been made durable (or it is re-read by the next
+  // owner). Commits synchronously. Idempotent.
+  Status Close();
+
+  bool connected() const { return connected_.load(); }
+  // Probes the cluster with a metadata request when not connected (at most once a second).
+  void CheckConnection();
+  // Partitions assigned now, with their consumer lag.
+  std::vector<PartitionLag> lag() const;
+  int64_t rebalances() const { return rebalances_.load(); }
+  // The most recent error reported by librdkafka ("" if none), for logs.
+  std::string last_error() const;
+
+  struct Impl;
+
+ private:
+  KafkaSource() = default;
+  std::unique_ptr<Impl> impl_;
+  DrainHandler drain_;
+  std::atomic<bool> connected_{true};
+  std::atomic<int64_t> rebalances_{0};
+  friend struct Impl;
+};
+
+}  // namespace driftwatch
