@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "config/policy_loader.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -281,6 +283,7 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
   ServiceConfig cfg;
   cfg.file = file_name;
   Walker w(file_name, all);
+  bool syntax_error = false;
   try {
     const YAML::Node root = YAML::Load(text);
     if (root.IsDefined() && !root.IsNull()) {
@@ -303,13 +306,7 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
           w.CheckKeys(rules, "rules", {"paths"});
           w.StringList(rules["paths"], "rules.paths", &cfg.rules_paths);
         }
-        const YAML::Node policy = root["policy"];
-        if (policy.IsDefined() && !policy.IsNull()) {
-          // The policy section is owned by the rules loader (config/policy_loader.h); until it
-          // is wired in, a policy section is reported rather than silently ignored.
-          w.Problem(policy, "policy",
-                    "policy settings are not supported by this build yet; remove the section");
-        }
+        // policy: read by the rules' policy loader (config/policy_loader.h), below.
         const YAML::Node dl = root["dead_letter"];
         if (w.IsMapOrAbsent(dl, "dead_letter")) {
           w.CheckKeys(dl, "dead_letter", {"path", "topic"});
@@ -328,7 +325,36 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
       }
     }
   } catch (const YAML::Exception& e) {
+    syntax_error = true;
     w.ProblemAt(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "YAML syntax: " + e.msg);
+  }
+  if (!syntax_error) {
+    // The policy section has its own loader; its problems come as "file:line: policy.key: what".
+    std::vector<std::string> policy_problems;
+    Policy policy;
+    if (LoadPolicyFromYaml(text, file_name, &policy, &policy_problems).ok()) {
+      cfg.policy = std::move(policy);
+    } else {
+      if (policy_problems.empty()) policy_problems.push_back("policy: invalid");
+      for (const std::string& p : policy_problems) {
+        ConfigProblem problem{file_name, 0, "", p};
+        const std::string prefix = file_name + ":";
+        if (p.rfind(prefix, 0) == 0) {
+          const size_t colon = p.find(": ", prefix.size());
+          if (colon != std::string::npos) {
+            problem.line = std::atoi(p.substr(prefix.size(), colon - prefix.size()).c_str());
+            std::string rest = p.substr(colon + 2);
+            const size_t key_end = rest.find(": ");
+            if (key_end != std::string::npos) {
+              problem.key = rest.substr(0, key_end);
+              rest = rest.substr(key_end + 2);
+            }
+            problem.message = rest;
+          }
+        }
+        all->push_back(std::move(problem));
+      }
+    }
   }
   if (!all->empty()) {
     std::string message = std::to_string(all->size()) + " problem(s) in " +

@@ -40,8 +40,7 @@ struct ServiceConfig {
   std::string state_path;  // "": a fresh temporary directory (lost at exit)
   MetricsConfig metrics;
   std::vector<std::string> rules_paths;  // empty: the built-in pack (config/rules)
-  bool has_policy = false;
-  Policy policy;
+  Policy policy;  // the `policy:` section (config/policy_loader.h); defaults when absent
   std::string dead_letter_path;   // NDJSON file of undecodable records, "" = none
   std::string dead_letter_topic;  // Kafka topic of undecodable records, "" = none
   std::string findings_path;      // NDJSON file findings are appended to, "" = none

@@ -148,7 +148,9 @@ Status KafkaFindingSink::Flush() { return producer_->Poll(); }
 
 Status KafkaDeadLetterSink::Write(std::string_view bytes, std::string_view origin,
                                   std::string_view reason, std::string_view detail) {
-  return producer_->Produce(topic_, origin, bytes, 0,
+  const std::string formatted =
+      format_ ? format_(bytes, origin, reason, detail) : std::string();
+  return producer_->Produce(topic_, origin, format_ ? std::string_view(formatted) : bytes, 0,
                             {{"dw-origin", std::string(origin)},
                              {"dw-reason", std::string(reason)},
                              {"dw-detail", std::string(detail)}});

@@ -8,6 +8,7 @@
 // shutdown waits a bounded time. Threading: one thread produces; librdkafka's own threads deliver.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,18 +67,23 @@ class KafkaFindingSink : public FindingSink {
   std::string topic_;
 };
 
-// Undecodable records to a Kafka topic: the original bytes as the value, keyed by origin, with
-// headers dw-origin, dw-reason and dw-detail. Does not own the producer.
+// Undecodable records to a Kafka topic, keyed by origin, with headers dw-origin, dw-reason and
+// dw-detail. The value is `format(bytes, origin, reason, detail)` when a formatter is given (the
+// service passes the dead-letter file's JSON line), else the original bytes. Does not own the
+// producer.
 class KafkaDeadLetterSink : public DeadLetterSink {
  public:
-  KafkaDeadLetterSink(KafkaProducer* producer, std::string topic)
-      : producer_(producer), topic_(std::move(topic)) {}
+  using Formatter = std::function<std::string(std::string_view bytes, std::string_view origin,
+                                              std::string_view reason, std::string_view detail)>;
+  KafkaDeadLetterSink(KafkaProducer* producer, std::string topic, Formatter format = nullptr)
+      : producer_(producer), topic_(std::move(topic)), format_(std::move(format)) {}
   Status Write(std::string_view bytes, std::string_view origin, std::string_view reason,
                std::string_view detail) override;
 
  private:
   KafkaProducer* producer_;
   std::string topic_;
+  Formatter format_;
 };
 
 // The AWS account a record belongs to, for keying produced records so that all events of an
