@@ -1,0 +1,103 @@
+#include "state/memory_store.h"
+
+#include "state/state_format.h"
+
+namespace driftwatch {
+
+namespace {
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+constexpr std::string_view kWatermarkSource = "watermark";
+}  // namespace
+
+MemoryStore::MemoryStore(int seen_ttl_days) : ttl_ms_(seen_ttl_days * kDayMs) {}
+
+Status MemoryStore::GetResource(std::string_view key, std::string* document, bool* found) {
+  auto it = resources_.find(key);
+  *found = it != resources_.end();
+  if (*found) *document = it->second;
+  return Status::Ok();
+}
+
+Status MemoryStore::HasSeenEvent(std::string_view event_id, bool* seen) {
+  auto it = seen_.find(event_id);
+  *seen = it != seen_.end() &&
+          (watermark_ms_ == INT64_MIN || it->second >= watermark_ms_ - ttl_ms_);
+  return Status::Ok();
+}
+
+Status MemoryStore::GetFinding(std::string_view finding_id, Finding* finding, bool* found) {
+  auto it = findings_.find(finding_id);
+  *found = it != findings_.end();
+  if (*found) *finding = it->second;
+  return Status::Ok();
+}
+
+Status MemoryStore::GetPosition(std::string_view source, int64_t* next_offset, bool* found) {
+  auto it = positions_.find(source);
+  *found = it != positions_.end();
+  if (*found) *next_offset = it->second;
+  return Status::Ok();
+}
+
+Status MemoryStore::Commit(const WriteSet& batch) {
+  if (!fail_next_commit_.empty()) {
+    std::string message = std::move(fail_next_commit_);
+    fail_next_commit_.clear();
+    return Status::Error(message);
+  }
+  for (const auto& [key, doc] : batch.put_resources) resources_[key] = doc;
+  for (const std::string& key : batch.delete_resources) resources_.erase(key);
+  for (const HistoryEntry& e : batch.history) {
+    history_[state_format::HistoryKey(e.resource_key, e.time_ms, e.event_id)] = e;
+  }
+  for (const auto& [id, time_ms] : batch.seen_event_ids) {
+    seen_[id] = time_ms;
+    if (time_ms > watermark_ms_) watermark_ms_ = time_ms;
+  }
+  for (const Finding& f : batch.findings) findings_[f.finding_id] = f;
+  for (const SourcePosition& p : batch.positions) {
+    positions_[p.source] = p.next_offset;
+    if (p.source == kWatermarkSource && p.next_offset > watermark_ms_) {
+      watermark_ms_ = p.next_offset;
+    }
+  }
+  // Same effect as the RocksDB compaction filter, done eagerly.
+  if (watermark_ms_ != INT64_MIN) {
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      it = it->second < watermark_ms_ - ttl_ms_ ? seen_.erase(it) : std::next(it);
+    }
+  }
+  ++commits_;
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanResources(
+    const std::function<bool(std::string_view key, std::string_view document)>& fn) {
+  for (const auto& [key, doc] : resources_) {
+    if (!key.empty() && key[0] == state_format::kInternalKeyPrefix) continue;
+    if (!fn(key, doc)) break;
+  }
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanHistory(std::string_view resource_key,
+                                const std::function<bool(const HistoryEntry&)>& fn) {
+  auto it = resource_key.empty() ? history_.begin()
+                                  : history_.lower_bound(state_format::HistoryPrefix(resource_key));
+  const std::string prefix =
+      resource_key.empty() ? std::string() : state_format::HistoryPrefix(resource_key);
+  for (; it != history_.end(); ++it) {
+    if (!prefix.empty() && it->first.compare(0, prefix.size(), prefix) != 0) break;
+    if (!fn(it->second)) break;
+  }
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanFindings(const std::function<bool(const Finding&)>& fn) {
+  for (const auto& [id, f] : findings_) {
+    if (!fn(f)) break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace driftwatch

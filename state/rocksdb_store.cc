@@ -1,0 +1,375 @@
+#include "state/rocksdb_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <filesystem>
+#include <vector>
+
+#include "state/state_format.h"
+
+namespace driftwatch {
+namespace {
+
+// Column family names and the meta key: part of format version 1, do not change.
+constexpr const char* kCfMeta = "meta";
+constexpr const char* kCfResources = "resources";
+constexpr const char* kCfHistory = "history";
+constexpr const char* kCfFindings = "findings";
+constexpr const char* kCfPositions = "positions";
+constexpr const char* kCfSeen = "seen";
+constexpr const char* kMetaFormatVersion = "format_version";
+constexpr std::string_view kWatermarkSource = "watermark";
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+enum CfIndex { kMeta = 0, kResources, kHistory, kFindings, kPositions, kSeen, kCfCount };
+constexpr const char* kCfNames[kCfCount] = {kCfMeta,      kCfResources, kCfHistory,
+                                            kCfFindings, kCfPositions, kCfSeen};
+
+// Drops seen ids whose event time is older than the cutoff (watermark - ttl).
+class SeenTtlFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit SeenTtlFilter(const std::atomic<int64_t>* cutoff) : cutoff_(cutoff) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    int64_t time_ms = 0;
+    if (!state_format::DecodeInt64(std::string_view(value.data(), value.size()), &time_ms)) {
+      return false;
+    }
+    return time_ms < cutoff_->load(std::memory_order_relaxed);
+  }
+  const char* Name() const override { return "driftwatch.SeenTtlFilter"; }
+
+ private:
+  const std::atomic<int64_t>* cutoff_;
+};
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+}  // namespace
+
+struct RocksDbStore::Impl {
+  std::string path;
+  RocksDbStoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every family opened, ours first
+  std::atomic<int64_t> watermark_ms{INT64_MIN};
+  std::atomic<int64_t> seen_cutoff_ms{INT64_MIN};
+  std::unique_ptr<SeenTtlFilter> seen_filter;
+  std::shared_ptr<rocksdb::Cache> cache;
+
+  rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
+
+  void AdvanceWatermark(int64_t ms) {
+    if (ms <= watermark_ms.load(std::memory_order_relaxed)) return;
+    watermark_ms.store(ms, std::memory_order_relaxed);
+    const int64_t ttl = options.seen_ttl_days * kDayMs;
+    seen_cutoff_ms.store(ms > INT64_MIN + ttl ? ms - ttl : INT64_MIN, std::memory_order_relaxed);
+  }
+
+  ~Impl() {
+    if (db) {
+      for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      db->Close().PermitUncheckedError();
+    }
+  }
+};
+
+RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksDbStore::~RocksDbStore() = default;
+
+Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& options,
+                          std::unique_ptr<RocksDbStore>* out) {
+  if (options.seen_ttl_days < 1 || options.seen_ttl_days > 3650) {
+    return Status::Error("seen_ttl_days must be within [1, 3650]");
+  }
+  if (options.block_cache_bytes < (size_t{1} << 20) ||
+      options.block_cache_bytes > (size_t{64} << 30)) {
+    return Status::Error("block_cache_bytes must be within [1 MiB, 64 GiB]");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
+  std::vector<std::string> existing;
+  if (exists) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &existing);
+    if (!s.ok()) return Status::Error("cannot read state " + path + ": " + s.ToString());
+    if (std::find(existing.begin(), existing.end(), kCfMeta) == existing.end()) {
+      return Status::Error(path + " is not a driftwatch state (no '" + kCfMeta +
+                           "' column family)");
+    }
+  } else {
+    if (!options.create_if_missing || options.read_only) {
+      return Status::Error("no driftwatch state at " + path);
+    }
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::Error("cannot create state directory " + path + ": " + ec.message());
+  }
+
+  impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = impl->cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+
+  rocksdb::ColumnFamilyOptions base;
+  base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  base.compression = rocksdb::kLZ4Compression;
+  base.write_buffer_size = 32 << 20;
+
+  rocksdb::ColumnFamilyOptions point = base;
+  point.OptimizeForPointLookup(options.block_cache_bytes >> 20);
+  // OptimizeForPointLookup installs its own table factory; keep the shared cache and bloom.
+  point.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  point.memtable_whole_key_filtering = true;
+  point.memtable_prefix_bloom_size_ratio = 0.02;
+
+  impl->seen_filter = std::make_unique<SeenTtlFilter>(&impl->seen_cutoff_ms);
+  rocksdb::ColumnFamilyOptions seen = point;
+  seen.compaction_filter = impl->seen_filter.get();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kCfCount; ++i) {
+    rocksdb::ColumnFamilyOptions cfo = base;
+    if (i == kResources) cfo = point;
+    if (i == kSeen) cfo = seen;
+    descriptors.emplace_back(kCfNames[i], cfo);
+  }
+  // RocksDB wants every existing family opened; unknown ones (none in version 1) ride along.
+  bool has_default = false;
+  for (const std::string& name : existing) {
+    if (std::find(std::begin(kCfNames), std::end(kCfNames), name) != std::end(kCfNames)) continue;
+    if (name == rocksdb::kDefaultColumnFamilyName) has_default = true;
+    descriptors.emplace_back(name, base);
+  }
+  if (!has_default) descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, base);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !exists;
+  db_options.create_missing_column_families = !exists;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &raw)
+          : rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
+  if (!s.ok()) return Status::Error("cannot open state " + path + ": " + s.ToString());
+  impl->db.reset(raw);
+
+  std::string version;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
+  if (s.IsNotFound()) {
+    if (exists) {
+      return Status::Error(path + " is not a driftwatch state (no format version recorded)");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = impl->db->Put(wo, impl->cf(kMeta), kMetaFormatVersion,
+                      std::to_string(state_format::kFormatVersion));
+    if (!s.ok()) return Status::Error("cannot initialise state " + path + ": " + s.ToString());
+  } else if (!s.ok()) {
+    return Status::Error("cannot read state " + path + ": " + s.ToString());
+  } else if (version != std::to_string(state_format::kFormatVersion)) {
+    return Status::Error("state " + path + " has on-disk format version " + version +
+                         "; this driftwatch reads version " +
+                         std::to_string(state_format::kFormatVersion));
+  }
+
+  std::string watermark;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kPositions), ToSlice(kWatermarkSource),
+                    &watermark);
+  int64_t wm = 0;
+  if (s.ok() && state_format::DecodeInt64(watermark, &wm)) impl->AdvanceWatermark(wm);
+
+  out->reset(new RocksDbStore(std::move(impl)));
+  return Status::Ok();
+}
+
+Status RocksDbStore::GetResource(std::string_view key, std::string* document, bool* found) {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kResources), ToSlice(key), &value);
+  if (s.IsNotFound()) {
+    *found = false;
+    return Status::Ok();
+  }
+  if (!s.ok()) return Status::Error("state get resource: " + s.ToString());
+  document->assign(value.data(), value.size());
+  *found = true;
+  return Status::Ok();
+}
+
+Status RocksDbStore::HasSeenEvent(std::string_view event_id, bool* seen) {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kSeen), ToSlice(event_id), &value);
+  if (s.IsNotFound()) {
+    *seen = false;
+    return Status::Ok();
+  }
+  if (!s.ok()) return Status::Error("state get seen id: " + s.ToString());
+  int64_t time_ms = 0;
+  *seen = state_format::DecodeInt64(View(value), &time_ms) &&
+          time_ms >= impl_->seen_cutoff_ms.load(std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status RocksDbStore::GetFinding(std::string_view finding_id, Finding* finding, bool* found) {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kFindings), ToSlice(finding_id), &value);
+  if (s.IsNotFound()) {
+    *found = false;
+    return Status::Ok();
+  }
+  if (!s.ok()) return Status::Error("state get finding: " + s.ToString());
+  if (!FindingFromJson(View(value), finding)) {
+    return Status::Error("state: finding " + std::string(finding_id) + " is not readable");
+  }
+  *found = true;
+  return Status::Ok();
+}
+
+Status RocksDbStore::GetPosition(std::string_view source, int64_t* next_offset, bool* found) {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kPositions), ToSlice(source), &value);
+  if (s.IsNotFound()) {
+    *found = false;
+    return Status::Ok();
+  }
+  if (!s.ok()) return Status::Error("state get position: " + s.ToString());
+  if (!state_format::DecodeInt64(View(value), next_offset)) {
+    return Status::Error("state: position of " + std::string(source) + " is not readable");
+  }
+  *found = true;
+  return Status::Ok();
+}
+
+Status RocksDbStore::Commit(const WriteSet& batch) {
+  if (impl_->options.read_only) return Status::Error("state " + impl_->path + " is read-only");
+  rocksdb::WriteBatch wb;
+  rocksdb::Status s;
+  for (const auto& [key, doc] : batch.put_resources) {
+    s = wb.Put(impl_->cf(kResources), key, doc);
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+  }
+  for (const std::string& key : batch.delete_resources) {
+    s = wb.Delete(impl_->cf(kResources), key);
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+  }
+  for (const HistoryEntry& e : batch.history) {
+    s = wb.Put(impl_->cf(kHistory), state_format::HistoryKey(e.resource_key, e.time_ms, e.event_id),
+               state_format::EncodeHistoryValue(e));
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+  }
+  int64_t newest = INT64_MIN;
+  for (const auto& [id, time_ms] : batch.seen_event_ids) {
+    s = wb.Put(impl_->cf(kSeen), id, state_format::EncodeInt64(time_ms));
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    newest = std::max(newest, time_ms);
+  }
+  for (const Finding& f : batch.findings) {
+    s = wb.Put(impl_->cf(kFindings), f.finding_id, FindingToJson(f));
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+  }
+  for (const SourcePosition& p : batch.positions) {
+    s = wb.Put(impl_->cf(kPositions), p.source, state_format::EncodeInt64(p.next_offset));
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (p.source == kWatermarkSource) newest = std::max(newest, p.next_offset);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options.sync;
+  s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return Status::Error("state commit: " + s.ToString());
+  if (newest != INT64_MIN) impl_->AdvanceWatermark(newest);
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanResources(
+    const std::function<bool(std::string_view key, std::string_view document)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kResources)));
+  // Internal keys (tombstones) start with 0x00 and sort first: skip past them.
+  it->Seek(rocksdb::Slice("\x01", 1));
+  for (; it->Valid(); it->Next()) {
+    if (!fn(View(it->key()), View(it->value()))) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan resources: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanHistory(std::string_view resource_key,
+                                 const std::function<bool(const HistoryEntry&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+  const std::string prefix =
+      resource_key.empty() ? std::string() : state_format::HistoryPrefix(resource_key);
+  if (prefix.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(prefix);
+  }
+  HistoryEntry entry;
+  for (; it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (!prefix.empty() && key.substr(0, prefix.size()) != prefix) break;
+    if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms,
+                                       &entry.event_id) ||
+        !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
+      return Status::Error("state " + impl_->path + ": unreadable history record");
+    }
+    if (!fn(entry)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanFindings(const std::function<bool(const Finding&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kFindings)));
+  Finding f;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!FindingFromJson(View(it->value()), &f)) {
+      return Status::Error("state " + impl_->path + ": unreadable finding " +
+                           std::string(View(it->key())));
+    }
+    if (!fn(f)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan findings: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::CompactAll() {
+  if (impl_->options.read_only) return Status::Error("state " + impl_->path + " is read-only");
+  for (int i = 0; i < kCfCount; ++i) {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    rocksdb::Status s = impl_->db->CompactRange(o, impl_->cf(static_cast<CfIndex>(i)), nullptr,
+                                                nullptr);
+    if (!s.ok()) return Status::Error("state compact: " + s.ToString());
+  }
+  return Status::Ok();
+}
+
+int64_t RocksDbStore::seen_watermark_ms() const {
+  return impl_->watermark_ms.load(std::memory_order_relaxed);
+}
+
+}  // namespace driftwatch

@@ -1,0 +1,34 @@
+#pragma once
+// Encodings of on-disk format version 1 (doc/state_format.md), shared by the RocksDB store and
+// its in-memory twin so that both order and answer alike. Do not change: a change here is a new
+// format version.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/state_store.h"
+
+namespace driftwatch::state_format {
+
+inline constexpr int kFormatVersion = 1;
+
+// Keys in the resources family that start with this byte are internal (tombstones) and are
+// never returned by ScanResources.
+inline constexpr char kInternalKeyPrefix = '\0';
+
+// resource key, 0x00, 8-byte big-endian (time_ms XOR sign bit), event id.
+std::string HistoryKey(std::string_view resource_key, int64_t time_ms, std::string_view event_id);
+// resource key + 0x00: every history key of that resource starts with it.
+std::string HistoryPrefix(std::string_view resource_key);
+bool ParseHistoryKey(std::string_view key, std::string* resource_key, int64_t* time_ms,
+                     std::string* event_id);
+
+std::string EncodeHistoryValue(const HistoryEntry& entry);
+// Fills every field but resource_key, time_ms and event_id (they live in the key).
+bool DecodeHistoryValue(std::string_view value, HistoryEntry* entry);
+
+std::string EncodeInt64(int64_t v);  // 8 bytes big-endian two's complement
+bool DecodeInt64(std::string_view bytes, int64_t* v);
+
+}  // namespace driftwatch::state_format
