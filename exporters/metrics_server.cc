@@ -87,9 +87,10 @@ bool AllDigits(std::string_view s) {
   return true;
 }
 
-// Accepts "a.b.c.d:port" and "[v6]:port" only, so that a config value cannot enable extra
-// listeners, TLS or redirect ports through civetweb's listening_ports syntax.
-Status CheckListen(const std::string& listen) {
+// Accepts "a.b.c.d:port", "[v6]:port" and "localhost:port" (as 127.0.0.1) only, so that a config
+// value cannot enable extra listeners, TLS or redirect ports through civetweb's listening_ports
+// syntax. `civet_listen` receives the value for civetweb.
+Status CheckListen(const std::string& listen, std::string* civet_listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return Status::Error("metrics.listen must be host:port, got '" + listen + "'");
@@ -98,6 +99,11 @@ Status CheckListen(const std::string& listen) {
   std::string_view port(listen.data() + colon + 1, listen.size() - colon - 1);
   if (!AllDigits(port) || std::stoi(std::string(port)) > 65535) {
     return Status::Error("metrics.listen: port must be 0..65535, got '" + std::string(port) + "'");
+  }
+  *civet_listen = listen;
+  if (host == "localhost") {
+    *civet_listen = "127.0.0.1:" + std::string(port);
+    return Status::Ok();
   }
   bool ok;
   if (host.front() == '[') {
@@ -147,7 +153,8 @@ MetricsServer::~MetricsServer() {
 Status MetricsServer::Start(const MetricsServerOptions& options, MetricsProbe* probe,
                             std::unique_ptr<MetricsServer>* out) {
   if (probe == nullptr || out == nullptr) return Status::Error("metrics: no probe");
-  Status s = CheckListen(options.listen);
+  std::string civet_listen;
+  Status s = CheckListen(options.listen, &civet_listen);
   if (!s.ok()) return s;
   if (options.threads < 1 || options.threads > 16) {
     return Status::Error("metrics.threads must be in 1..16, got " +
@@ -173,7 +180,7 @@ Status MetricsServer::Start(const MetricsServerOptions& options, MetricsProbe* p
   callbacks.exit_context = ExitContext;
   callbacks.log_message = SilenceLog;
   std::vector<std::string> civet_options = {
-      "listening_ports", options.listen,   "num_threads",      std::to_string(options.threads),
+      "listening_ports", civet_listen,   "num_threads",      std::to_string(options.threads),
       "request_timeout_ms", "10000",       "enable_keep_alive", "no",
   };
   tls_starting_ready = &impl->ready;
