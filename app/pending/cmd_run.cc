@@ -1,0 +1,463 @@
+// `driftwatch run [--config FILE]`: the live service. Kafka in (a consumer group), state in
+// RocksDB (one WriteBatch per batch, with the Kafka positions), findings out (stdout / file /
+// Kafka topic), metrics and health on the metrics listener. With no kafka.brokers it starts an
+// embedded broker on loopback, for trying things out.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/wiring.h"
+#include "config/config.h"
+#include "engine/pipeline.h"
+#include "exporters/finding_sinks.h"
+#include "exporters/metrics.h"
+#include "ingest/embedded_broker.h"
+#include "ingest/kafka_producer.h"
+#include "ingest/kafka_source.h"
+
+namespace driftwatch::app {
+namespace {
+
+constexpr const char* kRunUsage =
+    "usage: driftwatch run [--config FILE] [OPTIONS]\n"
+    "  --config FILE           service configuration (YAML; see config/driftwatch.example.yaml).\n"
+    "                          Without it: an embedded broker, a temporary state, the built-in\n"
+    "                          rules, metrics on 127.0.0.1:9464\n"
+    "  --state DIR             state directory (overrides state.path)\n"
+    "  --feed FILE             produce FILE's records (NDJSON/JSON, keyed by account) to the first\n"
+    "                          topic before consuming: with the embedded broker, a one-command demo\n"
+    "  --exit-when-idle SECS   exit 0 after SECS seconds without a record (demos, tests)\n"
+    "  --metrics-listen ADDR   overrides metrics.listen (host:port, port 0 = any free port)\n"
+    "SIGTERM / SIGINT: the batch in hand is made durable and committed, then exit 0.\n";
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+void Log(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void Log(const char* format, ...) {
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::fprintf(stderr, "%s driftwatch: ", when);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "driftwatch run: %s\n", message.c_str());
+  return 2;
+}
+
+std::string Join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// Sends every dead letter to each of several sinks (file and topic).
+class FanOutDeadLetters : public DeadLetterSink {
+ public:
+  void Add(DeadLetterSink* sink) { sinks_.push_back(sink); }
+  bool empty() const { return sinks_.empty(); }
+  Status Write(std::string_view bytes, std::string_view origin, std::string_view reason,
+               std::string_view detail) override {
+    for (DeadLetterSink* s : sinks_) {
+      Status st = s->Write(bytes, origin, reason, detail);
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<DeadLetterSink*> sinks_;
+};
+
+struct RunFlags {
+  std::string config_path;
+  std::string state_dir;
+  std::string feed_path;
+  std::string metrics_listen;
+  bool metrics_listen_set = false;
+  double exit_when_idle_s = 0;
+};
+
+int ParseFlags(const Args& args, RunFlags* flags) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--help" || a == "-h") {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    } else if (a == "--config") {
+      if (!value(&flags->config_path)) return UsageError("--config needs a file");
+    } else if (a == "--state") {
+      if (!value(&flags->state_dir)) return UsageError("--state needs a directory");
+    } else if (a == "--feed") {
+      if (!value(&flags->feed_path)) return UsageError("--feed needs a file");
+    } else if (a == "--metrics-listen") {
+      if (!value(&flags->metrics_listen)) return UsageError("--metrics-listen needs host:port");
+      flags->metrics_listen_set = true;
+    } else if (a == "--exit-when-idle") {
+      if (!value(&v)) return UsageError("--exit-when-idle needs seconds");
+      char* end = nullptr;
+      flags->exit_when_idle_s = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || flags->exit_when_idle_s <= 0 ||
+          flags->exit_when_idle_s > 86400) {
+        return UsageError("--exit-when-idle: '" + v + "' is not a number of seconds (0..86400]");
+      }
+    } else {
+      return UsageError("unknown option '" + a + "'\n" + kRunUsage);
+    }
+  }
+  return -1;  // go on
+}
+
+// Counts resources by type from their keys ("account|region|type|id").
+std::vector<std::pair<std::string, int64_t>> ResourceCensus(StateStore& store) {
+  std::map<std::string, int64_t> counts;
+  store
+      .ScanResources([&](std::string_view key, std::string_view) {
+        size_t a = key.find('|');
+        size_t b = a == std::string_view::npos ? a : key.find('|', a + 1);
+        size_t c = b == std::string_view::npos ? b : key.find('|', b + 1);
+        if (c != std::string_view::npos) ++counts[std::string(key.substr(b + 1, c - b - 1))];
+        return true;
+      })
+      .IgnoreError();  // a census is best effort; the next one tries again
+  return {counts.begin(), counts.end()};
+}
+
+}  // namespace
+
+int RunService(const Args& args) {
+  RunFlags flags;
+  if (int rc = ParseFlags(args, &flags); rc >= 0) return rc;
+
+  ServiceConfig cfg;
+  if (!flags.config_path.empty()) {
+    Status s = LoadServiceConfig(flags.config_path, &cfg);
+    if (!s.ok()) {
+      std::fprintf(stderr, "driftwatch run: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (!flags.state_dir.empty()) cfg.state_path = flags.state_dir;
+  if (flags.metrics_listen_set) cfg.metrics.listen = flags.metrics_listen;
+
+  // Signals: stop after the batch in hand. SIGPIPE: a closed stdout is an error, not a death.
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Log("starting %s", cfg.file.empty() ? "with built-in defaults (no --config)"
+                                      : ("with " + cfg.file).c_str());
+  for (const auto& [k, v] : cfg.kafka.properties) {
+    Log("kafka property %s = %s", k.c_str(), MaskedValue(k, v).c_str());
+  }
+
+  // Kafka: the configured cluster, or the embedded broker.
+  std::unique_ptr<EmbeddedBroker> embedded;
+  std::string brokers = Join(cfg.kafka.brokers, ",");
+  if (brokers.empty()) {
+    Status s = EmbeddedBroker::Start(1, &embedded);
+    std::vector<std::string> topics = cfg.kafka.topics;
+    if (!cfg.kafka.findings_topic.empty()) topics.push_back(cfg.kafka.findings_topic);
+    if (!cfg.dead_letter_topic.empty()) topics.push_back(cfg.dead_letter_topic);
+    for (size_t i = 0; s.ok() && i < topics.size(); ++i) {
+      s = embedded->CreateTopic(topics[i], cfg.kafka.embedded_partitions);
+    }
+    if (!s.ok()) {
+      Log("%s", s.message().c_str());
+      return 1;
+    }
+    brokers = embedded->bootstrap();
+    Log("no kafka.brokers configured: started an EMBEDDED Kafka broker at %s, for trying "
+        "driftwatch out (in memory, about 5 MB per partition, not for production)",
+        brokers.c_str());
+    Log("topics %s with %d partitions each; produce with: kcat -P -b %s -t %s -K '\\t'",
+        Join(topics, ", ").c_str(), cfg.kafka.embedded_partitions, brokers.c_str(),
+        cfg.kafka.topics[0].c_str());
+    // One line on stdout-independent stderr that scripts can read: the bootstrap address.
+    std::fprintf(stderr, "embedded-broker: %s\n", brokers.c_str());
+    std::fflush(stderr);
+  }
+  Log("consuming %s from %s as group %s", Join(cfg.kafka.topics, ", ").c_str(), brokers.c_str(),
+      cfg.kafka.group_id.c_str());
+
+  // State.
+  std::string temp_state;
+  if (cfg.state_path.empty()) {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/driftwatch-state-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (mkdtemp(buf.data()) == nullptr) {
+      Log("cannot create a temporary state directory under %s", pattern.c_str());
+      return 1;
+    }
+    temp_state = cfg.state_path = buf.data();
+    Log("no state.path: state in temporary %s (removed at exit)", temp_state.c_str());
+  }
+  struct TempRemover {
+    std::string path;
+    ~TempRemover() {
+      if (path.empty()) return;
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } remove_temp_state{temp_state};
+
+  std::unique_ptr<StateStore> store;
+  if (Status s = OpenStateStore(cfg.state_path, &store); !s.ok()) {
+    Log("state %s: %s", cfg.state_path.c_str(), s.message().c_str());
+    return 1;
+  }
+
+  // Rules.
+  std::vector<std::string> rule_paths =
+      cfg.rules_paths.empty() ? DefaultRulePaths() : cfg.rules_paths;
+  std::unique_ptr<RuleEngine> rules;
+  {
+    std::vector<std::string> problems;
+    Status s = MakeRuleEngine(rule_paths, cfg.policy, &rules, &problems);
+    if (!s.ok()) {
+      Log("rules: %s", s.message().c_str());
+      for (const std::string& p : problems) std::fprintf(stderr, "  %s\n", p.c_str());
+      return 2;
+    }
+  }
+
+  // Metrics.
+  MetricsProbeOptions probe_options;
+  probe_options.version = DW_VERSION;
+  MetricsProbe probe(probe_options);
+  if (Status s = probe.LoadFromStore(*store); !s.ok()) {
+    Log("metrics: reading stored findings: %s", s.message().c_str());
+  }
+  std::unique_ptr<MetricsServer> server;
+  if (!cfg.metrics.listen.empty()) {
+    MetricsServerOptions server_options;
+    server_options.listen = cfg.metrics.listen;
+    server_options.basic_auth_user = cfg.metrics.basic_auth_username;
+    if (!cfg.metrics.basic_auth_password_env.empty()) {
+      server_options.basic_auth_password_env = cfg.metrics.basic_auth_password_env;
+    }
+    if (Status s = MetricsServer::Start(server_options, &probe, &server); !s.ok()) {
+      Log("metrics listener %s: %s", cfg.metrics.listen.c_str(), s.message().c_str());
+      return 1;
+    }
+    const size_t colon = cfg.metrics.listen.rfind(':');
+    Log("metrics on http://%s:%d/metrics (also /healthz, /readyz)",
+        cfg.metrics.listen.substr(0, colon).c_str(), server->port());
+    std::fprintf(stderr, "metrics-port: %d\n", server->port());
+    std::fflush(stderr);
+  }
+
+  // Findings and dead letters.
+  std::vector<FindingSink*> sinks;
+  std::unique_ptr<NdjsonFindingSink> stdout_sink, file_sink;
+  if (cfg.findings_stdout) {
+    stdout_sink = std::make_unique<NdjsonFindingSink>(stdout);
+    sinks.push_back(stdout_sink.get());
+  }
+  if (!cfg.findings_path.empty()) {
+    if (Status s = NdjsonFindingSink::OpenFile(cfg.findings_path, &file_sink); !s.ok()) {
+      Log("findings.path: %s", s.message().c_str());
+      return 1;
+    }
+    sinks.push_back(file_sink.get());
+  }
+  std::unique_ptr<KafkaProducer> producer;
+  if (!cfg.kafka.findings_topic.empty() || !cfg.dead_letter_topic.empty() ||
+      !flags.feed_path.empty()) {
+    KafkaProducerOptions po;
+    po.brokers = brokers;
+    po.properties = cfg.kafka.properties;
+    if (Status s = KafkaProducer::Open(po, &producer); !s.ok()) {
+      Log("%s", s.message().c_str());
+      return 1;
+    }
+  }
+  std::unique_ptr<KafkaFindingSink> kafka_findings;
+  if (!cfg.kafka.findings_topic.empty()) {
+    kafka_findings = std::make_unique<KafkaFindingSink>(producer.get(), cfg.kafka.findings_topic);
+    sinks.push_back(kafka_findings.get());
+    Log("findings to Kafka topic %s (keyed by finding_id)", cfg.kafka.findings_topic.c_str());
+  }
+  FanOutDeadLetters dead_letters;
+  std::unique_ptr<DeadLetterFile> dead_letter_file;
+  std::unique_ptr<KafkaDeadLetterSink> dead_letter_topic;
+  if (!cfg.dead_letter_path.empty()) {
+    if (Status s = DeadLetterFile::Open(cfg.dead_letter_path, &dead_letter_file); !s.ok()) {
+      Log("dead_letter.path: %s", s.message().c_str());
+      return 1;
+    }
+    dead_letters.Add(dead_letter_file.get());
+  }
+  if (!cfg.dead_letter_topic.empty()) {
+    dead_letter_topic = std::make_unique<KafkaDeadLetterSink>(producer.get(),
+                                                              cfg.dead_letter_topic,
+                                                              DeadLetterJson);
+    dead_letters.Add(dead_letter_topic.get());
+  }
+
+  if (!flags.feed_path.empty()) {
+    int64_t fed = 0;
+    if (Status s = ProduceFile(producer.get(), cfg.kafka.topics[0], flags.feed_path, &fed);
+        !s.ok()) {
+      Log("--feed: %s", s.message().c_str());
+      return 2;
+    }
+    Log("fed %lld record(s) from %s into topic %s", static_cast<long long>(fed),
+        flags.feed_path.c_str(), cfg.kafka.topics[0].c_str());
+  }
+
+  std::unique_ptr<EventDecoder> decoder = MakeDecoder();
+  PipelineParts parts;
+  parts.decoder = decoder.get();
+  parts.store = store.get();
+  parts.rules = rules.get();
+  parts.sinks = sinks;
+  parts.dead_letter = dead_letters.empty() ? nullptr : &dead_letters;
+  parts.probe = &probe;
+  Pipeline pipeline(std::move(parts));
+
+  std::vector<PipelineRecord> records;
+  auto process = [&](const std::vector<RawRecord>& batch) -> Status {
+    records.clear();
+    records.reserve(batch.size());
+    for (const RawRecord& r : batch) {
+      records.push_back(PipelineRecord{r.bytes, r.origin, r.source, r.next_offset});
+    }
+    return pipeline.ProcessBatch(records);
+  };
+
+  KafkaSourceOptions so;
+  so.brokers = brokers;
+  so.topics = cfg.kafka.topics;
+  so.group_id = cfg.kafka.group_id;
+  so.properties = cfg.kafka.properties;
+  so.batch_max_wait_ms = cfg.kafka.batch_max_wait_ms;
+  so.positions = store.get();
+  std::unique_ptr<KafkaSource> source;
+  if (Status s = KafkaSource::Open(so, &source); !s.ok()) {
+    Log("%s", s.message().c_str());
+    return 1;
+  }
+  Status drain_status;
+  source->SetDrainHandler([&](const std::vector<RawRecord>& batch) {
+    Status s = process(batch);
+    if (!s.ok()) drain_status = s;
+    return s;
+  });
+
+  using Clock = std::chrono::steady_clock;
+  auto last_record = Clock::now();
+  auto last_tick = Clock::time_point{};
+  auto last_census = Clock::now();
+  bool ready = false;
+  int exit_code = 0;
+  std::vector<RawRecord> batch;
+  const size_t batch_size = static_cast<size_t>(cfg.kafka.batch_size);
+  Log("running; stop with SIGTERM or Ctrl-C");
+
+  while (!g_stop.load()) {
+    bool more = true;
+    Status s = source->Next(batch_size, &batch, &more);
+    if (!s.ok()) {
+      Log("%s", s.message().c_str());
+      exit_code = 1;
+      break;
+    }
+    if (!drain_status.ok()) {
+      Log("processing the batch in hand before a rebalance failed: %s",
+          drain_status.message().c_str());
+      exit_code = 1;
+      break;
+    }
+    const auto now = Clock::now();
+    if (!batch.empty()) {
+      s = process(batch);
+      if (!s.ok()) {
+        // Nothing of the batch is kept and no offset moves: a restart resumes before it.
+        Log("batch failed, stopping: %s", s.message().c_str());
+        exit_code = 1;
+        break;
+      }
+      source->OnBatchDurable();
+      last_record = now;
+    }
+    source->CheckConnection();
+    if (source->connected() != ready) {
+      ready = source->connected();
+      if (server) server->SetReady(ready);
+      if (ready) {
+        Log("Kafka reachable: ready");
+      } else {
+        Log("Kafka unreachable (%s): not ready; retrying", source->last_error().c_str());
+      }
+    }
+    if (now - last_tick >= std::chrono::seconds(1)) {
+      last_tick = now;
+      for (const PartitionLag& l : source->lag()) probe.OnKafkaLag(l.topic, l.partition, l.lag);
+      probe.OnStateSize(DirectorySizeBytes(cfg.state_path));
+      if (producer) {
+        if (Status ps = producer->Poll(); !ps.ok()) Log("%s", ps.message().c_str());
+      }
+    }
+    if (now - last_census >= std::chrono::seconds(30)) {
+      last_census = now;
+      probe.OnResourceCounts(ResourceCensus(*store));
+    }
+    if (flags.exit_when_idle_s > 0 &&
+        std::chrono::duration<double>(now - last_record).count() >= flags.exit_when_idle_s) {
+      Log("no record for %.1f s: exiting (--exit-when-idle)", flags.exit_when_idle_s);
+      break;
+    }
+  }
+  if (g_stop.load()) Log("signal received: batch in hand written, committing offsets");
+  if (server) server->SetReady(false);
+  if (Status s = source->Close(); !s.ok()) Log("%s", s.message().c_str());
+  source.reset();
+  if (producer) {
+    if (Status s = producer->Flush(5000); !s.ok()) Log("findings producer: %s", s.message().c_str());
+  }
+  const PipelineCounters& c = pipeline.counters();
+  Log("stopped: %lld records, %lld events, %lld invalid, %lld duplicates, findings %lld opened "
+      "/ %lld resolved",
+      static_cast<long long>(c.records), static_cast<long long>(c.events),
+      static_cast<long long>(c.invalid), static_cast<long long>(c.duplicates),
+      static_cast<long long>(c.findings_opened), static_cast<long long>(c.findings_resolved));
+  std::fflush(stdout);
+  return exit_code;
+}
+
+}  // namespace driftwatch::app
