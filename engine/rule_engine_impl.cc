@@ -1,0 +1,473 @@
+#include "engine/rule_engine_impl.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "config/rule_file.h"
+#include "engine/finding_tracker.h"
+#include "engine/rule_compiler.h"
+#include "engine/rule_eval.h"
+#include "engine/rule_index.h"
+
+namespace driftwatch {
+namespace {
+
+using json = nlohmann::json;
+
+// A resource's tags from a Config-item document, whichever of AWS's shapes it uses:
+// "tags": {"k": "v"}, configuration.tags / supplementaryConfiguration.Tags: [{key|Key, value}].
+bool HasTag(const json& doc, const std::string& key, const std::string& value) {
+  auto check_list = [&](const json& list) {
+    if (!list.is_array()) return false;
+    for (const json& t : list) {
+      if (!t.is_object()) continue;
+      auto k = t.find("key");
+      if (k == t.end()) k = t.find("Key");
+      auto v = t.find("value");
+      if (v == t.end()) v = t.find("Value");
+      if (k != t.end() && k->is_string() && k->get<std::string>() == key) {
+        if (value.empty()) return true;
+        if (v != t.end() && v->is_string() && v->get<std::string>() == value) return true;
+      }
+    }
+    return false;
+  };
+  if (!doc.is_object()) return false;
+  if (auto t = doc.find("tags"); t != doc.end()) {
+    if (t->is_object()) {
+      auto it = t->find(key);
+      if (it != t->end() && (value.empty() || (it->is_string() && it->get<std::string>() == value))) {
+        return true;
+      }
+    } else if (check_list(*t)) {
+      return true;
+    }
+  }
+  if (auto c = doc.find("configuration"); c != doc.end() && c->is_object()) {
+    if (auto t = c->find("tags"); t != c->end() && check_list(*t)) return true;
+  }
+  if (auto s = doc.find("supplementaryConfiguration"); s != doc.end() && s->is_object()) {
+    if (auto t = s->find("Tags"); t != s->end() && check_list(*t)) return true;
+  }
+  return false;
+}
+
+bool PrincipalMatches(const std::string& pattern, const std::string& arn) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    return arn.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  }
+  return pattern == arn;
+}
+
+struct Deadline {
+  std::string resource_key;
+  FindingResource resource;
+};
+
+}  // namespace
+
+struct CompiledRuleEngine::Impl {
+  Policy policy;
+  CompiledRuleSet set;
+  RuleIndex index;
+  RuleEvalContext eval;
+  bool any_tag_suppression = false;
+  // Time-driven checks waiting for the watermark: (deadline, rule, resource key) -> resource.
+  std::map<std::tuple<int64_t, uint32_t, std::string>, FindingResource> deadlines;
+  std::map<std::pair<uint32_t, std::string>, int64_t> deadline_of;
+
+  bool Suppressed(const CompiledRule& rule, const FindingResource& r, const FindingActor& actor,
+                  const json* doc, BatchContext* ctx) {
+    const json* tag_doc = doc;
+    json fetched;
+    bool fetched_done = false;
+    for (const Suppression& s : policy.suppressions) {
+      if (!s.rule_id.empty() && s.rule_id != rule.meta.rule_id) continue;
+      if (!s.resource.empty() && s.resource != r.id && s.resource != r.arn) continue;
+      if (!s.principal.empty() && !PrincipalMatches(s.principal, actor.arn)) continue;
+      if (!s.tag_key.empty()) {
+        if (tag_doc == nullptr && !fetched_done && ctx != nullptr) {
+          fetched_done = true;
+          std::string text;
+          if (ctx->GetResource(MakeResourceKey(r.account, r.region, r.type, r.id), &text)) {
+            fetched = json::parse(text, nullptr, false);
+            if (!fetched.is_discarded()) tag_doc = &fetched;
+          }
+        }
+        if (tag_doc == nullptr || !HasTag(*tag_doc, s.tag_key, s.tag_value)) continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  bool Holds(const CompiledRule& rule) {
+    if (!eval.Eval(rule.condition, nullptr)) return false;
+    for (const Condition& e : rule.exceptions) {
+      if (eval.Eval(e, nullptr)) return false;
+    }
+    return true;
+  }
+
+  std::string Evidence(const CompiledRule& rule, const Event* event) {
+    json evidence = json::object();
+    if (event != nullptr) {
+      evidence["eventName"] = event->event_name;
+      evidence["eventSource"] = event->event_source;
+    }
+    eval.Eval(rule.condition, &evidence);
+    for (const FieldRef& f : rule.evidence) {
+      json v = eval.FieldJson(f);
+      if (!v.is_null()) evidence[f.text()] = std::move(v);
+    }
+    return evidence.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  FindingResource EventResource(const CompiledRule& rule, const Event& e) {
+    FindingResource r;
+    r.account = e.account;
+    r.region = rule.resource.global ? "global" : e.region;
+    if (!rule.resource.type.empty()) {
+      r.type = rule.resource.type;
+      eval.FirstString(rule.resource.id, &r.id);
+      eval.FirstString(rule.resource.arn, &r.arn);
+      if (!r.id.empty()) return r;
+    }
+    if (!e.resources.empty()) {
+      if (r.type.empty()) r.type = e.resources.front().type;
+      r.id = e.resources.front().id;
+      if (r.arn.empty()) r.arn = e.resources.front().arn;
+      if (!r.id.empty()) return r;
+    }
+    r.type = "AWS::::Account";
+    r.id = e.account;
+    r.region = "global";
+    return r;
+  }
+
+  static FindingActor ActorOf(const Event& e) {
+    FindingActor a;
+    if (e.kind != EventKind::kApiCall) return a;
+    a.type = e.principal.type;
+    a.arn = e.principal.arn;
+    a.access_key_id = e.principal.access_key_id;
+    a.source_ip = e.source_ip;
+    return a;
+  }
+
+  void EvaluateEventRule(uint32_t idx, const Event& event, BatchContext& ctx) {
+    const CompiledRule& rule = set.rules[idx];
+    if (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) {
+      FindingTracker::Resolve(ctx, rule.meta.rule_id, EventResource(rule, event), event.id,
+                              event.time_ms);
+      return;
+    }
+    if (!Holds(rule)) return;
+    FindingResource resource = EventResource(rule, event);
+    FindingActor actor = ActorOf(event);
+    if (!policy.suppressions.empty() && Suppressed(rule, resource, actor, nullptr, &ctx)) return;
+    FindingTracker::Open(ctx, rule.meta, resource, actor, event.id, event.time_ms,
+                         Evidence(rule, &event));
+  }
+
+  void ClearDeadline(uint32_t rule, const std::string& key) {
+    auto it = deadline_of.find({rule, key});
+    if (it == deadline_of.end()) return;
+    deadlines.erase({it->second, rule, key});
+    deadline_of.erase(it);
+  }
+
+  void SetDeadline(uint32_t rule, const std::string& key, int64_t when,
+                   const FindingResource& r) {
+    ClearDeadline(rule, key);
+    deadlines.emplace(std::make_tuple(when, rule, key), r);
+    deadline_of[{rule, key}] = when;
+  }
+
+  // Evaluates one state rule on the current document; opens, updates or resolves.
+  void EvaluateStateRule(uint32_t idx, const std::string& key, const FindingResource& resource,
+                         const json& doc, const Event* cause, int64_t time_ms,
+                         BatchContext& ctx) {
+    const CompiledRule& rule = set.rules[idx];
+    eval.ResetDeadline();
+    const bool holds = Holds(rule);
+    if (rule.time_dependent) {
+      if (!holds && eval.next_deadline_ms() != INT64_MAX) {
+        SetDeadline(idx, key, eval.next_deadline_ms(), resource);
+      } else {
+        ClearDeadline(idx, key);
+      }
+    }
+    const std::string_view event_id = cause != nullptr ? std::string_view(cause->id) : "";
+    if (!holds) {
+      FindingTracker::Resolve(ctx, rule.meta.rule_id, resource, event_id, time_ms);
+      return;
+    }
+    FindingActor actor = cause != nullptr ? ActorOf(*cause) : FindingActor{};
+    if (!policy.suppressions.empty() && Suppressed(rule, resource, actor, &doc, nullptr)) return;
+    FindingTracker::Open(ctx, rule.meta, resource, actor, event_id, time_ms,
+                         Evidence(rule, nullptr));
+  }
+
+  template <typename Fn>
+  void ForStateRules(std::string_view type, Fn&& fn) {
+    if (const std::vector<uint32_t>* bucket = index.StateRules(type)) {
+      for (uint32_t idx : *bucket) fn(idx);
+    }
+    for (uint32_t idx : index.UnindexedStateRules()) fn(idx);
+  }
+};
+
+CompiledRuleEngine::CompiledRuleEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CompiledRuleEngine::~CompiledRuleEngine() = default;
+
+std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
+    const std::vector<std::pair<std::string, std::string>>& files, const Policy& policy,
+    RuleLoadResult* result) {
+  *result = RuleLoadResult{};
+  std::vector<std::pair<std::string, YamlNode>> parsed;
+  for (const auto& [name, text] : files) {
+    result->files.push_back(name);
+    YamlNode root;
+    Status s = ParseYaml(text, name, &root);
+    if (!s.ok()) {
+      // "file:line:col: message"
+      RuleLoadProblem p;
+      p.file = name;
+      const std::string& m = s.message();
+      size_t a = m.find(':', name.size());
+      size_t b = a == std::string::npos ? a : m.find(':', a + 1);
+      if (a != std::string::npos && b != std::string::npos) {
+        p.line = std::atoi(m.substr(a + 1, b - a - 1).c_str());
+        size_t c = m.find(": ", b);
+        p.message = c == std::string::npos ? m : m.substr(c + 2);
+      } else {
+        p.message = m;
+      }
+      result->problems.push_back(std::move(p));
+      continue;
+    }
+    parsed.emplace_back(name, std::move(root));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->policy = policy;
+  std::vector<RuleProblem> problems;
+  CompileRules(parsed, policy, &impl->set, &problems);
+  for (RuleProblem& p : problems) {
+    result->problems.push_back({std::move(p.file), p.line, std::move(p.rule_id),
+                                std::move(p.message)});
+  }
+  result->lists = impl->set.lists;
+  result->macros = impl->set.macros;
+  for (const CompiledRule& r : impl->set.rules) {
+    RuleSummary s;
+    s.id = r.meta.rule_id;
+    s.title = r.meta.title;
+    s.file = r.file;
+    s.line = r.line;
+    s.category = r.meta.category;
+    s.severity = r.meta.severity;
+    s.is_state = r.is_state;
+    s.indexed = r.is_state ? !r.resource_types.empty() : !r.event_names.empty();
+    s.enabled = r.enabled;
+    s.disabled_reason = r.disabled_reason;
+    result->rules.push_back(std::move(s));
+  }
+  if (!result->ok()) return nullptr;
+  impl->index.Build(impl->set.rules);
+  impl->eval.ResizeCache(impl->set.cache_slots);
+  for (const Suppression& s : policy.suppressions) {
+    if (!s.tag_key.empty()) impl->any_tag_suppression = true;
+  }
+  return std::unique_ptr<CompiledRuleEngine>(new CompiledRuleEngine(std::move(impl)));
+}
+
+std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::Load(const std::vector<std::string>& paths,
+                                                             const Policy& policy,
+                                                             RuleLoadResult* result) {
+  std::vector<std::pair<std::string, std::string>> texts;
+  std::vector<RuleLoadProblem> io_problems;
+  for (const std::string& path : paths) {
+    std::vector<std::string> files;
+    Status s = ListRuleFiles(path, &files);
+    if (!s.ok()) {
+      io_problems.push_back({path, 0, "", s.message()});
+      continue;
+    }
+    for (const std::string& f : files) {
+      std::string text;
+      Status r = ReadTextFile(f, &text);
+      if (!r.ok()) {
+        io_problems.push_back({f, 0, "", r.message()});
+        continue;
+      }
+      texts.emplace_back(f, std::move(text));
+    }
+  }
+  if (texts.empty() && io_problems.empty()) {
+    io_problems.push_back({paths.empty() ? std::string() : paths.front(), 0, "",
+                           "no rule files (*.yaml) found"});
+  }
+  auto engine = LoadTexts(texts, policy, result);
+  if (!io_problems.empty()) {
+    result->problems.insert(result->problems.begin(), io_problems.begin(), io_problems.end());
+    return nullptr;
+  }
+  return engine;
+}
+
+void CompiledRuleEngine::OnEvent(const Event& event, BatchContext& ctx) {
+  Impl& m = *impl_;
+  const std::vector<uint32_t>* bucket = m.index.EventRules(event.event_source, event.event_name);
+  const std::vector<uint32_t>& unindexed = m.index.UnindexedEventRules();
+  if (bucket == nullptr && unindexed.empty()) return;
+  m.eval.BeginEvent(&event, ctx.watermark_ms());
+  if (bucket != nullptr) {
+    for (uint32_t idx : *bucket) m.EvaluateEventRule(idx, event, ctx);
+  }
+  for (uint32_t idx : unindexed) {
+    const CompiledRule& rule = m.set.rules[idx];
+    if (!rule.event_sources.empty()) {
+      bool source_ok = false;
+      for (const std::string& s : rule.event_sources) {
+        if (s == event.event_source) source_ok = true;
+      }
+      if (!source_ok) continue;
+    }
+    m.EvaluateEventRule(idx, event, ctx);
+  }
+}
+
+void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& cause,
+                                      BatchContext& ctx) {
+  Impl& m = *impl_;
+  if (!delta.applied) return;  // older than the current document: nothing changed now
+  const std::vector<uint32_t>* bucket = m.index.StateRules(delta.type);
+  if (bucket == nullptr && m.index.UnindexedStateRules().empty()) return;
+  FindingResource resource{delta.type, delta.id, delta.arn, delta.account, delta.region};
+  if (delta.deleted || delta.after.empty()) {
+    m.ForStateRules(delta.type, [&](uint32_t idx) {
+      m.ClearDeadline(idx, delta.resource_key);
+      FindingTracker::Resolve(ctx, m.set.rules[idx].meta.rule_id, resource, cause.id,
+                              cause.time_ms);
+    });
+    return;
+  }
+  json doc = json::parse(delta.after, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return;
+  m.eval.BeginDocument(&doc, delta.account, ctx.watermark_ms());
+  m.ForStateRules(delta.type, [&](uint32_t idx) {
+    m.EvaluateStateRule(idx, delta.resource_key, resource, doc, &cause, cause.time_ms, ctx);
+  });
+}
+
+void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
+  Impl& m = *impl_;
+  const int64_t now = ctx.watermark_ms();
+  while (!m.deadlines.empty()) {
+    auto it = m.deadlines.begin();
+    const auto [when, idx, key] = it->first;
+    if (when > now) break;
+    FindingResource resource = it->second;
+    m.deadline_of.erase({idx, key});
+    m.deadlines.erase(it);
+    std::string text;
+    if (!ctx.GetResource(key, &text)) continue;
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    m.eval.BeginDocument(&doc, resource.account, now);
+    // Opened at the deadline itself, not at the batch's watermark: replays and live runs agree
+    // however events fall into batches.
+    m.EvaluateStateRule(idx, key, resource, doc, nullptr, when, ctx);
+  }
+}
+
+Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_ms) {
+  Impl& m = *impl_;
+  bool any = false;
+  for (const CompiledRule& r : m.set.rules) any = any || (r.enabled && r.time_dependent);
+  if (!any) return Status::Ok();
+  return store->ScanResources([&](std::string_view key, std::string_view text) {
+    // key: account|region|type|id
+    std::string k(key);
+    size_t a = k.find('|'), b = k.find('|', a + 1), c = k.find('|', b + 1);
+    if (a == std::string::npos || b == std::string::npos || c == std::string::npos) return true;
+    FindingResource r{k.substr(b + 1, c - b - 1), k.substr(c + 1), "", k.substr(0, a),
+                      k.substr(a + 1, b - a - 1)};
+    json doc;
+    bool parsed = false;
+    m.ForStateRules(r.type, [&](uint32_t idx) {
+      if (!m.set.rules[idx].time_dependent) return;
+      if (!parsed) {
+        doc = json::parse(text, nullptr, false);
+        parsed = true;
+      }
+      if (doc.is_discarded() || !doc.is_object()) return;
+      if (r.arn.empty()) {
+        auto arn = doc.find("ARN");
+        if (arn == doc.end()) arn = doc.find("arn");
+        if (arn != doc.end() && arn->is_string()) r.arn = arn->get<std::string>();
+      }
+      m.eval.BeginDocument(&doc, r.account, watermark_ms);
+      m.eval.ResetDeadline();
+      if (!m.Holds(m.set.rules[idx]) && m.eval.next_deadline_ms() != INT64_MAX) {
+        m.SetDeadline(idx, k, m.eval.next_deadline_ms(), r);
+      }
+    });
+    return true;
+  });
+}
+
+size_t CompiledRuleEngine::rule_count() const { return impl_->set.rules.size(); }
+size_t CompiledRuleEngine::pending_deadlines() const { return impl_->deadlines.size(); }
+int64_t CompiledRuleEngine::document_parses() const { return impl_->eval.document_parses(); }
+
+std::string RuleLoadResult::ToText() const {
+  std::string out;
+  for (const RuleLoadProblem& p : problems) {
+    out += p.file;
+    if (p.line > 0) out += ":" + std::to_string(p.line);
+    out += ": ";
+    if (!p.rule_id.empty()) out += "rule " + p.rule_id + ": ";
+    out += p.message + "\n";
+  }
+  int disabled = 0, state = 0;
+  for (const RuleSummary& r : rules) {
+    if (!r.enabled) ++disabled;
+    if (r.is_state) ++state;
+  }
+  out += std::to_string(files.size()) + " file(s), " + std::to_string(rules.size()) +
+         " rule(s) (" + std::to_string(rules.size() - state) + " event, " +
+         std::to_string(state) + " state, " + std::to_string(disabled) + " disabled), " +
+         std::to_string(lists) + " list(s), " + std::to_string(macros) + " macro(s): " +
+         (problems.empty() ? "OK" : std::to_string(problems.size()) + " problem(s)") + "\n";
+  return out;
+}
+
+std::string RuleLoadResult::ToJson() const {
+  json j;
+  j["ok"] = ok();
+  j["files"] = files;
+  j["rules"] = json::array();
+  for (const RuleSummary& r : rules) {
+    json o = {{"id", r.id},
+              {"kind", r.is_state ? "state" : "event"},
+              {"category", CategoryName(r.category)},
+              {"severity", SeverityName(r.severity)},
+              {"file", r.file},
+              {"line", r.line},
+              {"indexed", r.indexed},
+              {"enabled", r.enabled}};
+    if (!r.enabled) o["disabled_reason"] = r.disabled_reason;
+    j["rules"].push_back(std::move(o));
+  }
+  j["problems"] = json::array();
+  for (const RuleLoadProblem& p : problems) {
+    j["problems"].push_back(
+        {{"file", p.file}, {"line", p.line}, {"rule_id", p.rule_id}, {"message", p.message}});
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace driftwatch
