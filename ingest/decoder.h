@@ -56,6 +56,18 @@ class Decoder {
   // container are kept even when others are invalid.
   DecodeResult Decode(std::string_view bytes, std::string_view origin, std::vector<Event>* out);
 
+  // Bytes past the end of a record that Decode may read (never write) to parse it in place.
+  static constexpr size_t kPaddingBytes = 64;
+
+  // Like Decode, for callers that decode batch after batch into one vector without allocating
+  // per event: events are written to (*out)[*used], (*out)[*used + 1], ... and *used advances;
+  // Event objects already in `out` past *used are overwritten in place (their strings keep their
+  // capacity), and `out` only grows. Reset *used to 0 for a new batch instead of clearing `out`.
+  // When the caller guarantees `padding` >= kPaddingBytes readable bytes after `bytes`, the
+  // record is parsed where it lies; otherwise it is copied into a buffer the decoder reuses.
+  DecodeResult DecodeInto(std::string_view bytes, std::string_view origin, std::vector<Event>* out,
+                          size_t* used, size_t padding = 0);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
