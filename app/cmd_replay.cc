@@ -169,6 +169,9 @@ int RunReplay(const Args& args) {
   }
   std::unique_ptr<StateStore> store;
   if (Status s = OpenStateStore(state_dir, &store); !s.ok()) return UsageError(s.message());
+  if (Status s = PrimeRuleEngine(rules.get(), store.get()); !s.ok()) {
+    return UsageError(s.message());
+  }
 
   for (const std::string& input : inputs) {
     if (input.rfind("kafka://", 0) == 0) {

@@ -28,6 +28,10 @@ std::vector<std::string> DefaultRulePaths();
 Status MakeRuleEngine(const std::vector<std::string>& rule_paths, const Policy& policy,
                       std::unique_ptr<RuleEngine>* out, std::vector<std::string>* problems);
 
+// Re-arms time-driven checks (key age) of a rule engine made by MakeRuleEngine for the state
+// already in `store`, as of its stored event-time watermark. A no-op on an empty state.
+Status PrimeRuleEngine(RuleEngine* rules, StateStore* store);
+
 // Reads the policy section of a config file (empty path: defaults).
 Status LoadPolicy(const std::string& config_path, Policy* out, std::vector<std::string>* problems);
 
