@@ -1,0 +1,734 @@
+// The Applier and the operation every action applier works through: ordering by event time,
+// tombstones, history entries and deltas live here, once, so that the per-action files only say
+// what a call does to a document.
+
+#include "engine/applier.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdio>
+
+#include "engine/applier_internal.h"
+#include "engine/time_util.h"
+
+namespace driftwatch {
+namespace applier {
+
+// --- JSON helpers --------------------------------------------------------------------------
+
+const json& At(const json& j, std::string_view key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+const json& AtNoCase(const json& j, std::string_view key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto exact = j.find(key);
+  if (exact != j.end()) return *exact;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k.size() == key.size() &&
+        std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return *it;
+    }
+  }
+  return kNull;
+}
+
+std::string Str(const json& j, std::string_view key) {
+  const json& v = At(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+std::string ScalarText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return std::string();
+}
+
+bool BoolOf(const json& v, bool* out) {
+  if (v.is_boolean()) {
+    *out = v.get<bool>();
+    return true;
+  }
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (s == "true") {
+      *out = true;
+      return true;
+    }
+    if (s == "false") {
+      *out = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+json Items(const json& j) {
+  if (j.is_array()) return j;
+  if (j.is_object()) {
+    const json& items = At(j, "items");
+    if (items.is_array()) return items;
+    if (items.is_object()) return json::array({items});
+    const json& item = At(j, "item");
+    if (item.is_array()) return item;
+    if (item.is_object()) return json::array({item});
+    if (j.contains("items")) return json::array();
+    if (!j.empty()) return json::array({j});
+  }
+  return json::array();
+}
+
+json& ObjectAt(json& parent, const char* key) {
+  json& v = parent[key];
+  if (!v.is_object()) v = json::object();
+  return v;
+}
+
+json& ArrayAt(json& parent, const char* key) {
+  json& v = parent[key];
+  if (!v.is_array()) v = json::array();
+  return v;
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string ArnLastSegment(std::string_view arn) {
+  if (arn.substr(0, 4) != "arn:") return std::string(arn);
+  const size_t slash = arn.rfind('/');
+  if (slash != std::string_view::npos) return std::string(arn.substr(slash + 1));
+  const size_t colon = arn.rfind(':');
+  return std::string(arn.substr(colon + 1));
+}
+
+namespace {
+
+std::string UrlDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string PolicyText(const json& v) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.rfind("%7B", 0) == 0 || s.rfind("%7b", 0) == 0) return UrlDecode(s);
+    return s;
+  }
+  if (v.is_array() && v.size() == 1) return Dump(v[0]);
+  if (v.is_object() || v.is_array()) return Dump(v);
+  return std::string();
+}
+
+std::string NormalizeTime(const json& v, int64_t fallback_ms) {
+  int64_t ms = 0;
+  if (v.is_string() && ParseTimestamp(v.get_ref<const std::string&>(), &ms)) {
+    return FormatTimestamp(ms);
+  }
+  if (v.is_number_integer()) return FormatTimestamp(v.get<int64_t>());
+  return FormatTimestamp(fallback_ms);
+}
+
+size_t EraseIf(json& array, const std::function<bool(const json&)>& pred) {
+  if (!array.is_array()) return 0;
+  size_t removed = 0;
+  for (size_t i = array.size(); i-- > 0;) {
+    if (pred(array[i])) {
+      array.erase(i);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+// --- Type facts ----------------------------------------------------------------------------
+
+bool KeyedByName(std::string_view type) {
+  return type == "AWS::IAM::User" || type == "AWS::IAM::Role" || type == "AWS::IAM::Group" ||
+         type == "AWS::RDS::DBInstance" || type == "AWS::RDS::DBSnapshot";
+}
+
+std::string MakeArn(const Target& t) {
+  const std::string& a = t.account;
+  const std::string& r = t.region;
+  const std::string& id = t.key_id;
+  if (t.type == "AWS::IAM::User") return "arn:aws:iam::" + a + ":user/" + id;
+  if (t.type == "AWS::IAM::Role") return "arn:aws:iam::" + a + ":role/" + id;
+  if (t.type == "AWS::IAM::Group") return "arn:aws:iam::" + a + ":group/" + id;
+  if (t.type == "AWS::S3::Bucket") return "arn:aws:s3:::" + id;
+  if (t.type == "AWS::KMS::Key") return "arn:aws:kms:" + r + ":" + a + ":key/" + id;
+  if (t.type == "AWS::CloudTrail::Trail") return "arn:aws:cloudtrail:" + r + ":" + a + ":trail/" + id;
+  if (t.type == "AWS::RDS::DBInstance") return "arn:aws:rds:" + r + ":" + a + ":db:" + id;
+  if (t.type == "AWS::RDS::DBSnapshot") return "arn:aws:rds:" + r + ":" + a + ":snapshot:" + id;
+  if (t.type == "AWS::GuardDuty::Detector") return "arn:aws:guardduty:" + r + ":" + a + ":detector/" + id;
+  static const std::pair<const char*, const char*> kEc2[] = {
+      {"AWS::EC2::SecurityGroup", "security-group"}, {"AWS::EC2::NetworkAcl", "network-acl"},
+      {"AWS::EC2::RouteTable", "route-table"},       {"AWS::EC2::InternetGateway", "internet-gateway"},
+      {"AWS::EC2::Instance", "instance"},            {"AWS::EC2::VPC", "vpc"},
+      {"AWS::EC2::Subnet", "subnet"},                {"AWS::EC2::Volume", "volume"},
+      {"AWS::EC2::FlowLog", "vpc-flow-log"}};
+  for (const auto& [type, kind] : kEc2) {
+    if (t.type == type) return "arn:aws:ec2:" + r + ":" + a + ":" + kind + "/" + id;
+  }
+  if (t.type == "AWS::EC2::Snapshot") return "arn:aws:ec2:" + r + "::snapshot/" + id;
+  if (t.type == "AWS::EC2::Image") return "arn:aws:ec2:" + r + "::image/" + id;
+  return std::string();
+}
+
+// --- Op ------------------------------------------------------------------------------------
+
+namespace {
+
+std::string TombstoneKey(const std::string& key) {
+  std::string k(kTombstonePrefix);
+  k.append(key);
+  return k;
+}
+
+int64_t LastChangeMs(const json& doc) {
+  const json& ms = At(At(doc, "driftwatch"), "lastChangeMs");
+  if (ms.is_number_integer()) return ms.get<int64_t>();
+  int64_t t = 0;
+  const json& capture = At(doc, "configurationItemCaptureTime");
+  if (capture.is_string() && ParseTimestamp(capture.get_ref<const std::string&>(), &t)) return t;
+  return INT64_MIN;
+}
+
+std::string PrincipalLabel(const Principal& p) {
+  if (!p.arn.empty()) return p.arn;
+  if (!p.user_name.empty()) return p.user_name;
+  if (!p.invoked_by.empty()) return p.invoked_by;
+  return p.type;
+}
+
+}  // namespace
+
+Op::Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas)
+    : event_(event), record_(record), ctx_(ctx), deltas_(deltas) {}
+
+Target Op::Regional(std::string type, std::string id) const {
+  Target t;
+  t.type = std::move(type);
+  t.key_id = std::move(id);
+  t.account = event_.account;
+  t.region = event_.region;
+  return t;
+}
+
+Target Op::Global(std::string type, std::string id) const {
+  Target t = Regional(std::move(type), std::move(id));
+  t.region = "global";
+  return t;
+}
+
+json Op::NewDocument(const Target& t) const {
+  json doc = json::object();
+  doc["resourceType"] = t.type;
+  doc["resourceId"] = t.resource_id.empty() ? t.key_id : t.resource_id;
+  if (!t.name.empty()) doc["resourceName"] = t.name;
+  doc["ARN"] = t.arn.empty() ? MakeArn(t) : t.arn;
+  doc["awsRegion"] = t.region;
+  doc["awsAccountId"] = t.account;
+  doc["configuration"] = json::object();
+  doc["supplementaryConfiguration"] = json::object();
+  doc["tags"] = json::object();
+  doc["relationships"] = json::array();
+  doc["driftwatch"] = json::object();
+  return doc;
+}
+
+void Op::StampCreator(json& doc) const {
+  json& dw = ObjectAt(doc, "driftwatch");
+  dw["createdBy"] = PrincipalLabel(event_.principal);
+  dw["createdByType"] = event_.principal.type;
+  dw["createdByAccessKey"] = event_.principal.access_key_id;
+  dw["createdAt"] = FormatTimestamp(event_.time_ms);
+  dw["createdByEvent"] = event_.id;
+}
+
+HistoryEntry Op::NewHistory(const std::string& key) const {
+  HistoryEntry h;
+  h.resource_key = key;
+  h.time_ms = event_.time_ms;
+  h.event_id = event_.id;
+  h.kind = event_.kind;
+  h.action = event_.event_name;
+  h.principal_arn = event_.principal.arn;
+  h.principal_type = event_.principal.type;
+  h.access_key_id = event_.principal.access_key_id;
+  h.source_ip = event_.source_ip;
+  return h;
+}
+
+StateDelta Op::NewDelta(const Target& t, const std::string& key) const {
+  StateDelta d;
+  d.resource_key = key;
+  d.type = t.type;
+  d.id = t.key_id;
+  d.arn = t.arn.empty() ? MakeArn(t) : t.arn;
+  d.account = t.account;
+  d.region = t.region;
+  return d;
+}
+
+void Op::Update(const Target& t, const MutateFn& fn) { Apply(t, Mode::kUpdate, fn); }
+void Op::Create(const Target& t, const MutateFn& fn) { Apply(t, Mode::kCreate, fn); }
+void Op::Delete(const Target& t) { Apply(t, Mode::kDelete, nullptr); }
+
+void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
+  if (t.key_id.empty() || t.type.empty()) {
+    RecordUnknownWrite();
+    return;
+  }
+  const std::string key = MakeResourceKey(t.account, t.region, t.type, t.key_id);
+  std::string before;
+  const bool have = ctx_.GetResource(key, &before);
+  json doc;
+  int64_t last_ms = INT64_MIN;
+  bool tombstoned = false;
+  if (have) {
+    doc = json::parse(before, nullptr, false);
+    if (!doc.is_object()) doc = NewDocument(t);  // unreadable: start again rather than stop
+    last_ms = LastChangeMs(doc);
+    // A redelivery that outlived the seen-id TTL: already applied, nothing to do.
+    if (!event_.id.empty() && Str(At(doc, "driftwatch"), "lastEventId") == event_.id) return;
+  } else {
+    std::string tomb_text;
+    if (ctx_.GetResource(TombstoneKey(key), &tomb_text)) {
+      json tomb = json::parse(tomb_text, nullptr, false);
+      const json& ms = At(tomb, "deletedAtMs");
+      if (ms.is_number_integer()) {
+        last_ms = ms.get<int64_t>();
+        tombstoned = true;
+        if (Str(tomb, "eventId") == event_.id && !event_.id.empty()) return;
+      }
+    }
+  }
+  const bool older = event_.time_ms < last_ms;
+
+  HistoryEntry h = NewHistory(key);
+  StateDelta d = NewDelta(t, key);
+  d.before = have ? before : std::string();
+  json change = json::object();
+
+  if (mode == Mode::kDelete) {
+    change["deleted"] = true;
+    h.deleted = true;
+    if (older) {
+      change["notApplied"] = "older than current document";
+      h.applied = false;
+      d.applied = false;
+      d.after = d.before;
+      d.deleted = false;
+    } else {
+      if (have) ctx_.DeleteResource(key);
+      json tomb = {{"deletedAtMs", event_.time_ms}, {"eventId", event_.id}};
+      ctx_.PutResource(TombstoneKey(key), Dump(tomb));
+      d.deleted = true;
+    }
+    h.change = Dump(change);
+    ctx_.AddHistory(std::move(h));
+    deltas_->push_back(std::move(d));
+    return;
+  }
+
+  json work = (mode == Mode::kCreate || !have) ? NewDocument(t) : doc;
+  if (mode == Mode::kCreate) {
+    StampCreator(work);
+    change["created"] = true;
+  } else if (!have) {
+    ObjectAt(work, "driftwatch")["partial"] = true;
+  }
+  if (!t.arn.empty()) work["ARN"] = t.arn;
+  if (!t.resource_id.empty()) work["resourceId"] = t.resource_id;
+  if (!t.name.empty()) work["resourceName"] = t.name;
+  const bool effect = fn ? fn(work, change) : true;
+
+  if (older) {
+    change["notApplied"] = "older than current document";
+    h.applied = false;
+    d.applied = false;
+    d.after = d.before;
+    // The creator is news even when the configuration is not: Config does not know it.
+    if (mode == Mode::kCreate && have && !At(At(doc, "driftwatch"), "createdBy").is_string()) {
+      StampCreator(doc);
+      change["creatorRecorded"] = true;
+      d.after = Dump(doc);
+      d.applied = true;
+      ctx_.PutResource(key, d.after);
+    }
+    h.change = Dump(change);
+    ctx_.AddHistory(std::move(h));
+    deltas_->push_back(std::move(d));
+    return;
+  }
+  if (!effect && have && mode == Mode::kUpdate) {
+    change["noEffect"] = true;
+    h.change = Dump(change);
+    h.document_after = before;
+    ctx_.AddHistory(std::move(h));
+    return;
+  }
+
+  work["configurationItemCaptureTime"] = FormatTimestamp(event_.time_ms);
+  work["configurationItemStatus"] = have ? "OK" : "ResourceDiscovered";
+  json& dw = ObjectAt(work, "driftwatch");
+  dw["lastChangeMs"] = event_.time_ms;
+  dw["lastEventId"] = event_.id;
+  dw["lastChangedBy"] = event_.principal.arn;
+  dw["source"] = "cloudtrail";
+  if (mode == Mode::kCreate && have) {
+    // Recreated (or created twice): keep nothing of the old document but what Config can't know.
+    change["replacedExisting"] = true;
+  }
+  std::string after = Dump(work);
+  if (tombstoned) ctx_.DeleteResource(TombstoneKey(key));
+  ctx_.PutResource(key, after);
+  h.change = Dump(change);
+  h.document_after = after;
+  d.after = std::move(after);
+  ctx_.AddHistory(std::move(h));
+  deltas_->push_back(std::move(d));
+}
+
+void Op::RecordUnknown(const Target& t) {
+  if (t.key_id.empty() || t.type.empty()) return;
+  const std::string key = MakeResourceKey(t.account, t.region, t.type, t.key_id);
+  HistoryEntry h = NewHistory(key);
+  json change = {{"unknownWrite", true}};
+  const json& rp = req();
+  if (!rp.is_null()) {
+    std::string text = Dump(rp);
+    if (text.size() <= 4096) {
+      change["requestParameters"] = rp;
+    } else {
+      change["requestParametersTruncated"] = text.substr(0, 4096);
+    }
+  }
+  h.change = Dump(change);
+  ctx_.AddHistory(std::move(h));
+}
+
+// --- Resolving resources the generic way ----------------------------------------------------
+
+namespace {
+
+struct ServiceName {
+  const char* source_prefix;  // "ec2" of "ec2.amazonaws.com"
+  const char* config_name;    // "EC2" of "AWS::EC2::..."
+};
+constexpr ServiceName kServices[] = {
+    {"ec2", "EC2"},           {"iam", "IAM"},
+    {"s3", "S3"},             {"rds", "RDS"},
+    {"kms", "KMS"},           {"lambda", "Lambda"},
+    {"sns", "SNS"},           {"sqs", "SQS"},
+    {"dynamodb", "DynamoDB"}, {"cloudtrail", "CloudTrail"},
+    {"config", "Config"},     {"guardduty", "GuardDuty"},
+    {"ecs", "ECS"},           {"eks", "EKS"},
+    {"ecr", "ECR"},           {"elasticloadbalancing", "ElasticLoadBalancingV2"},
+    {"logs", "Logs"},         {"secretsmanager", "SecretsManager"},
+    {"ssm", "SSM"},           {"cloudformation", "CloudFormation"},
+    {"redshift", "Redshift"}, {"elasticfilesystem", "EFS"},
+    {"route53", "Route53"},   {"cloudfront", "CloudFront"},
+    {"apigateway", "ApiGateway"}, {"autoscaling", "AutoScaling"},
+    {"elasticache", "ElastiCache"}, {"kinesis", "Kinesis"},
+};
+
+// Nouns of EC2/other calls whose AWS Config type is spelt differently from the call.
+constexpr std::pair<const char*, const char*> kTypeSpelling[] = {
+    {"AWS::EC2::Vpc", "AWS::EC2::VPC"},
+    {"AWS::EC2::VpcEndpoint", "AWS::EC2::VPCEndpoint"},
+    {"AWS::EC2::VpcPeeringConnection", "AWS::EC2::VPCPeeringConnection"},
+    {"AWS::EC2::Key", "AWS::EC2::KeyPair"},
+    {"AWS::EC2::FlowLogs", "AWS::EC2::FlowLog"},
+    {"AWS::EC2::Tags", ""},
+    {"AWS::Logs::LogGroup", "AWS::Logs::LogGroup"},
+    {"AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"},
+};
+
+// requestParameters keys that name a resource of a known type.
+constexpr std::pair<const char*, const char*> kIdKeys[] = {
+    {"groupId", "AWS::EC2::SecurityGroup"},
+    {"instanceId", "AWS::EC2::Instance"},
+    {"bucketName", "AWS::S3::Bucket"},
+    {"userName", "AWS::IAM::User"},
+    {"roleName", "AWS::IAM::Role"},
+    {"groupName", ""},  // IAM group or EC2 group name: ambiguous, skipped
+    {"keyId", "AWS::KMS::Key"},
+    {"networkAclId", "AWS::EC2::NetworkAcl"},
+    {"routeTableId", "AWS::EC2::RouteTable"},
+    {"internetGatewayId", "AWS::EC2::InternetGateway"},
+    {"vpcId", "AWS::EC2::VPC"},
+    {"subnetId", "AWS::EC2::Subnet"},
+    {"snapshotId", "AWS::EC2::Snapshot"},
+    {"imageId", "AWS::EC2::Image"},
+    {"volumeId", "AWS::EC2::Volume"},
+    {"dBInstanceIdentifier", "AWS::RDS::DBInstance"},
+    {"dBSnapshotIdentifier", "AWS::RDS::DBSnapshot"},
+    {"detectorId", "AWS::GuardDuty::Detector"},
+    {"functionName", "AWS::Lambda::Function"},
+    {"trailName", "AWS::CloudTrail::Trail"},
+    {"flowLogId", "AWS::EC2::FlowLog"},
+};
+
+constexpr std::pair<const char*, const char*> kIdPrefixes[] = {
+    {"sg-", "AWS::EC2::SecurityGroup"}, {"i-", "AWS::EC2::Instance"},
+    {"vpc-", "AWS::EC2::VPC"},          {"subnet-", "AWS::EC2::Subnet"},
+    {"acl-", "AWS::EC2::NetworkAcl"},   {"rtb-", "AWS::EC2::RouteTable"},
+    {"igw-", "AWS::EC2::InternetGateway"}, {"vol-", "AWS::EC2::Volume"},
+    {"snap-", "AWS::EC2::Snapshot"},    {"ami-", "AWS::EC2::Image"},
+    {"eni-", "AWS::EC2::NetworkInterface"}, {"fl-", "AWS::EC2::FlowLog"},
+};
+
+bool IsGlobalType(std::string_view type) {
+  return type.rfind("AWS::IAM::", 0) == 0 || type.rfind("AWS::CloudFront::", 0) == 0 ||
+         type.rfind("AWS::Route53::", 0) == 0;
+}
+
+std::string ServiceOf(std::string_view event_source) {
+  const std::string_view prefix = event_source.substr(0, event_source.find('.'));
+  for (const ServiceName& s : kServices) {
+    if (prefix == s.source_prefix) return s.config_name;
+  }
+  if (prefix.empty()) return std::string();
+  std::string name(prefix);
+  name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return name;
+}
+
+std::string LowerFirst(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+// Depth-first search for a string (or number) member named `key`; fills the object holding it.
+bool FindMember(const json& j, const std::string& key, int depth, std::string* value,
+                const json** holder) {
+  if (depth < 0) return false;
+  if (j.is_object()) {
+    const json& v = At(j, key);
+    std::string text = ScalarText(v);
+    if (!text.empty()) {
+      *value = std::move(text);
+      *holder = &j;
+      return true;
+    }
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (FindMember(*it, key, depth - 1, value, holder)) return true;
+    }
+  } else if (j.is_array()) {
+    for (const json& e : j) {
+      if (FindMember(e, key, depth - 1, value, holder)) return true;
+    }
+  }
+  return false;
+}
+
+std::string TypeOfId(std::string_view key, std::string_view value) {
+  for (const auto& [k, type] : kIdKeys) {
+    if (key == k) return type;
+  }
+  if (key.size() > 2 && key.substr(key.size() - 2) == "Id") {
+    for (const auto& [prefix, type] : kIdPrefixes) {
+      if (value.rfind(prefix, 0) == 0) return type;
+    }
+  }
+  return std::string();
+}
+
+void CollectIds(const json& j, int depth, std::vector<std::pair<std::string, std::string>>* out) {
+  if (depth < 0 || out->size() >= 16) return;
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it->is_string()) {
+        const std::string& v = it->get_ref<const std::string&>();
+        std::string type = TypeOfId(it.key(), v);
+        if (!type.empty() && !v.empty()) {
+          out->emplace_back(std::move(type), type == "AWS::KMS::Key" ? ArnLastSegment(v) : v);
+        }
+      } else {
+        CollectIds(*it, depth - 1, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const json& e : j) CollectIds(e, depth - 1, out);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<Target> ResourcesNamed(const Op& op) {
+  std::vector<Target> out;
+  const Event& ev = op.event();
+  auto add = [&](std::string type, std::string id, std::string arn) {
+    if (type.empty() || id.empty()) return;
+    Target t = IsGlobalType(type) ? op.Global(type, id) : op.Regional(type, id);
+    if (!arn.empty()) t.arn = std::move(arn);
+    for (const Target& existing : out) {
+      if (existing.type == t.type && existing.key_id == t.key_id) return;
+    }
+    out.push_back(std::move(t));
+  };
+  for (const ResourceRef& r : ev.resources) {
+    add(r.type, !r.id.empty() ? r.id : ArnLastSegment(r.arn), r.arn);
+  }
+  for (const json& r : Items(At(op.record(), "resources"))) {
+    const std::string arn = Str(r, "ARN");
+    add(Str(r, "type"), ArnLastSegment(arn), arn);
+  }
+  std::vector<std::pair<std::string, std::string>> ids;
+  CollectIds(op.req(), 4, &ids);
+  for (auto& [type, id] : ids) add(type, id, std::string());
+  return out;
+}
+
+}  // namespace
+
+void Op::RecordUnknownWrite() {
+  for (const Target& t : ResourcesNamed(*this)) RecordUnknown(t);
+}
+
+bool Op::ApplyGeneric() {
+  const std::string& name = event_.event_name;
+  std::string noun;
+  bool create = false;
+  if (name.rfind("Create", 0) == 0) {
+    noun = name.substr(6);
+    create = true;
+  } else if (name.rfind("Run", 0) == 0) {
+    noun = name.substr(3);
+    create = true;
+  } else if (name.rfind("Delete", 0) == 0) {
+    noun = name.substr(6);
+  } else {
+    return false;
+  }
+  if (noun.empty()) return false;
+
+  Target t;
+  // 1. The resources the record names itself.
+  for (const ResourceRef& r : event_.resources) {
+    if (r.type.empty() || (r.id.empty() && r.arn.empty())) continue;
+    std::string id = r.id.empty() ? ArnLastSegment(r.arn) : r.id;
+    t = IsGlobalType(r.type) ? Global(r.type, id) : Regional(r.type, id);
+    t.arn = r.arn;
+    break;
+  }
+  if (t.key_id.empty()) {
+    for (const json& r : Items(At(record_, "resources"))) {
+      const std::string arn = Str(r, "ARN");
+      const std::string type = Str(r, "type");
+      if (type.empty() || arn.empty()) continue;
+      t = IsGlobalType(type) ? Global(type, ArnLastSegment(arn)) : Regional(type, ArnLastSegment(arn));
+      t.arn = arn;
+      break;
+    }
+  }
+  // 2. "<noun>Id" / "<noun>Name" in the response (create) or request.
+  const json* holder = nullptr;
+  if (t.key_id.empty()) {
+    const std::string service = ServiceOf(event_.event_source);
+    if (service.empty()) return false;
+    std::string type = "AWS::" + service + "::" + noun;
+    for (const auto& [from, to] : kTypeSpelling) {
+      if (type == from) type = to;
+    }
+    if (type.empty()) return false;
+    std::string singular = noun;
+    if (singular.size() > 1 && singular.back() == 's') singular.pop_back();
+    std::string id;
+    for (const std::string& n : {noun, singular}) {
+      for (const char* suffix : {"Id", "Name", "Identifier", "Arn"}) {
+        const std::string k = LowerFirst(n) + suffix;
+        if ((create && FindMember(resp(), k, 3, &id, &holder)) ||
+            FindMember(req(), k, 3, &id, &holder)) {
+          break;
+        }
+      }
+      if (!id.empty()) break;
+    }
+    if (id.empty()) return false;
+    t = IsGlobalType(type) ? Global(type, ArnLastSegment(id)) : Regional(type, ArnLastSegment(id));
+    if (id.rfind("arn:", 0) == 0) t.arn = id;
+  }
+  if (create) {
+    const json* config = (holder != nullptr && holder != &resp() && holder != &req()) ? holder : nullptr;
+    Create(t, [config](json& doc, json&) {
+      if (config != nullptr) doc["configuration"] = *config;
+      return true;
+    });
+  } else {
+    Delete(t);
+  }
+  return true;
+}
+
+}  // namespace applier
+
+// --- Applier -------------------------------------------------------------------------------
+
+struct Applier::Impl {
+  applier::HandlerMap handlers;
+};
+
+Applier::Applier() : impl_(new Impl) {
+  applier::RegisterIamAppliers(&impl_->handlers);
+  applier::RegisterNetworkAppliers(&impl_->handlers);
+  applier::RegisterDataAppliers(&impl_->handlers);
+  applier::RegisterLoggingAppliers(&impl_->handlers);
+  applier::RegisterComputeAppliers(&impl_->handlers);
+}
+
+Applier::~Applier() { delete impl_; }
+
+void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
+  if (event.kind == EventKind::kComplianceChange) return;
+  if (event.kind == EventKind::kApiCall && (!event.error_code.empty() || event.read_only)) return;
+  applier::json record = applier::json::parse(event.document, nullptr, false);
+  if (record.is_discarded()) record = applier::json::object();
+  // A record that slipped through with an errorCode the decoder did not lift is still failed.
+  if (event.kind == EventKind::kApiCall && !applier::Str(record, "errorCode").empty()) return;
+  try {
+    applier::Op op(event, record, ctx, deltas);
+    if (event.kind == EventKind::kConfigItem) {
+      op.ApplyConfigItem();
+      return;
+    }
+    auto it = impl_->handlers.find(event.event_name);
+    if (it != impl_->handlers.end()) {
+      it->second(op);
+    } else if (!op.ApplyGeneric()) {
+      op.RecordUnknownWrite();
+    }
+  } catch (const std::exception& e) {
+    // A JSON shape no applier foresaw: the event changes nothing rather than stop the stream.
+    std::fprintf(stderr, "driftwatch: applier %s skipped event %s: %s\n", event.event_name.c_str(),
+                 event.id.c_str(), e.what());
+  }
+}
+
+}  // namespace driftwatch

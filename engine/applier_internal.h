@@ -1,0 +1,136 @@
+#pragma once
+// Private to engine/applier*.cc: the per-event operation the action appliers work through, and
+// small JSON helpers. Documents and their fields are described in doc/state_format.md.
+//
+// Every helper here tolerates any JSON shape (missing keys, wrong types, null
+// requestParameters) without throwing: AWS records vary and a bad record must not stop the
+// stream.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/applier.h"
+#include "engine/batch_context.h"
+#include "engine/event.h"
+
+namespace driftwatch::applier {
+
+using json = nlohmann::json;
+
+// Key prefix of tombstones in the resources family (doc/state_format.md): do not change.
+inline constexpr std::string_view kTombstonePrefix{"\0tomb|", 6};
+
+// --- JSON helpers --------------------------------------------------------------------------
+
+// The member `key` of an object, or a shared null when `j` is not an object or has no such key.
+const json& At(const json& j, std::string_view key);
+// Like At, matching the key without regard to case (CloudTrail spells some keys both ways).
+const json& AtNoCase(const json& j, std::string_view key);
+// The string member `key`, or "" when it is missing or not a string.
+std::string Str(const json& j, std::string_view key);
+// A scalar as text: strings as they are, numbers and booleans printed, else "".
+std::string ScalarText(const json& v);
+// true/false from a boolean or a "true"/"false" string (any case).
+bool BoolOf(const json& v, bool* out);
+// The list behind EC2's `{"items": [...]}` wrapper, a bare array, or a single object: always an
+// array (possibly empty).
+json Items(const json& j);
+// `parent[key]` made an object (or array) when it is anything else; `parent` must be an object.
+json& ObjectAt(json& parent, const char* key);
+json& ArrayAt(json& parent, const char* key);
+// Never throws: invalid UTF-8 is replaced.
+std::string Dump(const json& j);
+// "arn:aws:iam::1:user/path/name" -> "name"; "arn:...:key/UUID" -> "UUID"; other text as is.
+std::string ArnLastSegment(std::string_view arn);
+// A policy document as JSON text: URL-decoded when AWS sent it encoded; objects dumped; a
+// one-element array (seen in Config samples) unwrapped.
+std::string PolicyText(const json& v);
+// CloudTrail and Config times ("Jul 30, 2024 9:53:13 PM", RFC 3339, epoch ms numbers) as
+// RFC 3339 UTC; `fallback_ms` when unreadable.
+std::string NormalizeTime(const json& v, int64_t fallback_ms);
+// "CidrIpv4" -> "cidrIpv4".
+std::string LowerFirstKey(std::string_view k);
+// Removes array elements for which pred is true; returns how many.
+size_t EraseIf(json& array, const std::function<bool(const json&)>& pred);
+
+// --- The operation -------------------------------------------------------------------------
+
+struct Target {
+  std::string type;
+  std::string key_id;       // the id in the resource key (name for IAM users/roles, see doc)
+  std::string resource_id;  // the document's resourceId ("" -> key_id)
+  std::string name;         // resourceName ("" -> none)
+  std::string account;
+  std::string region;  // "global" for IAM
+  std::string arn;     // "" -> derived when the type's ARN form is known
+};
+
+// Mutates a document: fills `change` with what it did, returns false when the call had no
+// effect on the document.
+using MutateFn = std::function<bool(json& doc, json& change)>;
+
+class Op {
+ public:
+  Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas);
+
+  const Event& event() const { return event_; }
+  const json& record() const { return record_; }
+  const json& req() const { return At(record_, "requestParameters"); }
+  const json& resp() const { return At(record_, "responseElements"); }
+
+  Target Regional(std::string type, std::string id) const;
+  Target Global(std::string type, std::string id) const;
+
+  // Applies `fn` to the resource's document; a resource never seen gets a partial document.
+  void Update(const Target& t, const MutateFn& fn);
+  // The call created the resource: a fresh document (`fn` fills configuration) with the creator.
+  void Create(const Target& t, const MutateFn& fn);
+  void Delete(const Target& t);
+  // A write call without an applier: history only, against this resource.
+  void RecordUnknown(const Target& t);
+  // No applier and no resource named by the applier's own means: resolve resources the generic
+  // way (resources[], ids in requestParameters) and record history against each.
+  void RecordUnknownWrite();
+  // Generic Create*/Run*/Delete*: true when a resource could be resolved and was recorded.
+  bool ApplyGeneric();
+
+  // A Config item replaces the document (or deletes it).
+  void ApplyConfigItem();
+
+ private:
+  enum class Mode { kUpdate, kCreate, kDelete };
+  void Apply(const Target& t, Mode mode, const MutateFn& fn);
+  HistoryEntry NewHistory(const std::string& key) const;
+  json NewDocument(const Target& t) const;
+  void StampCreator(json& doc) const;
+  StateDelta NewDelta(const Target& t, const std::string& key) const;
+
+  const Event& event_;
+  const json& record_;
+  BatchContext& ctx_;
+  std::vector<StateDelta>* deltas_;
+};
+
+using Handler = void (*)(Op& op);
+using HandlerMap = std::unordered_map<std::string_view, Handler>;
+
+void RegisterIamAppliers(HandlerMap* map);
+void RegisterNetworkAppliers(HandlerMap* map);
+void RegisterDataAppliers(HandlerMap* map);
+void RegisterLoggingAppliers(HandlerMap* map);
+void RegisterComputeAppliers(HandlerMap* map);
+
+// ARN of a resource whose ARN form is known, else "".
+std::string MakeArn(const Target& t);
+// Id in the resource key for a Config item: the name for types addressed by name (see doc).
+bool KeyedByName(std::string_view type);
+// Normalises a permission list in place to the one stored shape (see doc).
+void NormalizeSecurityGroupPermissions(json& permissions);
+
+}  // namespace driftwatch::applier
