@@ -393,8 +393,12 @@ struct Decoder::Impl {
   bool ScanObject(od::value& value, int index, int depth);
   bool ScanObjectBody(od::object& object, int index, int depth);
   void ScanField(Key key, string_view name, od::value& value, int index, int depth);
+  // How a field that should hold text is read. kString: a string (or null), anything else is
+  // wrong_type. kId: a string or a number kept as its text (ids and account numbers arrive both
+  // ways). kLenient: string or number, other types ignored (fields only used as fall-backs).
+  enum Mode { kString, kId, kLenient };
   bool ReadText(od::value& value, string_view name, Scan& scan, string_view* out_text,
-                bool strict = true);
+                Mode mode = kString);
   void ScanUserIdentity(od::value& value, Scan& scan);
   void ScanSessionContext(od::object& object, Scan& scan);
   void ScanAdditionalEventData(od::value& value, Scan& scan);
@@ -573,6 +577,44 @@ void Decoder::Impl::DecodeText(const char* data, size_t len, size_t capacity, in
   od::json_type type;
   if (CheckFatal(document.type().get(type))) return;
   if (type != od::json_type::object) {
+    // type() only peeks at the first byte: read the value through to tell "not JSON" apart
+    // from "JSON, but not an event".
+    simdjson::error_code error = simdjson::SUCCESS;
+    switch (type) {
+      case od::json_type::array: {
+        od::array array;
+        error = document.get_array().get(array);
+        if (!error) {
+          for (auto item : array) {
+            if (item.error()) {
+              error = item.error();
+              break;
+            }
+          }
+        }
+        break;
+      }
+      case od::json_type::string:
+        error = document.get_string().error();
+        break;
+      case od::json_type::number:
+        error = document.get_double().error();
+        break;
+      case od::json_type::boolean:
+        error = document.get_bool().error();
+        break;
+      case od::json_type::null:
+        error = document.is_null().error();
+        if (!error && !document.is_null().value_unsafe()) error = simdjson::N_ATOM_ERROR;
+        break;
+      default:
+        break;
+    }
+    if (CheckFatal(error)) return;
+    if (type == od::json_type::array && document.current_location().error() == simdjson::SUCCESS) {
+      CheckFatal(simdjson::TRAILING_CONTENT);
+      return;
+    }
     Invalid(InvalidReason::kUnknownEnvelope,
             std::string("top level is ") + JsonTypeName(type) + ", not an AWS event object");
     return;
@@ -636,7 +678,7 @@ bool Decoder::Impl::ScanObjectBody(od::object& object, int index, int depth) {
 }
 
 bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan,
-                             string_view* out_text, bool strict) {
+                             string_view* out_text, Mode mode) {
   od::json_type type;
   if (CheckFatal(value.type().get(type))) return false;
   switch (type) {
@@ -647,7 +689,7 @@ bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan,
       return true;
     }
     case od::json_type::number: {
-      // Ids and account numbers sometimes arrive as numbers: keep their text.
+      if (mode == kString) break;
       string_view raw = value.raw_json_token();
       while (!raw.empty() && IsSpace(raw.back())) raw.remove_suffix(1);
       *out_text = raw;
@@ -656,12 +698,13 @@ bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan,
     case od::json_type::null:
       return true;
     default:
-      if (strict) {
-        scan.Fail(InvalidReason::kWrongType, std::string(name) + " is " + JsonTypeName(type) +
-                                                 ", expected a string");
-      }
-      return false;
+      break;
   }
+  if (mode != kLenient) {
+    scan.Fail(InvalidReason::kWrongType,
+              std::string(name) + " is " + JsonTypeName(type) + ", expected a string");
+  }
+  return false;
 }
 
 void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int index, int depth) {
@@ -720,17 +763,17 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       return;
     }
     case Key::kType:
-      ReadText(value, name, s, &s.sns_type, /*strict=*/false);
+      ReadText(value, name, s, &s.sns_type, kLenient);
       return;
     case Key::kTimestamp:
     case Key::kTime:
-      ReadText(value, name, s, &s.env_time, /*strict=*/false);
+      ReadText(value, name, s, &s.env_time, kLenient);
       return;
     case Key::kAccount:
-      ReadText(value, name, s, &s.env_account, /*strict=*/false);
+      ReadText(value, name, s, &s.env_account, kLenient);
       return;
     case Key::kRegion:
-      ReadText(value, name, s, &s.env_region, /*strict=*/false);
+      ReadText(value, name, s, &s.env_region, kLenient);
       return;
     case Key::kMessageType:
       ReadText(value, name, s, &s.message_type);
@@ -740,10 +783,10 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       return;
     case Key::kNotificationCreationTime:
     case Key::kNotificationCreateTime:
-      ReadText(value, name, s, &s.notification_time, /*strict=*/false);
+      ReadText(value, name, s, &s.notification_time, kLenient);
       return;
     case Key::kEventId:
-      ReadText(value, name, s, &s.event_id);
+      ReadText(value, name, s, &s.event_id, kId);
       return;
     case Key::kEventTime:
       ReadText(value, name, s, &s.event_time);
@@ -758,16 +801,16 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       ReadText(value, name, s, &s.aws_region);
       return;
     case Key::kSourceIp:
-      ReadText(value, name, s, &s.source_ip, /*strict=*/false);
+      ReadText(value, name, s, &s.source_ip, kLenient);
       return;
     case Key::kUserAgent:
-      ReadText(value, name, s, &s.user_agent, /*strict=*/false);
+      ReadText(value, name, s, &s.user_agent, kLenient);
       return;
     case Key::kErrorCode:
       ReadText(value, name, s, &s.error_code);
       return;
     case Key::kRecipientAccountId:
-      ReadText(value, name, s, &s.recipient_account);
+      ReadText(value, name, s, &s.recipient_account, kId);
       return;
     case Key::kReadOnly: {
       od::json_type type;
@@ -808,25 +851,25 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       s.has_ci_version = true;
       return;
     case Key::kAccountId:
-      ReadText(value, name, s, &s.account_id, /*strict=*/false);
+      ReadText(value, name, s, &s.account_id, kLenient);
       return;
     case Key::kArn:
-      ReadText(value, name, s, &s.arn, /*strict=*/false);
+      ReadText(value, name, s, &s.arn, kLenient);
       return;
     case Key::kCaptureTime:
-      ReadText(value, name, s, &s.capture_time, /*strict=*/false);
+      ReadText(value, name, s, &s.capture_time, kLenient);
       return;
     case Key::kCiStatus:
       ReadText(value, name, s, &s.ci_status);
       return;
     case Key::kStateId:
-      ReadText(value, name, s, &s.state_id, /*strict=*/false);
+      ReadText(value, name, s, &s.state_id, kLenient);
       return;
     case Key::kResourceType:
       ReadText(value, name, s, &s.resource_type);
       return;
     case Key::kResourceId:
-      ReadText(value, name, s, &s.resource_id);
+      ReadText(value, name, s, &s.resource_id, kId);
       return;
     case Key::kConfigRuleName:
       ReadText(value, name, s, &s.config_rule);
@@ -835,10 +878,10 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       ScanEvaluationResult(value, s);
       return;
     case Key::kConfigSnapshotId:
-      ReadText(value, name, s, &s.snapshot_id, /*strict=*/false);
+      ReadText(value, name, s, &s.snapshot_id, kLenient);
       return;
     case Key::kS3ObjectKey:
-      ReadText(value, name, s, &s.s3_object_key, /*strict=*/false);
+      ReadText(value, name, s, &s.s3_object_key, kLenient);
       return;
   }
 }
@@ -860,17 +903,17 @@ void Decoder::Impl::ScanUserIdentity(od::value& value, Scan& s) {
     const string_view k = RawKey(field);
     od::value v = field.value();
     if (k == "type") {
-      ReadText(v, k, s, &s.ui_type, false);
+      ReadText(v, k, s, &s.ui_type, kLenient);
     } else if (k == "arn") {
-      ReadText(v, k, s, &s.ui_arn, false);
+      ReadText(v, k, s, &s.ui_arn, kLenient);
     } else if (k == "accountId") {
-      ReadText(v, k, s, &s.ui_account, false);
+      ReadText(v, k, s, &s.ui_account, kLenient);
     } else if (k == "accessKeyId") {
-      ReadText(v, k, s, &s.ui_access_key, false);
+      ReadText(v, k, s, &s.ui_access_key, kLenient);
     } else if (k == "userName") {
-      ReadText(v, k, s, &s.ui_user_name, false);
+      ReadText(v, k, s, &s.ui_user_name, kLenient);
     } else if (k == "invokedBy") {
-      ReadText(v, k, s, &s.ui_invoked_by, false);
+      ReadText(v, k, s, &s.ui_invoked_by, kLenient);
     } else if (k == "sessionContext") {
       od::json_type t;
       if (CheckFatal(v.type().get(t))) return;
@@ -904,11 +947,11 @@ void Decoder::Impl::ScanSessionContext(od::object& object, Scan& s) {
       od::value iv = f.value();
       if (attributes && ik == "mfaAuthenticated") {
         string_view text;
-        if (ReadText(iv, ik, s, &text, false) && text == "true") s.mfa = true;
+        if (ReadText(iv, ik, s, &text, kLenient) && text == "true") s.mfa = true;
       } else if (!attributes && ik == "arn") {
-        ReadText(iv, ik, s, &s.issuer_arn, false);
+        ReadText(iv, ik, s, &s.issuer_arn, kLenient);
       } else if (!attributes && ik == "userName") {
-        ReadText(iv, ik, s, &s.issuer_user_name, false);
+        ReadText(iv, ik, s, &s.issuer_user_name, kLenient);
       }
       if (fatal != simdjson::SUCCESS) return;
     }
@@ -927,7 +970,7 @@ void Decoder::Impl::ScanAdditionalEventData(od::value& value, Scan& s) {
     const string_view k = RawKey(field);
     if (k != "MFAUsed") continue;
     string_view text;
-    if (ReadText(field.value(), k, s, &text, false) && EqualsIgnoreCase(text, "yes")) s.mfa = true;
+    if (ReadText(field.value(), k, s, &text, kLenient) && EqualsIgnoreCase(text, "yes")) s.mfa = true;
     if (fatal != simdjson::SUCCESS) return;
   }
 }
@@ -958,9 +1001,9 @@ void Decoder::Impl::ScanResources(od::value& value, Scan& s) {
       if (CheckFatal(std::move(field_result).get(field))) return;
       const string_view k = RawKey(field);
       if (k == "ARN" || k == "arn") {
-        ReadText(field.value(), k, s, &r.arn, false);
+        ReadText(field.value(), k, s, &r.arn, kLenient);
       } else if (k == "type") {
-        ReadText(field.value(), k, s, &r.type, false);
+        ReadText(field.value(), k, s, &r.type, kLenient);
       }
       if (fatal != simdjson::SUCCESS) return;
     }
@@ -988,7 +1031,7 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
     if (k == "complianceType") {
       ReadText(v, k, s, &s.compliance_type);
     } else if (k == "resultRecordedTime") {
-      ReadText(v, k, s, &s.result_time, false);
+      ReadText(v, k, s, &s.result_time, kLenient);
     } else if (k == "evaluationResultIdentifier") {
       od::json_type t;
       if (CheckFatal(v.type().get(t))) return;
@@ -1001,7 +1044,7 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
         const string_view ik = RawKey(f);
         od::value iv = f.value();
         if (ik == "orderingTimestamp") {
-          ReadText(iv, ik, s, &s.ordering_time, false);
+          ReadText(iv, ik, s, &s.ordering_time, kLenient);
         } else if (ik == "evaluationResultQualifier") {
           od::json_type qt;
           if (CheckFatal(iv.type().get(qt))) return;
@@ -1013,11 +1056,11 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
             if (CheckFatal(std::move(q_result).get(qf))) return;
             const string_view qk = RawKey(qf);
             if (qk == "configRuleName") {
-              ReadText(qf.value(), qk, s, &s.qualifier_rule, false);
+              ReadText(qf.value(), qk, s, &s.qualifier_rule, kLenient);
             } else if (qk == "resourceType") {
-              ReadText(qf.value(), qk, s, &s.qualifier_type, false);
+              ReadText(qf.value(), qk, s, &s.qualifier_type, kLenient);
             } else if (qk == "resourceId") {
-              ReadText(qf.value(), qk, s, &s.qualifier_id, false);
+              ReadText(qf.value(), qk, s, &s.qualifier_id, kLenient);
             }
             if (fatal != simdjson::SUCCESS) return;
           }
