@@ -162,7 +162,13 @@ Status FileSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
           continue;
         }
         if (c == '\n') {
-          const bool next_is_record = pos_ + i + 1 < buf_.size() && buf_[pos_ + i + 1] == '{';
+          // Inside a value, pretty-printed JSON indents every line but the closing one; a line
+          // that starts in column 0 with anything else begins a new record.
+          bool next_is_record = false;
+          if (pos_ + i + 1 < buf_.size()) {
+            const char n = buf_[pos_ + i + 1];
+            next_is_record = !IsSpace(n) && n != '}' && n != ']';
+          }
           if (depth > 0 && (in_string || next_is_record)) {
             end = i;
             consumed = i + 1;

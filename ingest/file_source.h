@@ -3,8 +3,8 @@
 // not) or from stdin ("-"). The file is split into top-level JSON values by a bracket scan, so
 // NDJSON, one whole document and concatenated documents all work; a line that is not JSON
 // becomes one record of its own (the decoder rejects it, nothing is dropped). A value left
-// open at a newline followed by '{' in column 0 is cut there, so one truncated NDJSON line does
-// not swallow the next. Gzip is detected by its magic bytes, not by the name.
+// open at a newline followed by a line starting in column 0 with anything but whitespace, '}' or
+// ']' is cut there, so one truncated NDJSON line does not swallow the next. Gzip is detected by its magic bytes, not by the name.
 
 #include <cstdint>
 #include <memory>
