@@ -240,8 +240,8 @@ int RunReplay(const Args& args) {
       for (const RawRecord& r : records) {
         // stdin has no position worth keeping: it cannot be resumed.
         const bool resumable = r.source != "file:-";
-        batch.push_back({r.bytes, r.origin, resumable ? std::string_view(r.source) : "",
-                         r.next_offset});
+        batch.push_back(
+            {r.bytes, r.origin, resumable ? std::string_view(r.source) : "", r.next_offset});
       }
       if (batch.empty()) continue;
       if (Status s = pipeline.ProcessBatch(batch); !s.ok()) {

@@ -10,13 +10,13 @@ namespace driftwatch::app {
 
 using Args = std::vector<std::string>;
 
-int RunReplay(const Args& args);     // app/cmd_replay.cc
-int RunService(const Args& args);    // app/cmd_run.cc       `driftwatch run --config FILE`
-int RunState(const Args& args);      // app/cmd_state.cc     `driftwatch state --state DIR ...`
-int RunHistory(const Args& args);    // app/cmd_state.cc     `driftwatch history --state DIR R`
-int RunFindings(const Args& args);   // app/cmd_findings.cc  `driftwatch findings --state DIR`
-int RunRules(const Args& args);      // app/cmd_rules.cc     `driftwatch rules check [PATH...]`
-int RunIncident(const Args& args);   // app/cmd_incident.cc
-int RunTimeline(const Args& args);   // app/cmd_incident.cc
+int RunReplay(const Args& args);    // app/cmd_replay.cc
+int RunService(const Args& args);   // app/cmd_run.cc       `driftwatch run --config FILE`
+int RunState(const Args& args);     // app/cmd_state.cc     `driftwatch state --state DIR ...`
+int RunHistory(const Args& args);   // app/cmd_state.cc     `driftwatch history --state DIR R`
+int RunFindings(const Args& args);  // app/cmd_findings.cc  `driftwatch findings --state DIR`
+int RunRules(const Args& args);     // app/cmd_rules.cc     `driftwatch rules check [PATH...]`
+int RunIncident(const Args& args);  // app/cmd_incident.cc
+int RunTimeline(const Args& args);  // app/cmd_incident.cc
 
 }  // namespace driftwatch::app

@@ -53,7 +53,8 @@ std::vector<std::string> DefaultRulePaths() {
 Status MakeRuleEngine(const std::vector<std::string>& rule_paths, const Policy& policy,
                       std::unique_ptr<RuleEngine>* out, std::vector<std::string>* problems) {
   RuleLoadResult result;
-  std::unique_ptr<CompiledRuleEngine> engine = CompiledRuleEngine::Load(rule_paths, policy, &result);
+  std::unique_ptr<CompiledRuleEngine> engine =
+      CompiledRuleEngine::Load(rule_paths, policy, &result);
   if (engine == nullptr || !result.ok()) {
     for (const RuleLoadProblem& p : result.problems) {
       problems->push_back(p.file + ":" + std::to_string(p.line) + ": rule " +

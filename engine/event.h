@@ -38,24 +38,24 @@ struct ResourceRef {
 
 struct Event {
   EventKind kind = EventKind::kApiCall;
-  std::string id;        // CloudTrail eventID; Config: resourceType/resourceId/configurationStateId;
-                         // compliance: rule/resourceType/resourceId/time
-  int64_t time_ms = 0;   // event time (CloudTrail eventTime, Config configurationItemCaptureTime
-                         // or notificationCreationTime), milliseconds since the Unix epoch, UTC
-  std::string account;   // recipientAccountId, else userIdentity.accountId; Config: account id
-  std::string region;    // awsRegion
+  std::string id;       // CloudTrail eventID; Config: resourceType/resourceId/configurationStateId;
+                        // compliance: rule/resourceType/resourceId/time
+  int64_t time_ms = 0;  // event time (CloudTrail eventTime, Config configurationItemCaptureTime
+                        // or notificationCreationTime), milliseconds since the Unix epoch, UTC
+  std::string account;  // recipientAccountId, else userIdentity.accountId; Config: account id
+  std::string region;   // awsRegion
   Principal principal;
-  std::string source_ip;   // sourceIPAddress
-  std::string user_agent;  // userAgent
+  std::string source_ip;     // sourceIPAddress
+  std::string user_agent;    // userAgent
   std::string event_source;  // "iam.amazonaws.com"; Config items: "config.amazonaws.com"
   std::string event_name;    // "CreateUser"; Config items: "ConfigurationItemChange";
                              // compliance: "ComplianceChange"
   std::string error_code;    // errorCode, empty when the call succeeded
-  bool read_only = false;    // CloudTrail readOnly == true, or a name starting Describe/Get/List/Head
+  bool read_only = false;  // CloudTrail readOnly == true, or a name starting Describe/Get/List/Head
   std::vector<ResourceRef> resources;  // resources touched (CloudTrail resources[], Config item)
 
   // Config item / compliance change only.
-  std::string config_status;    // configurationItemStatus: OK, ResourceDiscovered, ResourceDeleted...
+  std::string config_status;  // configurationItemStatus: OK, ResourceDiscovered, ResourceDeleted...
   std::string compliance_type;  // newEvaluationResult.complianceType: COMPLIANT, NON_COMPLIANT...
   std::string config_rule;      // configRuleName
 

@@ -8,7 +8,7 @@
 namespace driftwatch {
 namespace {
 
-constexpr std::string_view kCategoryNames[] = {"identity", "network", "data-protection",
+constexpr std::string_view kCategoryNames[] = {"identity", "network",   "data-protection",
                                                "logging",  "inventory", "patching"};
 constexpr std::string_view kSeverityNames[] = {"info", "low", "medium", "high", "critical"};
 
@@ -82,8 +82,9 @@ std::string FindingToJson(const Finding& f) {
   j["event_ids"] = f.event_ids;
   j["first_seen"] = TimeOrEmpty(f.first_seen_ms);
   j["last_seen"] = TimeOrEmpty(f.last_seen_ms);
-  j["resolved_at"] = f.resolved_at_ms == 0 ? nlohmann::ordered_json(nullptr)
-                                           : nlohmann::ordered_json(FormatTimestamp(f.resolved_at_ms));
+  j["resolved_at"] = f.resolved_at_ms == 0
+                         ? nlohmann::ordered_json(nullptr)
+                         : nlohmann::ordered_json(FormatTimestamp(f.resolved_at_ms));
   nlohmann::ordered_json evidence = nlohmann::ordered_json::parse(
       f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
   j["evidence"] = evidence.is_discarded() ? nlohmann::ordered_json::object() : evidence;
@@ -116,8 +117,7 @@ bool FindingFromJson(std::string_view json, Finding* out) {
                   str(*it, "region")};
   }
   if (auto it = j.find("actor"); it != j.end() && it->is_object()) {
-    f.actor = {str(*it, "type"), str(*it, "arn"), str(*it, "access_key_id"),
-               str(*it, "source_ip")};
+    f.actor = {str(*it, "type"), str(*it, "arn"), str(*it, "access_key_id"), str(*it, "source_ip")};
   }
   if (auto it = j.find("event_ids"); it != j.end() && it->is_array()) {
     for (const auto& id : *it) {

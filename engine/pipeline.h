@@ -64,10 +64,10 @@ class EventDecoder {
 };
 
 struct PipelineParts {
-  EventDecoder* decoder = nullptr;     // required
-  StateStore* store = nullptr;         // required
-  RuleEngine* rules = nullptr;         // optional: no findings without it
-  std::vector<FindingSink*> sinks;     // optional
+  EventDecoder* decoder = nullptr;        // required
+  StateStore* store = nullptr;            // required
+  RuleEngine* rules = nullptr;            // optional: no findings without it
+  std::vector<FindingSink*> sinks;        // optional
   DeadLetterSink* dead_letter = nullptr;  // optional
   PipelineProbe* probe = nullptr;         // optional
   std::function<int64_t()> now_ms;        // wall clock, for metrics only; default system clock

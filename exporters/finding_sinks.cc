@@ -113,10 +113,10 @@ Status TableFindingSink::Emit(const Finding& f) {
             "CATEGORY", "RULE", "RESOURCE", "ACTOR");
   }
   const int64_t when = f.status == FindingStatus::kResolved ? f.resolved_at_ms : f.last_seen_ms;
-  const std::string resource = f.resource.type.empty()
-                                   ? f.resource.id
-                                   : f.resource.type.substr(f.resource.type.rfind(':') + 1) +
-                                         " " + f.resource.id;
+  const std::string resource =
+      f.resource.type.empty()
+          ? f.resource.id
+          : f.resource.type.substr(f.resource.type.rfind(':') + 1) + " " + f.resource.id;
   std::string actor = f.actor.arn.empty() ? f.actor.type : f.actor.arn;
   fprintf(out_, "%-20s %-8s %-8s %-15s %-34s %-40s %s\n", FormatTimestamp(when).c_str(),
           std::string(FindingStatusName(f.status)).c_str(),
@@ -132,8 +132,8 @@ Status TableFindingSink::Flush() {
   return Status::Ok();
 }
 
-std::string DeadLetterJson(std::string_view bytes, std::string_view origin,
-                           std::string_view reason, std::string_view detail) {
+std::string DeadLetterJson(std::string_view bytes, std::string_view origin, std::string_view reason,
+                           std::string_view detail) {
   nlohmann::ordered_json j;
   j["origin"] = origin;
   j["reason"] = reason;

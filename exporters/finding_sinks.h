@@ -56,7 +56,7 @@ class DeadLetterFile : public DeadLetterSink {
 };
 
 // Builds one dead-letter line (no newline); shared with the Kafka dead-letter sink.
-std::string DeadLetterJson(std::string_view bytes, std::string_view origin,
-                           std::string_view reason, std::string_view detail);
+std::string DeadLetterJson(std::string_view bytes, std::string_view origin, std::string_view reason,
+                           std::string_view detail);
 
 }  // namespace driftwatch

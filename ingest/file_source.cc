@@ -1,9 +1,8 @@
 #include "ingest/file_source.h"
 
 #include <sys/stat.h>
-#include <zlib.h>
-
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -141,7 +140,7 @@ Status FileSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
     bool in_string = false, escaped = false, done = false;
     int64_t newlines = 0;
     const bool structured = buf_[pos_] == '{' || buf_[pos_] == '[';
-    size_t end = 0;  // length of the record
+    size_t end = 0;       // length of the record
     size_t consumed = 0;  // bytes consumed including a cut newline
     for (;;) {
       while (pos_ + i < buf_.size()) {

@@ -4,7 +4,8 @@
 // NDJSON, one whole document and concatenated documents all work; a line that is not JSON
 // becomes one record of its own (the decoder rejects it, nothing is dropped). A value left
 // open at a newline followed by a line starting in column 0 with anything but whitespace, '}' or
-// ']' is cut there, so one truncated NDJSON line does not swallow the next. Gzip is detected by its magic bytes, not by the name.
+// ']' is cut there, so one truncated NDJSON line does not swallow the next. Gzip is detected by its
+// magic bytes, not by the name.
 
 #include <cstdint>
 #include <memory>
@@ -43,7 +44,7 @@ class FileSource : public RecordSource {
   std::unique_ptr<Reader> reader_;
   std::string display_name_;
   std::string source_key_;
-  std::string buf_;    // unconsumed bytes start at pos_
+  std::string buf_;  // unconsumed bytes start at pos_
   size_t pos_ = 0;
   bool eof_ = false;
   int64_t offset_ = 0;  // stream offset of buf_[pos_]
