@@ -188,26 +188,27 @@ Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
     rd_kafka_topic_partition_list_destroy(list);
     return ok;
   };
-  src->stats_.offsets_for_times = true;
+  // -1 from offsetsForTimes means "no record at or after that time" on a real broker, and is
+  // also what brokers without timestamp lookups (the mock cluster) answer for everything. Either
+  // way reading from the low watermark and filtering by timestamp is right, so -1 never narrows.
   std::vector<int64_t> found(partitions, -1);
-  if (url.from_ms >= 0) {
-    if (lookup(url.from_ms, &found)) {
-      for (int p = 0; p < partitions; ++p) {
-        // -1: no record at or after `from`.
-        start[p] = found[p] >= 0 ? std::max(start[p], found[p]) : impl->end[p];
+  if (url.from_ms >= 0 && lookup(url.from_ms, &found)) {
+    for (int p = 0; p < partitions; ++p) {
+      if (found[p] >= 0) {
+        start[p] = std::max(start[p], found[p]);
+        src->stats_.offsets_for_times = true;
       }
-    } else {
-      src->stats_.offsets_for_times = false;  // read from the beginning, filter by timestamp
     }
   }
-  if (url.to_ms >= 0 && src->stats_.offsets_for_times) {
+  if (url.to_ms >= 0) {
     std::fill(found.begin(), found.end(), -1);
     if (lookup(url.to_ms + 1, &found)) {
       for (int p = 0; p < partitions; ++p) {
-        if (found[p] >= 0) impl->end[p] = std::min(impl->end[p], found[p]);
+        if (found[p] >= 0) {
+          impl->end[p] = std::min(impl->end[p], found[p]);
+          src->stats_.offsets_for_times = true;
+        }
       }
-    } else {
-      src->stats_.offsets_for_times = false;
     }
   }
 

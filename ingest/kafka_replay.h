@@ -38,7 +38,7 @@ struct KafkaReplayStats {
   int64_t partitions = 0;
   int64_t records = 0;   // records returned
   int64_t skipped = 0;   // records read but outside the time range
-  bool offsets_for_times = false;  // whether the broker answered offsetsForTimes
+  bool offsets_for_times = false;  // whether offsetsForTimes narrowed any partition's range
 };
 
 class KafkaReplaySource : public RecordSource {

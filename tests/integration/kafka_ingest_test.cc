@@ -1,0 +1,349 @@
+// The Kafka ingest parts against the real librdkafka mock cluster, in this process: the
+// consumer-group source (stored positions, commits, rebalances, outages), time-range replay and
+// the producer sinks.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/finding.h"
+#include "ingest/embedded_broker.h"
+#include "ingest/kafka_producer.h"
+#include "ingest/kafka_replay.h"
+#include "ingest/kafka_source.h"
+#include "state/memory_store.h"
+#include "tests/integration/kafka_test_util.h"
+
+namespace driftwatch {
+namespace {
+
+using testing_kafka::ReadTopic;
+using testing_kafka::WaitFor;
+
+// Group timings short enough for tests; the defaults (45 s session) are for production.
+const std::vector<std::pair<std::string, std::string>> kFastGroup = {
+    {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "200"}};
+
+class KafkaIngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(EmbeddedBroker::Start(1, &broker_).ok());
+    ASSERT_TRUE(broker_->CreateTopic("ct", 4).ok());
+    KafkaProducerOptions po;
+    po.brokers = broker_->bootstrap();
+    ASSERT_TRUE(KafkaProducer::Open(po, &producer_).ok());
+  }
+
+  // Records "r<i>" keyed by one of 10 accounts.
+  void Produce(int from, int to, int64_t timestamp_base_ms = 0) {
+    for (int i = from; i < to; ++i) {
+      const int64_t ts = timestamp_base_ms > 0 ? timestamp_base_ms + i * 1000LL : 0;
+      ASSERT_TRUE(producer_->Produce("ct", "acct-" + std::to_string(i % 10),
+                                     "r" + std::to_string(i), ts)
+                      .ok());
+    }
+    ASSERT_TRUE(producer_->Flush(10000).ok());
+  }
+
+  std::unique_ptr<KafkaSource> OpenSource(StateStore* store, const std::string& group) {
+    KafkaSourceOptions so;
+    so.brokers = broker_->bootstrap();
+    so.topics = {"ct"};
+    so.group_id = group;
+    so.properties = kFastGroup;
+    so.batch_max_wait_ms = 50;
+    so.positions = store;
+    std::unique_ptr<KafkaSource> source;
+    EXPECT_TRUE(KafkaSource::Open(so, &source).ok());
+    return source;
+  }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+// What a pipeline does with a batch, reduced to what these tests check: record each payload and
+// store the positions in one commit.
+struct Member {
+  MemoryStore store;
+  std::vector<std::string> seen;
+  Status Apply(const std::vector<RawRecord>& batch) {
+    WriteSet ws;
+    for (const RawRecord& r : batch) {
+      seen.push_back(r.bytes);
+      ws.positions.push_back({r.source, r.next_offset});
+    }
+    return store.Commit(ws);
+  }
+};
+
+// Polls `source` once and applies what it returns as one durable batch.
+void PollOnce(KafkaSource* source, Member* m) {
+  std::vector<RawRecord> batch;
+  bool more = false;
+  ASSERT_TRUE(source->Next(500, &batch, &more).ok());
+  EXPECT_TRUE(more);
+  if (batch.empty()) return;
+  ASSERT_TRUE(m->Apply(batch).ok());
+  source->OnBatchDurable();
+}
+
+TEST_F(KafkaIngestTest, ReadsEveryRecordOnceAndResumesFromStoredPositions) {
+  Produce(0, 200);
+  Member m;
+  {
+    auto source = OpenSource(&m.store, "g1");
+    ASSERT_TRUE(WaitFor([&] {
+      PollOnce(source.get(), &m);
+      return m.seen.size() >= 200;
+    }, 20000));
+    ASSERT_TRUE(source->Close().ok());
+  }
+  EXPECT_EQ(std::set<std::string>(m.seen.begin(), m.seen.end()).size(), 200u);
+  EXPECT_EQ(m.seen.size(), 200u);
+  int64_t stored_total = 0;
+  for (int p = 0; p < 4; ++p) {
+    int64_t next = 0;
+    bool found = false;
+    ASSERT_TRUE(m.store.GetPosition(KafkaPositionKey("ct", p), &next, &found).ok());
+    if (found) stored_total += next;
+  }
+  EXPECT_EQ(stored_total, 200);  // next offsets over all partitions = records read
+
+  // A new group has no committed offsets: the stored positions alone decide where it starts.
+  Produce(200, 250);
+  auto again = OpenSource(&m.store, "g-fresh");
+  const size_t before = m.seen.size();
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(again.get(), &m);
+    return m.seen.size() >= before + 50;
+  }, 20000));
+  // Nothing more arrives: none of the first 200 is read again.
+  for (int i = 0; i < 10; ++i) PollOnce(again.get(), &m);
+  std::set<std::string> second(m.seen.begin() + static_cast<long>(before), m.seen.end());
+  EXPECT_EQ(m.seen.size(), before + 50);
+  EXPECT_EQ(second.count("r200"), 1u);
+  EXPECT_EQ(second.count("r0"), 0u);
+}
+
+TEST_F(KafkaIngestTest, CommitsOffsetsToTheGroupAfterDurableBatches) {
+  Produce(0, 40);
+  Member m;
+  auto source = OpenSource(&m.store, "g-commit");
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    return m.seen.size() >= 40;
+  }, 20000));
+  // Lag is known per assigned partition and drops to zero once everything is read.
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    auto lag = source->lag();
+    if (lag.size() != 4) return false;
+    for (const auto& l : lag) {
+      if (l.lag != 0) return false;
+    }
+    return true;
+  }, 10000));
+  ASSERT_TRUE(source->Close().ok());
+  // A member of the same group with an empty store starts from the group's committed offsets.
+  Member fresh;
+  auto next = OpenSource(&fresh.store, "g-commit");
+  Produce(40, 45);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(next.get(), &fresh);
+    return fresh.seen.size() >= 5;
+  }, 20000));
+  for (int i = 0; i < 5; ++i) PollOnce(next.get(), &fresh);
+  EXPECT_EQ(fresh.seen.size(), 5u);
+}
+
+TEST_F(KafkaIngestTest, RebalanceBetweenTwoMembersLosesNothingAndAppliesNothingTwice) {
+  Member a, b;
+  auto source_a = OpenSource(&a.store, "g-rebalance");
+  source_a->SetDrainHandler([&](const std::vector<RawRecord>& batch) { return a.Apply(batch); });
+  Produce(0, 100);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source_a.get(), &a);
+    return a.seen.size() >= 30;
+  }, 20000));
+
+  // B joins while records keep coming: partitions move from A to B.
+  auto source_b = OpenSource(&b.store, "g-rebalance");
+  source_b->SetDrainHandler([&](const std::vector<RawRecord>& batch) { return b.Apply(batch); });
+  int next = 100;
+  ASSERT_TRUE(WaitFor([&] {
+    if (next < 300) {
+      Produce(next, next + 10);
+      next += 10;
+    }
+    PollOnce(source_a.get(), &a);
+    PollOnce(source_b.get(), &b);
+    return next >= 300 && b.seen.size() > 0 && source_b->lag().size() > 0 &&
+           source_a->lag().size() > 0;
+  }, 40000));
+  EXPECT_GT(source_b->rebalances(), 0);
+
+  // A leaves: B takes everything over from the offsets A committed on revoke.
+  ASSERT_TRUE(source_a->Close().ok());
+  Produce(300, 320);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source_b.get(), &b);
+    return a.seen.size() + b.seen.size() >= 320;
+  }, 40000));
+  for (int i = 0; i < 5; ++i) PollOnce(source_b.get(), &b);
+
+  std::map<std::string, int> applied;
+  for (const auto& s : a.seen) ++applied[s];
+  for (const auto& s : b.seen) ++applied[s];
+  EXPECT_EQ(applied.size(), 320u) << "records lost";
+  for (const auto& [record, times] : applied) EXPECT_EQ(times, 1) << record << " applied twice";
+  EXPECT_GT(a.seen.size(), 0u);
+  EXPECT_GT(b.seen.size(), 0u);
+}
+
+TEST_F(KafkaIngestTest, BrokerOutageIsReportedAndNothingIsLost) {
+  Member m;
+  auto source = OpenSource(&m.store, "g-outage");
+  Produce(0, 50);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    return m.seen.size() >= 50;
+  }, 20000));
+  ASSERT_TRUE(source->connected());
+
+  ASSERT_TRUE(broker_->SetDown(true).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    source->CheckConnection();
+    return !source->connected();
+  }, 30000)) << "the outage was not noticed";
+  // Produced during the outage: queued by the producer, delivered when the broker is back.
+  for (int i = 50; i < 80; ++i) {
+    ASSERT_TRUE(producer_->Produce("ct", "acct-" + std::to_string(i % 10), "r" + std::to_string(i))
+                    .ok());
+  }
+  ASSERT_TRUE(broker_->SetDown(false).ok());
+  ASSERT_TRUE(producer_->Flush(20000).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    source->CheckConnection();
+    return m.seen.size() >= 80 && source->connected();
+  }, 40000));
+  std::set<std::string> unique(m.seen.begin(), m.seen.end());
+  EXPECT_EQ(unique.size(), 80u);
+  EXPECT_EQ(m.seen.size(), 80u);
+}
+
+TEST_F(KafkaIngestTest, ReplayReadsExactlyTheTimeRangeAndEnds) {
+  const int64_t base = 1714532400000;  // 2024-05-01T03:00:00Z
+  Produce(0, 100, base);               // record i at base + i s
+  const std::string url = "kafka://" + broker_->bootstrap() +
+                          "/ct?from=2024-05-01T03:00:20Z&to=" + std::to_string(base + 59000);
+  std::unique_ptr<RecordSource> source;
+  ASSERT_TRUE(OpenKafkaReplaySource(url, &source).ok());
+  std::set<std::string> got;
+  std::vector<RawRecord> batch;
+  bool more = true;
+  int rounds = 0;
+  while (more && rounds++ < 500) {
+    ASSERT_TRUE(source->Next(16, &batch, &more).ok());
+    for (const auto& r : batch) EXPECT_TRUE(got.insert(r.bytes).second) << r.bytes << " twice";
+  }
+  EXPECT_FALSE(more) << "the replay did not end";
+  std::set<std::string> want;
+  for (int i = 20; i <= 59; ++i) want.insert("r" + std::to_string(i));
+  EXPECT_EQ(got, want);
+
+  // Without bounds: everything there is when the replay starts, then the end.
+  ASSERT_TRUE(OpenKafkaReplaySource("kafka://" + broker_->bootstrap() + "/ct", &source).ok());
+  size_t all = 0;
+  more = true;
+  rounds = 0;
+  while (more && rounds++ < 500) {
+    ASSERT_TRUE(source->Next(1000, &batch, &more).ok());
+    all += batch.size();
+  }
+  EXPECT_EQ(all, 100u);
+}
+
+TEST(KafkaReplayUrlTest, ParsesAndRejects) {
+  KafkaReplayUrl u;
+  ASSERT_TRUE(ParseKafkaReplayUrl(
+                  "kafka://b1:9092,b2:9092/cloud.trail?from=2024-05-01T03:00:00Z&to=1714536000000"
+                  "&security.protocol=ssl",
+                  &u)
+                  .ok());
+  EXPECT_EQ(u.brokers, "b1:9092,b2:9092");
+  EXPECT_EQ(u.topic, "cloud.trail");
+  EXPECT_EQ(u.from_ms, 1714532400000);
+  EXPECT_EQ(u.to_ms, 1714536000000);
+  ASSERT_EQ(u.properties.size(), 1u);
+  EXPECT_EQ(u.properties[0].first, "security.protocol");
+  EXPECT_FALSE(ParseKafkaReplayUrl("kafka://b1:9092", &u).ok());
+  EXPECT_FALSE(ParseKafkaReplayUrl("kafka://b1:9092/t?from=yesterday", &u).ok());
+  EXPECT_FALSE(ParseKafkaReplayUrl("kafka://b/t?from=2000&to=1000", &u).ok());
+  EXPECT_FALSE(ParseKafkaReplayUrl("file.json", &u).ok());
+  EXPECT_TRUE(IsKafkaReplayUrl("kafka://x/y"));
+}
+
+TEST_F(KafkaIngestTest, FindingsAndDeadLettersAreProducedKeyed) {
+  ASSERT_TRUE(broker_->CreateTopic("findings", 2).ok());
+  ASSERT_TRUE(broker_->CreateTopic("dead", 1).ok());
+  KafkaFindingSink sink(producer_.get(), "findings");
+  Finding f;
+  f.rule_id = "network-sg-open-to-world";
+  f.title = "Security group open to the world";
+  f.category = Category::kNetwork;
+  f.severity = Severity::kHigh;
+  f.resource = {"AWS::EC2::SecurityGroup", "sg-1", "", "111122223333", "us-east-1"};
+  f.finding_id = MakeFindingId(f.rule_id, f.resource);
+  f.first_seen_ms = f.last_seen_ms = 1714532400000;
+  f.evidence = "{}";
+  ASSERT_TRUE(sink.Emit(f).ok());
+  f.status = FindingStatus::kResolved;
+  f.resolved_at_ms = 1714532460000;
+  ASSERT_TRUE(sink.Emit(f).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  KafkaDeadLetterSink dead(producer_.get(), "dead");
+  ASSERT_TRUE(dead.Write("{not json", "ct/1@7", "malformed_json", "truncated").ok());
+  ASSERT_TRUE(producer_->Flush(10000).ok());
+
+  auto msgs = ReadTopic(broker_->bootstrap(), "findings", 2);
+  ASSERT_EQ(msgs.size(), 2u);
+  // Same key, so both status changes are on one partition, in order.
+  EXPECT_EQ(msgs[0].key, f.finding_id);
+  EXPECT_EQ(msgs[1].key, f.finding_id);
+  EXPECT_EQ(msgs[0].partition, msgs[1].partition);
+  Finding first, second;
+  ASSERT_TRUE(FindingFromJson(msgs[0].value, &first));
+  ASSERT_TRUE(FindingFromJson(msgs[1].value, &second));
+  EXPECT_EQ(first.status, FindingStatus::kOpen);
+  EXPECT_EQ(second.status, FindingStatus::kResolved);
+  auto dl = ReadTopic(broker_->bootstrap(), "dead", 1);
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].value, "{not json");
+  EXPECT_EQ(dl[0].key, "ct/1@7");
+}
+
+TEST(AccountKeyTest, FindsTheAccountInEveryEnvelope) {
+  EXPECT_EQ(AccountKeyOf(R"({"eventVersion":"1.08","recipientAccountId":"111122223333"})"),
+            "111122223333");
+  EXPECT_EQ(AccountKeyOf(R"({"userIdentity":{"accountId":"222233334444"}})"), "222233334444");
+  EXPECT_EQ(AccountKeyOf(R"({"detail-type":"x","account":"333344445555","detail":{}})"),
+            "333344445555");
+  EXPECT_EQ(AccountKeyOf(R"({"Records":[{"recipientAccountId":"444455556666"}]})"),
+            "444455556666");
+  EXPECT_EQ(AccountKeyOf(R"({"configurationItem":{"awsAccountId":"555566667777"}})"),
+            "555566667777");
+  EXPECT_EQ(
+      AccountKeyOf(R"({"Type":"Notification","Message":"{\"configurationItem\":{\"accountId\":\"666677778888\"}}"})"),
+      "666677778888");
+  EXPECT_EQ(AccountKeyOf("not json"), "");
+}
+
+}  // namespace
+}  // namespace driftwatch
