@@ -76,7 +76,8 @@ const std::set<std::string>& StateDocumentRoots() {
       "configurationStateId", "awsAccountId", "accountId", "configurationItemStatus",
       "resourceType", "resourceId", "resourceName", "ARN", "arn", "awsRegion",
       "availabilityZone", "resourceCreationTime", "tags", "relatedEvents", "relationships",
-      "configuration", "supplementaryConfiguration", "configurationItemMD5Hash"};
+      "configuration", "supplementaryConfiguration", "configurationItemMD5Hash",
+      "driftwatch"};
   return roots;
 }
 
@@ -126,6 +127,7 @@ class Compiler {
         continue;
       }
       for (const YamlNode& item : root.items) {
+        rule_id_.clear();
         if (!item.is_map()) {
           Problem(item.line, "expected a map with 'rule', 'list' or 'macro'");
           continue;
