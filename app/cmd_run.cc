@@ -384,6 +384,7 @@ int RunService(const Args& args) {
   auto last_tick = Clock::time_point{};
   auto last_census = Clock::now();
   bool ready = false;
+  bool assigned = false;
   int exit_code = 0;
   std::vector<RawRecord> batch;
   const size_t batch_size = static_cast<size_t>(cfg.kafka.batch_size);
@@ -404,6 +405,10 @@ int RunService(const Args& args) {
       break;
     }
     const auto now = Clock::now();
+    if (!assigned && source->rebalances() > 0) {
+      assigned = true;  // the idle clock starts once the group gave this member its partitions
+      last_record = now;
+    }
     if (!batch.empty()) {
       s = process(batch);
       if (!s.ok()) {
@@ -416,8 +421,8 @@ int RunService(const Args& args) {
       last_record = now;
     }
     source->CheckConnection();
-    if (source->connected() != ready) {
-      ready = source->connected();
+    if ((assigned && source->connected()) != ready) {
+      ready = assigned && source->connected();
       if (server) server->SetReady(ready);
       if (ready) {
         Log("Kafka reachable: ready");
@@ -437,7 +442,7 @@ int RunService(const Args& args) {
       last_census = now;
       probe.OnResourceCounts(ResourceCensus(*store));
     }
-    if (flags.exit_when_idle_s > 0 &&
+    if (flags.exit_when_idle_s > 0 && assigned &&
         std::chrono::duration<double>(now - last_record).count() >= flags.exit_when_idle_s) {
       Log("no record for %.1f s: exiting (--exit-when-idle)", flags.exit_when_idle_s);
       break;
