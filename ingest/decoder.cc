@@ -4,13 +4,23 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "engine/time_util.h"
 
 namespace driftwatch {
 
+// Key and string scans read 8-byte words and find the first match with a count of trailing zeros.
+static_assert(std::endian::native == std::endian::little, "the decoder's word scans assume little-endian");
 static_assert(Decoder::kPaddingBytes >= simdjson::SIMDJSON_PADDING,
               "Decoder::kPaddingBytes must cover simdjson's padding");
 
@@ -95,6 +105,15 @@ enum class Key : uint8_t {
   kNewEvaluationResult,
   kConfigSnapshotId,
   kS3ObjectKey,
+  // Inside userIdentity.
+  kTypeLower,
+  kAccessKeyId,
+  kUserName,
+  kInvokedBy,
+  kSessionContext,
+  kAttributes,
+  kSessionIssuer,
+  kMfaAuthenticated,
 };
 
 struct KeyEntry {
@@ -151,35 +170,75 @@ constexpr KeyEntry kKeys[] = {
     {"newEvaluationResult", Key::kNewEvaluationResult},
     {"configSnapshotId", Key::kConfigSnapshotId},
     {"s3ObjectKey", Key::kS3ObjectKey},
+    {"type", Key::kTypeLower},
+    {"accessKeyId", Key::kAccessKeyId},
+    {"userName", Key::kUserName},
+    {"invokedBy", Key::kInvokedBy},
+    {"sessionContext", Key::kSessionContext},
+    {"attributes", Key::kAttributes},
+    {"sessionIssuer", Key::kSessionIssuer},
+    {"mfaAuthenticated", Key::kMfaAuthenticated},
 };
 
-// Keys bucketed by length so that a lookup compares against at most a handful of candidates.
+// Keys are found by hashing their first eight bytes into an open-addressing table and comparing
+// whole 8-byte words: a key costs a few word operations instead of a string compare per
+// candidate. Reading whole words past a key is safe: a key is followed by at least `":x}` and
+// the buffer by SIMDJSON_PADDING bytes.
+constexpr size_t kMaxKeyWords = 4;  // longer keys are never ours
+
+struct KeyWords {
+  uint64_t w[kMaxKeyWords] = {};
+  size_t len = 0;
+};
+
+inline uint64_t LoadWord(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+inline size_t KeyHash(uint64_t first_word, size_t len) {
+  return static_cast<size_t>(((first_word ^ len) * 0x9E3779B97F4A7C15ULL) >> 55);  // 9 bits
+}
+
 class KeyTable {
  public:
-  static constexpr size_t kMaxLen = 32;
+  static constexpr size_t kSlots = 512;
   KeyTable() {
     for (const KeyEntry& e : kKeys) {
-      Bucket& b = buckets_[e.name.size()];
-      b.entries[b.count++] = e;
+      KeyWords k;
+      k.len = e.name.size();
+      std::memcpy(k.w, e.name.data(), e.name.size());
+      size_t slot = KeyHash(k.w[0], k.len);
+      while (slots_[slot].len != 0) slot = (slot + 1) % kSlots;
+      slots_[slot].words = k;
+      slots_[slot].len = k.len;
+      slots_[slot].key = e.key;
     }
   }
-  Key Find(string_view name) const {
-    if (name.size() >= kMaxLen) return Key::kOther;
-    const Bucket& b = buckets_[name.size()];
-    for (int i = 0; i < b.count; ++i) {
-      if (std::memcmp(b.entries[i].name.data(), name.data(), name.size()) == 0) {
-        return b.entries[i].key;
+  Key Find(const KeyWords& k) const {
+    if (k.len == 0 || k.len > 8 * kMaxKeyWords) return Key::kOther;
+    size_t slot = KeyHash(k.w[0], k.len);
+    const size_t words = (k.len + 7) / 8;
+    while (slots_[slot].len != 0) {
+      const Slot& s = slots_[slot];
+      if (s.len == k.len) {
+        bool same = true;
+        for (size_t i = 0; i < words; ++i) same &= s.words.w[i] == k.w[i];
+        if (same) return s.key;
       }
+      slot = (slot + 1) % kSlots;
     }
     return Key::kOther;
   }
 
  private:
-  struct Bucket {
-    std::array<KeyEntry, 8> entries;
-    int count = 0;
+  struct Slot {
+    KeyWords words;
+    size_t len = 0;
+    Key key = Key::kOther;
   };
-  std::array<Bucket, kMaxLen> buckets_{};
+  std::array<Slot, kSlots> slots_{};
 };
 
 const KeyTable& Keys() {
@@ -187,13 +246,36 @@ const KeyTable& Keys() {
   return table;
 }
 
-// The key as written in the JSON text (escapes not decoded: no AWS key contains one, and an
-// escaped key simply matches nothing). Stage 1 has validated that the closing quote exists.
-string_view RawKey(od::field& field) {
-  const char* begin = field.key().raw();
-  const char* end = begin;
-  while (*end != '"') ++end;
-  return string_view(begin, static_cast<size_t>(end - begin));
+// Bytes of `w` equal to `c`, as the high bit of each byte (the SWAR "has byte" test; exact for
+// the lowest match, which is all that is used).
+inline uint64_t BytesEqual(uint64_t w, char c) {
+  const uint64_t x = w ^ (0x0101010101010101ULL * static_cast<uint8_t>(c));
+  return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+// The key as written in the JSON text, in words (escapes not decoded: no AWS key contains one,
+// and an escaped key simply matches nothing). Stage 1 has validated that the closing quote
+// exists.
+KeyWords RawKey(od::field& field) {
+  const char* p = field.key().raw();
+  KeyWords k;
+  for (size_t i = 0;; ++i) {
+    const uint64_t w = LoadWord(p + 8 * i);
+    const uint64_t quote = BytesEqual(w, '"');
+    if (quote != 0) {
+      const size_t at = static_cast<size_t>(__builtin_ctzll(quote)) / 8;
+      k.len = 8 * i + at;
+      if (i < kMaxKeyWords) k.w[i] = at == 0 ? 0 : w & (~0ULL >> (64 - 8 * at));
+      return k;
+    }
+    if (i < kMaxKeyWords) k.w[i] = w;
+  }
+}
+
+inline Key KeyOf(od::field& field) { return Keys().Find(RawKey(field)); }
+
+inline string_view KeyText(od::field& field) {
+  return string_view(field.key().raw(), RawKey(field).len);
 }
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -251,11 +333,161 @@ const char* JsonTypeName(od::json_type type) {
   return "something else";
 }
 
-// Nesting depth of `text` (objects and arrays), ignoring brackets inside strings. The cheap bound
-// first: depth can never exceed the number of opening brackets.
-bool DeeperThan(string_view text, size_t max_depth) {
-  size_t openers = 0;
-  for (char c : text) openers += (c == '{') | (c == '[');
+// What one cheap vectorised pass over a record tells before parsing it.
+struct PreScan {
+  size_t openers = 0;    // '{' and '[' bytes, inside strings or not: a bound on the depth
+  bool compact = false;  // no whitespace next to a structural character (see below)
+};
+
+// Whitespace outside strings always touches one of {}[],: (two JSON tokens are never adjacent
+// without one), so text with no whitespace byte next to any of those bytes — looked at without
+// regard to strings — is already compact and its documents can be copied instead of minified.
+// Strings holding ": " or ", " only cost a minify.
+PreScan ScanBytesPortable(string_view text) {
+  PreScan result;
+  const char* p = text.data();
+  size_t n = text.size();
+#if defined(__SSE2__)
+  // Per-byte opener counters (flushed before they can wrap) and an "any whitespace next to a
+  // structural byte" accumulator; no per-block mask extraction.
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i lower = _mm_set1_epi8(0x20);
+  const __m128i open_brace = _mm_set1_epi8('{');   // '{' | 0x20 and '[' | 0x20
+  const __m128i close_brace = _mm_set1_epi8('}');  // '}' | 0x20 and ']' | 0x20
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i colon = _mm_set1_epi8(':');
+  __m128i counts = zero, spaced = zero, prev_ws = zero, prev_st = zero;
+  uint64_t openers = 0;
+  int pending = 0;
+  auto step = [&](__m128i v) {
+    const __m128i folded = _mm_or_si128(v, lower);
+    const __m128i opens = _mm_cmpeq_epi8(folded, open_brace);
+    const __m128i structural =
+        _mm_or_si128(_mm_or_si128(opens, _mm_cmpeq_epi8(folded, close_brace)),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, colon)));
+    // JSON text holds no control bytes but whitespace, so "<= 0x20" is whitespace.
+    const __m128i ws = _mm_cmpeq_epi8(_mm_min_epu8(v, lower), v);
+    const __m128i ws_before = _mm_or_si128(_mm_slli_si128(ws, 1), _mm_srli_si128(prev_ws, 15));
+    const __m128i st_before =
+        _mm_or_si128(_mm_slli_si128(structural, 1), _mm_srli_si128(prev_st, 15));
+    spaced = _mm_or_si128(spaced, _mm_or_si128(_mm_and_si128(ws, st_before),
+                                               _mm_and_si128(structural, ws_before)));
+    counts = _mm_sub_epi8(counts, opens);
+    prev_ws = ws;
+    prev_st = structural;
+    if (++pending == 255) {
+      const __m128i sums = _mm_sad_epu8(counts, zero);
+      openers += static_cast<uint64_t>(_mm_cvtsi128_si64(sums)) +
+                 static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+      counts = zero;
+      pending = 0;
+    }
+  };
+  while (n >= 16) {
+    step(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    p += 16;
+    n -= 16;
+  }
+  if (n > 0) {
+    alignas(16) char tail[16];
+    std::memset(tail, 'x', sizeof tail);
+    std::memcpy(tail, p, n);
+    step(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
+  }
+  const __m128i sums = _mm_sad_epu8(counts, zero);
+  openers += static_cast<uint64_t>(_mm_cvtsi128_si64(sums)) +
+             static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  result.openers = static_cast<size_t>(openers);
+  result.compact = _mm_movemask_epi8(_mm_cmpeq_epi8(spaced, zero)) == 0xFFFF;
+#else
+  bool spaced = false;
+  char prev = 'x';
+  auto is_structural = [](char c) {
+    return c == '{' || c == '[' || c == '}' || c == ']' || c == ',' || c == ':';
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const char c = p[i];
+    result.openers += (c == '{') | (c == '[');
+    if ((IsSpace(c) && is_structural(prev)) || (is_structural(c) && IsSpace(prev))) spaced = true;
+    prev = c;
+  }
+  result.compact = !spaced;
+#endif
+  return result;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The same pass, 32 bytes at a time, for CPUs with AVX2 (chosen at run time; the rest of the
+// build stays baseline x86-64).
+__attribute__((target("avx2"))) PreScan ScanBytesAvx2(string_view text) {
+  PreScan result;
+  const char* p = text.data();
+  size_t n = text.size();
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i lower = _mm256_set1_epi8(0x20);
+  const __m256i open_brace = _mm256_set1_epi8('{');
+  const __m256i close_brace = _mm256_set1_epi8('}');
+  const __m256i comma = _mm256_set1_epi8(',');
+  const __m256i colon = _mm256_set1_epi8(':');
+  __m256i counts = zero, spaced = zero, prev_ws = zero, prev_st = zero;
+  uint64_t openers = 0;
+  int pending = 0;
+  char tail[32];
+  while (n > 0) {
+    __m256i v;
+    if (n >= 32) {
+      v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      p += 32;
+      n -= 32;
+    } else {
+      std::memset(tail, 'x', sizeof tail);
+      std::memcpy(tail, p, n);
+      v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail));
+      n = 0;
+    }
+    const __m256i folded = _mm256_or_si256(v, lower);
+    const __m256i opens = _mm256_cmpeq_epi8(folded, open_brace);
+    const __m256i structural =
+        _mm256_or_si256(_mm256_or_si256(opens, _mm256_cmpeq_epi8(folded, close_brace)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(v, comma), _mm256_cmpeq_epi8(v, colon)));
+    const __m256i ws = _mm256_cmpeq_epi8(_mm256_min_epu8(v, lower), v);
+    // Each byte's predecessor, across the 128-bit lanes and from the previous block.
+    const __m256i ws_before =
+        _mm256_alignr_epi8(ws, _mm256_permute2x128_si256(prev_ws, ws, 0x21), 15);
+    const __m256i st_before =
+        _mm256_alignr_epi8(structural, _mm256_permute2x128_si256(prev_st, structural, 0x21), 15);
+    spaced = _mm256_or_si256(spaced, _mm256_or_si256(_mm256_and_si256(ws, st_before),
+                                                     _mm256_and_si256(structural, ws_before)));
+    counts = _mm256_sub_epi8(counts, opens);
+    prev_ws = ws;
+    prev_st = structural;
+    if (++pending == 255 || n == 0) {
+      const __m256i sums = _mm256_sad_epu8(counts, zero);
+      openers += static_cast<uint64_t>(_mm256_extract_epi64(sums, 0)) +
+                 static_cast<uint64_t>(_mm256_extract_epi64(sums, 1)) +
+                 static_cast<uint64_t>(_mm256_extract_epi64(sums, 2)) +
+                 static_cast<uint64_t>(_mm256_extract_epi64(sums, 3));
+      counts = zero;
+      pending = 0;
+    }
+  }
+  result.openers = static_cast<size_t>(openers);
+  result.compact = _mm256_testz_si256(spaced, spaced) != 0;
+  return result;
+}
+
+PreScan ScanBytes(string_view text) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2 ? ScanBytesAvx2(text) : ScanBytesPortable(text);
+}
+#else
+PreScan ScanBytes(string_view text) { return ScanBytesPortable(text); }
+#endif
+
+
+// Whether `text` nests objects and arrays deeper than max_depth, ignoring brackets inside
+// strings. `openers` (from ScanBytes) bounds the depth, so the exact walk is rarely needed.
+bool DeeperThan(string_view text, size_t openers, size_t max_depth) {
   if (openers <= max_depth) return false;
   size_t depth = 0;
   bool in_string = false;
@@ -375,6 +607,7 @@ struct Decoder::Impl {
   od::document* doc = nullptr;
   simdjson::error_code fatal = simdjson::SUCCESS;
   const char* fatal_context = "";  // names the nested JSON a fatal error was found in
+  bool compact = false;            // the text being decoded has no whitespace to minify away
   string_view origin;
   std::vector<Event>* out = nullptr;
   size_t* used = nullptr;
@@ -497,6 +730,10 @@ void Decoder::Impl::SetDocument(const Scan& scan, Event* event) {
   if (begin == nullptr || end == nullptr || end < begin) return;
   const size_t len = static_cast<size_t>(end - begin);
   std::string& doc = event->document;
+  if (compact) {
+    doc.assign(begin, len);
+    return;
+  }
   doc.resize(len);
   size_t written = 0;
   if (simdjson::minify(begin, len, doc.data(), written) == simdjson::SUCCESS) {
@@ -527,7 +764,8 @@ DecodeResult Decoder::Impl::Run(string_view bytes, string_view origin_in,
                                           std::to_string(options.max_record_bytes));
     return res;
   }
-  if (DeeperThan(bytes, options.max_depth)) {
+  const PreScan pre = ScanBytes(bytes);
+  if (DeeperThan(bytes, pre.openers, options.max_depth)) {
     Invalid(InvalidReason::kTooDeep,
             "nesting deeper than " + std::to_string(options.max_depth) + " levels");
     return res;
@@ -546,6 +784,7 @@ DecodeResult Decoder::Impl::Run(string_view bytes, string_view origin_in,
     capacity = buffer_capacity;
   }
   static const EnvContext kNoContext;
+  compact = pre.compact;
   DecodeText(data, bytes.size(), capacity, 0, kNoContext);
 
   if (fatal != simdjson::SUCCESS) {
@@ -658,12 +897,12 @@ bool Decoder::Impl::ScanObject(od::value& value, int index, int depth) {
 
 bool Decoder::Impl::ScanObjectBody(od::object& object, int index, int depth) {
   for (auto field_result : object) {
-    od::field field;
-    if (CheckFatal(std::move(field_result).get(field))) return false;
-    const string_view name = RawKey(field);
-    const Key key = Keys().Find(name);
+    if (CheckFatal(field_result.error())) return false;
+    od::field& field = field_result.value_unsafe();
+    const KeyWords words = RawKey(field);
+    const Key key = Keys().Find(words);
     if (key == Key::kOther) continue;  // skipped unparsed by the iterator
-    ScanField(key, name, field.value(), index, depth);
+    ScanField(key, string_view(field.key().raw(), words.len), field.value(), index, depth);
     if (fatal != simdjson::SUCCESS) return false;
   }
   if (depth > 0) {
@@ -679,18 +918,34 @@ bool Decoder::Impl::ScanObjectBody(od::object& object, int index, int depth) {
 
 bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan,
                              string_view* out_text, Mode mode) {
+  // The token's first byte tells its type without consuming it.
+  const string_view token = value.raw_json_token();
+  if (!token.empty() && token[0] == '"') {
+    // Fast path: a string without escapes is its own text in the input (which outlives the
+    // decode), so neither unescaping nor a copy into the parser's string buffer is needed.
+    const char* p = token.data() + 1;
+    for (size_t i = 0;; i += 8) {
+      const uint64_t w = LoadWord(p + i);
+      const uint64_t quote = BytesEqual(w, '"');
+      const uint64_t escape = BytesEqual(w, '\\');
+      if ((quote | escape) == 0) continue;
+      if (quote != 0 && (escape == 0 || __builtin_ctzll(quote) < __builtin_ctzll(escape))) {
+        *out_text = string_view(p, i + static_cast<size_t>(__builtin_ctzll(quote)) / 8);
+        return true;
+      }
+      break;  // escaped: let simdjson unescape it
+    }
+    string_view s;
+    if (CheckFatal(value.get_string().get(s))) return false;
+    *out_text = s;
+    return true;
+  }
   od::json_type type;
   if (CheckFatal(value.type().get(type))) return false;
   switch (type) {
-    case od::json_type::string: {
-      string_view s;
-      if (CheckFatal(value.get_string().get(s))) return false;
-      *out_text = s;
-      return true;
-    }
     case od::json_type::number: {
       if (mode == kString) break;
-      string_view raw = value.raw_json_token();
+      string_view raw = token;
       while (!raw.empty() && IsSpace(raw.back())) raw.remove_suffix(1);
       *out_text = raw;
       return true;
@@ -883,6 +1138,15 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
     case Key::kS3ObjectKey:
       ReadText(value, name, s, &s.s3_object_key, kLenient);
       return;
+    case Key::kTypeLower:
+    case Key::kAccessKeyId:
+    case Key::kUserName:
+    case Key::kInvokedBy:
+    case Key::kSessionContext:
+    case Key::kAttributes:
+    case Key::kSessionIssuer:
+    case Key::kMfaAuthenticated:
+      return;  // only meaningful inside userIdentity
   }
 }
 
@@ -898,30 +1162,42 @@ void Decoder::Impl::ScanUserIdentity(od::value& value, Scan& s) {
   od::object object;
   if (CheckFatal(value.get_object().get(object))) return;
   for (auto field_result : object) {
-    od::field field;
-    if (CheckFatal(std::move(field_result).get(field))) return;
-    const string_view k = RawKey(field);
+    if (CheckFatal(field_result.error())) return;
+    od::field& field = field_result.value_unsafe();
+    const Key key = KeyOf(field);
+    if (key == Key::kOther) continue;
     od::value v = field.value();
-    if (k == "type") {
-      ReadText(v, k, s, &s.ui_type, kLenient);
-    } else if (k == "arn") {
-      ReadText(v, k, s, &s.ui_arn, kLenient);
-    } else if (k == "accountId") {
-      ReadText(v, k, s, &s.ui_account, kLenient);
-    } else if (k == "accessKeyId") {
-      ReadText(v, k, s, &s.ui_access_key, kLenient);
-    } else if (k == "userName") {
-      ReadText(v, k, s, &s.ui_user_name, kLenient);
-    } else if (k == "invokedBy") {
-      ReadText(v, k, s, &s.ui_invoked_by, kLenient);
-    } else if (k == "sessionContext") {
-      od::json_type t;
-      if (CheckFatal(v.type().get(t))) return;
-      if (t == od::json_type::object) {
-        od::object context;
-        if (CheckFatal(v.get_object().get(context))) return;
-        ScanSessionContext(context, s);
+    switch (key) {
+      case Key::kTypeLower:
+        ReadText(v, "type", s, &s.ui_type, kLenient);
+        break;
+      case Key::kArn:
+        ReadText(v, "arn", s, &s.ui_arn, kLenient);
+        break;
+      case Key::kAccountId:
+        ReadText(v, "accountId", s, &s.ui_account, kLenient);
+        break;
+      case Key::kAccessKeyId:
+        ReadText(v, "accessKeyId", s, &s.ui_access_key, kLenient);
+        break;
+      case Key::kUserName:
+        ReadText(v, "userName", s, &s.ui_user_name, kLenient);
+        break;
+      case Key::kInvokedBy:
+        ReadText(v, "invokedBy", s, &s.ui_invoked_by, kLenient);
+        break;
+      case Key::kSessionContext: {
+        od::json_type t;
+        if (CheckFatal(v.type().get(t))) return;
+        if (t == od::json_type::object) {
+          od::object context;
+          if (CheckFatal(v.get_object().get(context))) return;
+          ScanSessionContext(context, s);
+        }
+        break;
       }
+      default:
+        break;
     }
     if (fatal != simdjson::SUCCESS) return;
   }
@@ -929,29 +1205,30 @@ void Decoder::Impl::ScanUserIdentity(od::value& value, Scan& s) {
 
 void Decoder::Impl::ScanSessionContext(od::object& object, Scan& s) {
   for (auto field_result : object) {
-    od::field field;
-    if (CheckFatal(std::move(field_result).get(field))) return;
-    const string_view k = RawKey(field);
-    if (k != "attributes" && k != "sessionIssuer") continue;
+    if (CheckFatal(field_result.error())) return;
+    od::field& field = field_result.value_unsafe();
+    const Key k = KeyOf(field);
+    if (k != Key::kAttributes && k != Key::kSessionIssuer) continue;
     od::value v = field.value();
     od::json_type t;
     if (CheckFatal(v.type().get(t))) return;
     if (t != od::json_type::object) continue;
     od::object inner;
     if (CheckFatal(v.get_object().get(inner))) return;
-    const bool attributes = k == "attributes";
+    const bool attributes = k == Key::kAttributes;
     for (auto inner_result : inner) {
-      od::field f;
-      if (CheckFatal(std::move(inner_result).get(f))) return;
-      const string_view ik = RawKey(f);
+      if (CheckFatal(inner_result.error())) return;
+      od::field& f = inner_result.value_unsafe();
+      const Key ik = KeyOf(f);
+      if (ik == Key::kOther) continue;
       od::value iv = f.value();
-      if (attributes && ik == "mfaAuthenticated") {
+      if (attributes && ik == Key::kMfaAuthenticated) {
         string_view text;
-        if (ReadText(iv, ik, s, &text, kLenient) && text == "true") s.mfa = true;
-      } else if (!attributes && ik == "arn") {
-        ReadText(iv, ik, s, &s.issuer_arn, kLenient);
-      } else if (!attributes && ik == "userName") {
-        ReadText(iv, ik, s, &s.issuer_user_name, kLenient);
+        if (ReadText(iv, "mfaAuthenticated", s, &text, kLenient) && text == "true") s.mfa = true;
+      } else if (!attributes && ik == Key::kArn) {
+        ReadText(iv, "arn", s, &s.issuer_arn, kLenient);
+      } else if (!attributes && ik == Key::kUserName) {
+        ReadText(iv, "userName", s, &s.issuer_user_name, kLenient);
       }
       if (fatal != simdjson::SUCCESS) return;
     }
@@ -965,12 +1242,13 @@ void Decoder::Impl::ScanAdditionalEventData(od::value& value, Scan& s) {
   od::object object;
   if (CheckFatal(value.get_object().get(object))) return;
   for (auto field_result : object) {
-    od::field field;
-    if (CheckFatal(std::move(field_result).get(field))) return;
-    const string_view k = RawKey(field);
-    if (k != "MFAUsed") continue;
+    if (CheckFatal(field_result.error())) return;
+    od::field& field = field_result.value_unsafe();
+    if (!field.key().unsafe_is_equal("MFAUsed")) continue;
     string_view text;
-    if (ReadText(field.value(), k, s, &text, kLenient) && EqualsIgnoreCase(text, "yes")) s.mfa = true;
+    if (ReadText(field.value(), "MFAUsed", s, &text, kLenient) && EqualsIgnoreCase(text, "yes")) {
+      s.mfa = true;
+    }
     if (fatal != simdjson::SUCCESS) return;
   }
 }
@@ -997,9 +1275,9 @@ void Decoder::Impl::ScanResources(od::value& value, Scan& s) {
     if (CheckFatal(element.get_object().get(object))) return;
     ResourceView r;
     for (auto field_result : object) {
-      od::field field;
-      if (CheckFatal(std::move(field_result).get(field))) return;
-      const string_view k = RawKey(field);
+      if (CheckFatal(field_result.error())) return;
+      od::field& field = field_result.value_unsafe();
+      const string_view k = KeyText(field);
       if (k == "ARN" || k == "arn") {
         ReadText(field.value(), k, s, &r.arn, kLenient);
       } else if (k == "type") {
@@ -1024,9 +1302,9 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
   od::object object;
   if (CheckFatal(value.get_object().get(object))) return;
   for (auto field_result : object) {
-    od::field field;
-    if (CheckFatal(std::move(field_result).get(field))) return;
-    const string_view k = RawKey(field);
+    if (CheckFatal(field_result.error())) return;
+    od::field& field = field_result.value_unsafe();
+    const string_view k = KeyText(field);
     od::value v = field.value();
     if (k == "complianceType") {
       ReadText(v, k, s, &s.compliance_type);
@@ -1039,9 +1317,9 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
       od::object identifier;
       if (CheckFatal(v.get_object().get(identifier))) return;
       for (auto id_result : identifier) {
-        od::field f;
-        if (CheckFatal(std::move(id_result).get(f))) return;
-        const string_view ik = RawKey(f);
+        if (CheckFatal(id_result.error())) return;
+        od::field& f = id_result.value_unsafe();
+        const string_view ik = KeyText(f);
         od::value iv = f.value();
         if (ik == "orderingTimestamp") {
           ReadText(iv, ik, s, &s.ordering_time, kLenient);
@@ -1052,9 +1330,9 @@ void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {
           od::object qualifier;
           if (CheckFatal(iv.get_object().get(qualifier))) return;
           for (auto q_result : qualifier) {
-            od::field qf;
-            if (CheckFatal(std::move(q_result).get(qf))) return;
-            const string_view qk = RawKey(qf);
+            if (CheckFatal(q_result.error())) return;
+            od::field& qf = q_result.value_unsafe();
+            const string_view qk = KeyText(qf);
             if (qk == "configRuleName") {
               ReadText(qf.value(), qk, s, &s.qualifier_rule, kLenient);
             } else if (qk == "resourceType") {
@@ -1165,11 +1443,13 @@ void Decoder::Impl::Interpret(Scan& root, int nesting, const char* data) {
     const size_t len = root.message_text.size();
     buf.assign(root.message_text.data(), len);
     buf.append(simdjson::SIMDJSON_PADDING, '\0');
-    if (DeeperThan(string_view(buf.data(), len), options.max_depth)) {
+    const PreScan nested_pre = ScanBytes(string_view(buf.data(), len));
+    if (DeeperThan(string_view(buf.data(), len), nested_pre.openers, options.max_depth)) {
       Invalid(InvalidReason::kTooDeep, "SNS Message nests deeper than the limit");
       return;
     }
     fatal_context = "SNS Message: ";
+    compact = nested_pre.compact;
     DecodeText(buf.data(), len, buf.size(), nesting + 1, context);
     return;
   }
@@ -1192,11 +1472,13 @@ void Decoder::Impl::Interpret(Scan& root, int nesting, const char* data) {
     const size_t len = root.invoking_event.size();
     buf.assign(root.invoking_event.data(), len);
     buf.append(simdjson::SIMDJSON_PADDING, '\0');
-    if (DeeperThan(string_view(buf.data(), len), options.max_depth)) {
+    const PreScan nested_pre = ScanBytes(string_view(buf.data(), len));
+    if (DeeperThan(string_view(buf.data(), len), nested_pre.openers, options.max_depth)) {
       Invalid(InvalidReason::kTooDeep, "invokingEvent nests deeper than the limit");
       return;
     }
     fatal_context = "invokingEvent: ";
+    compact = nested_pre.compact;
     DecodeText(buf.data(), len, buf.size(), nesting + 1, context);
     return;
   }
