@@ -227,12 +227,8 @@ std::vector<std::string> Strings(const json& v) {
     if (At(v, "content").is_string()) {
       out.push_back(Str(v, "content"));
     } else {
-      for (const json& e : Items(v)) {
-        if (&e != &v && !e.is_object()) {
-          for (std::string& s : Strings(e)) out.push_back(std::move(s));
-        } else if (At(e, "content").is_string()) {
-          out.push_back(Str(e, "content"));
-        }
+      for (const char* k : {"items", "item"}) {
+        for (std::string& s : Strings(At(v, k))) out.push_back(std::move(s));
       }
     }
   }

@@ -1,0 +1,265 @@
+// `driftwatch state` and `driftwatch history`: questions asked of a state directory. The state
+// is opened read-only, so both may run beside a replay or the service writing it.
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/wiring.h"
+#include "engine/event.h"
+#include "engine/state_store.h"
+#include "engine/time_util.h"
+#include "state/state_queries.h"
+
+namespace driftwatch::app {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kStateUsage =
+    "usage: driftwatch state --state DIR [OPTIONS]\n"
+    "  resources in a state directory, as they are now or were at a time\n"
+    "  --state DIR              the state directory (required)\n"
+    "  --at TIME                as they were at TIME (RFC 3339, e.g. 2024-05-01T03:12:00Z);\n"
+    "                           answered from history; default: now\n"
+    "  --type T                 only resources of type T (e.g. AWS::EC2::SecurityGroup)\n"
+    "  --account A              only resources of account A\n"
+    "  --region R               only resources in region R ('global' for IAM)\n"
+    "  --format table|ndjson    a table (default) or one document per line\n";
+
+constexpr const char* kHistoryUsage =
+    "usage: driftwatch history --state DIR [OPTIONS] RESOURCE\n"
+    "  every change of one resource: time, action, principal, source IP, event id, what\n"
+    "  changed, and whether it was applied (changes older than the document are kept, not applied)\n"
+    "  RESOURCE                 a resource id, name or ARN\n"
+    "  --state DIR              the state directory (required)\n"
+    "  --format table|ndjson    a table (default) or one JSON object per line\n"
+    "  --documents              ndjson: include each change's document after it\n";
+
+int Usage(const char* command, const std::string& message) {
+  std::fprintf(stderr, "driftwatch %s: %s\n", command, message.c_str());
+  return 2;
+}
+
+json ParseOrNull(std::string_view text) {
+  if (text.empty()) return nullptr;
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(std::string(text)) : j;
+}
+
+std::string Field(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it == doc.end() || !it->is_string()) return std::string();
+  return it->get<std::string>();
+}
+
+// "account|region|type|id" split into its four parts (the id may contain '|').
+bool SplitKey(std::string_view key, std::string parts[4]) {
+  for (int i = 0; i < 3; ++i) {
+    const size_t bar = key.find('|');
+    if (bar == std::string_view::npos) return false;
+    parts[i] = std::string(key.substr(0, bar));
+    key.remove_prefix(bar + 1);
+  }
+  parts[3] = std::string(key);
+  return true;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+}  // namespace
+
+int RunState(const Args& args) {
+  std::string dir, at_text, type, account, region, format = "table";
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kStateUsage, stdout);
+      return 0;
+    } else if (a == "--state") {
+      if (!value(&dir)) return Usage("state", "--state needs a directory");
+    } else if (a == "--at") {
+      if (!value(&at_text)) return Usage("state", "--at needs a time");
+    } else if (a == "--type") {
+      if (!value(&type)) return Usage("state", "--type needs a resource type");
+    } else if (a == "--account") {
+      if (!value(&account)) return Usage("state", "--account needs an account id");
+    } else if (a == "--region") {
+      if (!value(&region)) return Usage("state", "--region needs a region");
+    } else if (a == "--format") {
+      if (!value(&format)) return Usage("state", "--format needs a value");
+      if (format != "table" && format != "ndjson") {
+        return Usage("state", "--format must be table or ndjson, not '" + format + "'");
+      }
+    } else {
+      return Usage("state", "unexpected argument '" + a + "' (try --help)");
+    }
+  }
+  if (dir.empty()) return Usage("state", "--state DIR is required (try --help)");
+  int64_t at_ms = INT64_MAX;
+  if (!at_text.empty() && !ParseTimestamp(at_text, &at_ms)) {
+    return Usage("state", "--at: '" + at_text + "' is not a time like 2024-05-01T03:12:00Z");
+  }
+  std::unique_ptr<StateStore> store;
+  Status s = OpenExistingStateStore(dir, &store);
+  if (!s.ok()) return Usage("state", s.message());
+
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ACCOUNT", "REGION", "TYPE", "ID", "LAST CHANGE", "BY", "CREATED BY"});
+  auto visit = [&](std::string_view key, std::string_view document) {
+    std::string parts[4];
+    if (!SplitKey(key, parts)) return true;
+    if ((!account.empty() && parts[0] != account) || (!region.empty() && parts[1] != region) ||
+        (!type.empty() && parts[2] != type)) {
+      return true;
+    }
+    if (format == "ndjson") {
+      std::printf("%.*s\n", static_cast<int>(document.size()), document.data());
+      return true;
+    }
+    const json doc = json::parse(document, nullptr, false);
+    const json dw = doc.is_object() && doc.contains("driftwatch") ? doc["driftwatch"] : json();
+    std::string by = dw.is_object() ? Field(dw, "lastChangedBy") : std::string();
+    if (by.empty() && dw.is_object()) by = Field(dw, "source");
+    rows.push_back({parts[0], parts[1], parts[2], parts[3],
+                    doc.is_object() ? Field(doc, "configurationItemCaptureTime") : "", by,
+                    dw.is_object() ? Field(dw, "createdBy") : ""});
+    return true;
+  };
+  s = at_ms == INT64_MAX ? store->ScanResources(visit) : ScanResourcesAt(store.get(), at_ms, visit);
+  if (!s.ok()) {
+    std::fprintf(stderr, "driftwatch state: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (format == "table") PrintTable(rows);
+  return 0;
+}
+
+int RunHistory(const Args& args) {
+  std::string dir, resource, format = "table";
+  bool documents = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHistoryUsage, stdout);
+      return 0;
+    } else if (a == "--state") {
+      if (!value(&dir)) return Usage("history", "--state needs a directory");
+    } else if (a == "--format") {
+      if (!value(&format)) return Usage("history", "--format needs a value");
+      if (format != "table" && format != "ndjson") {
+        return Usage("history", "--format must be table or ndjson, not '" + format + "'");
+      }
+    } else if (a == "--documents") {
+      documents = true;
+    } else if (!a.empty() && a[0] == '-' && a != "-") {
+      return Usage("history", "unknown option '" + a + "' (try --help)");
+    } else if (resource.empty()) {
+      resource = a;
+    } else {
+      return Usage("history", "one RESOURCE only, got '" + resource + "' and '" + a + "'");
+    }
+  }
+  if (dir.empty()) return Usage("history", "--state DIR is required (try --help)");
+  if (resource.empty()) return Usage("history", "RESOURCE (an id, name or ARN) is required");
+  std::unique_ptr<StateStore> store;
+  Status s = OpenExistingStateStore(dir, &store);
+  if (!s.ok()) return Usage("history", s.message());
+
+  // Which resource keys the reference names: the id part of the key, or the resourceId,
+  // resourceName or ARN of any document the resource ever had.
+  std::vector<std::string> keys;
+  auto matches_doc = [&](std::string_view text) {
+    const json doc = json::parse(text, nullptr, false);
+    if (!doc.is_object()) return false;
+    return Field(doc, "ARN") == resource || Field(doc, "resourceId") == resource ||
+           Field(doc, "resourceName") == resource;
+  };
+  s = store->ScanHistory("", [&](const HistoryEntry& e) {
+    if (!keys.empty() && keys.back() == e.resource_key) return true;
+    std::string parts[4];
+    if (!SplitKey(e.resource_key, parts)) return true;
+    if (parts[3] == resource || (!e.document_after.empty() && matches_doc(e.document_after))) {
+      keys.push_back(e.resource_key);
+    }
+    return true;
+  });
+  if (!s.ok()) {
+    std::fprintf(stderr, "driftwatch history: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (keys.empty()) {
+    std::fprintf(stderr, "driftwatch history: no resource '%s' in state %s\n", resource.c_str(),
+                 dir.c_str());
+    return 1;
+  }
+
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"TIME", "ACTION", "PRINCIPAL", "SOURCE IP", "EVENT ID", "APPLIED", "CHANGE"});
+  for (const std::string& key : keys) {
+    if (format == "table" && keys.size() > 1) rows.push_back({"# " + key, "", "", "", "", "", ""});
+    s = store->ScanHistory(key, [&](const HistoryEntry& e) {
+      if (format == "ndjson") {
+        json line = {{"resource", e.resource_key},
+                     {"time", FormatTimestamp(e.time_ms)},
+                     {"kind", std::string(EventKindName(e.kind))},
+                     {"action", e.action},
+                     {"principalArn", e.principal_arn},
+                     {"principalType", e.principal_type},
+                     {"accessKeyId", e.access_key_id},
+                     {"sourceIp", e.source_ip},
+                     {"eventId", e.event_id},
+                     {"applied", e.applied},
+                     {"deleted", e.deleted},
+                     {"change", ParseOrNull(e.change)}};
+        if (documents) line["documentAfter"] = ParseOrNull(e.document_after);
+        std::printf("%s\n",
+                    line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+        return true;
+      }
+      std::string principal = e.principal_arn.empty() ? e.principal_type : e.principal_arn;
+      std::string change = e.change;
+      if (change.size() > 160) change = change.substr(0, 157) + "...";
+      rows.push_back({FormatTimestamp(e.time_ms), e.action, principal, e.source_ip, e.event_id,
+                      e.applied ? (e.deleted ? "deleted" : "yes") : "no (older)", change});
+      return true;
+    });
+    if (!s.ok()) {
+      std::fprintf(stderr, "driftwatch history: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (format == "table") PrintTable(rows);
+  return 0;
+}
+
+}  // namespace driftwatch::app

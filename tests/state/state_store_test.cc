@@ -1,0 +1,372 @@
+// Both StateStore implementations answer alike: the same tests run against RocksDB (real, in a
+// temp dir) and the in-memory twin. RocksDB-only behaviour (reopen, format version, foreign
+// directories, read-only) follows.
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/state_store.h"
+#include "state/memory_store.h"
+#include "state/rocksdb_store.h"
+#include "state/state_format.h"
+#include "state/state_queries.h"
+
+namespace driftwatch {
+namespace {
+
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "dw-state-XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    EXPECT_NE(mkdtemp(buf.data()), nullptr);
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+HistoryEntry Entry(const std::string& key, int64_t t, const std::string& id, std::string doc,
+                   bool deleted = false, bool applied = true) {
+  HistoryEntry h;
+  h.resource_key = key;
+  h.time_ms = t;
+  h.event_id = id;
+  h.kind = EventKind::kApiCall;
+  h.action = "Act";
+  h.principal_arn = "arn:aws:iam::1:user/alice";
+  h.principal_type = "IAMUser";
+  h.access_key_id = "AKIA1";
+  h.source_ip = "198.51.100.7";
+  h.change = "{\"x\":1}";
+  h.applied = applied;
+  h.deleted = deleted;
+  h.document_after = std::move(doc);
+  return h;
+}
+
+Finding SampleFinding() {
+  Finding f;
+  f.rule_id = "network.sg_open_ssh";
+  f.title = "SSH open to the world";
+  f.category = Category::kNetwork;
+  f.severity = Severity::kHigh;
+  f.resource = {"AWS::EC2::SecurityGroup", "sg-1", "", "1", "us-east-1"};
+  f.finding_id = MakeFindingId(f.rule_id, f.resource);
+  f.event_ids = {"e-1"};
+  f.first_seen_ms = 1700000000000;
+  f.last_seen_ms = 1700000000000;
+  f.evidence = "{\"cidr\":\"0.0.0.0/0\"}";
+  return f;
+}
+
+class StoreTest : public ::testing::TestWithParam<bool> {  // true: RocksDB
+ protected:
+  void SetUp() override {
+    if (GetParam()) {
+      std::unique_ptr<RocksDbStore> s;
+      ASSERT_TRUE(RocksDbStore::Open(dir_.sub("state"), {}, &s).ok());
+      store_ = std::move(s);
+    } else {
+      store_ = std::make_unique<MemoryStore>();
+    }
+  }
+  std::vector<HistoryEntry> History(const std::string& key) {
+    std::vector<HistoryEntry> out;
+    EXPECT_TRUE(store_->ScanHistory(key, [&](const HistoryEntry& h) {
+      out.push_back(h);
+      return true;
+    }).ok());
+    return out;
+  }
+  bool Seen(const std::string& id) {
+    bool seen = false;
+    EXPECT_TRUE(store_->HasSeenEvent(id, &seen).ok());
+    return seen;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<StateStore> store_;
+};
+
+TEST_P(StoreTest, CommitRoundTripsEveryFamily) {
+  WriteSet w;
+  w.put_resources = {{"1|us-east-1|AWS::EC2::SecurityGroup|sg-1", "{\"a\":1}"},
+                     {"1|global|AWS::IAM::User|bob", "{\"b\":2}"},
+                     {std::string("\0tomb|1|us-east-1|T|x", 20), "{\"deletedAtMs\":5}"}};
+  w.history = {Entry("1|us-east-1|AWS::EC2::SecurityGroup|sg-1", 2000, "e-2", "{\"a\":1}"),
+               Entry("1|us-east-1|AWS::EC2::SecurityGroup|sg-1", -5, "e-0", "{\"a\":0}"),
+               Entry("1|us-east-1|AWS::EC2::SecurityGroup|sg-10", 1000, "e-9", "{}")};
+  w.seen_event_ids = {{"e-2", 2000}};
+  w.findings = {SampleFinding()};
+  w.positions = {{"file:/x", 42}};
+  ASSERT_TRUE(store_->Commit(w).ok());
+
+  std::string doc;
+  bool found = false;
+  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(doc, "{\"b\":2}");
+  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|nobody", &doc, &found).ok());
+  EXPECT_FALSE(found);
+
+  std::vector<std::string> keys;
+  ASSERT_TRUE(store_->ScanResources([&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  }).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"1|global|AWS::IAM::User|bob",
+                                             "1|us-east-1|AWS::EC2::SecurityGroup|sg-1"}));
+
+  // One resource's history: in time order (negative times too), not its prefix-sibling sg-10.
+  auto h = History("1|us-east-1|AWS::EC2::SecurityGroup|sg-1");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].event_id, "e-0");
+  EXPECT_EQ(h[0].time_ms, -5);
+  EXPECT_EQ(h[1].event_id, "e-2");
+  EXPECT_EQ(h[1].principal_arn, "arn:aws:iam::1:user/alice");
+  EXPECT_EQ(h[1].source_ip, "198.51.100.7");
+  EXPECT_EQ(h[1].access_key_id, "AKIA1");
+  EXPECT_EQ(h[1].change, "{\"x\":1}");
+  EXPECT_EQ(h[1].document_after, "{\"a\":1}");
+  EXPECT_TRUE(h[1].applied);
+  EXPECT_EQ(History("").size(), 3u);
+
+  EXPECT_TRUE(Seen("e-2"));
+  EXPECT_FALSE(Seen("e-3"));
+  Finding f;
+  ASSERT_TRUE(store_->GetFinding(SampleFinding().finding_id, &f, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(f.rule_id, "network.sg_open_ssh");
+  EXPECT_EQ(f.evidence, "{\"cidr\":\"0.0.0.0/0\"}");
+  int64_t offset = 0;
+  ASSERT_TRUE(store_->GetPosition("file:/x", &offset, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(offset, 42);
+
+  WriteSet del;
+  del.delete_resources = {"1|global|AWS::IAM::User|bob"};
+  ASSERT_TRUE(store_->Commit(del).ok());
+  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc, &found).ok());
+  EXPECT_FALSE(found);
+}
+
+TEST_P(StoreTest, SeenIdsExpireByEventTime) {
+  WriteSet w;
+  w.seen_event_ids = {{"old", 0}, {"new", 10 * kDay}};
+  ASSERT_TRUE(store_->Commit(w).ok());
+  EXPECT_TRUE(Seen("old"));  // within 14 days of the newest event
+  WriteSet later;
+  later.seen_event_ids = {{"newest", 15 * kDay}};
+  ASSERT_TRUE(store_->Commit(later).ok());
+  EXPECT_FALSE(Seen("old"));
+  EXPECT_TRUE(Seen("new"));
+  if (GetParam()) {
+    auto* rocks = static_cast<RocksDbStore*>(store_.get());
+    ASSERT_TRUE(rocks->CompactAll().ok());
+    EXPECT_FALSE(Seen("old"));
+    EXPECT_TRUE(Seen("newest"));
+  }
+}
+
+TEST_P(StoreTest, PointInTimeFromHistory) {
+  const std::string sg = "1|us-east-1|AWS::EC2::SecurityGroup|sg-1";
+  const std::string trail = "1|us-east-1|AWS::CloudTrail::Trail|main";
+  WriteSet w;
+  w.history = {Entry(sg, 100, "a", "{\"v\":1}"),
+               Entry(sg, 200, "b", "{\"v\":2}"),
+               Entry(sg, 250, "late", "", false, /*applied=*/false),
+               Entry(sg, 300, "c", "", /*deleted=*/true),
+               Entry(trail, 150, "d", "{\"t\":1}"),
+               Entry(trail, 160, "unknown", "")};
+  ASSERT_TRUE(store_->Commit(w).ok());
+  auto at = [&](int64_t t) {
+    std::vector<std::pair<std::string, std::string>> out;
+    EXPECT_TRUE(ScanResourcesAt(store_.get(), t, [&](std::string_view k, std::string_view d) {
+      out.emplace_back(k, d);
+      return true;
+    }).ok());
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(at(50), V{});
+  EXPECT_EQ(at(100), (V{{sg, "{\"v\":1}"}}));
+  EXPECT_EQ(at(199), (V{{trail, "{\"t\":1}"}, {sg, "{\"v\":1}"}}));
+  EXPECT_EQ(at(260), (V{{trail, "{\"t\":1}"}, {sg, "{\"v\":2}"}}));
+  EXPECT_EQ(at(300), (V{{trail, "{\"t\":1}"}}));
+}
+
+TEST_P(StoreTest, FailedOrEmptyCommitsLeaveNothing) {
+  if (!GetParam()) {
+    auto* mem = static_cast<MemoryStore*>(store_.get());
+    mem->FailNextCommit("disk on fire");
+    WriteSet w;
+    w.put_resources = {{"k", "v"}};
+    w.positions = {{"file:/x", 1}};
+    Status s = store_->Commit(w);
+    EXPECT_FALSE(s.ok());
+    EXPECT_EQ(s.message(), "disk on fire");
+    std::string doc;
+    bool found = true;
+    ASSERT_TRUE(store_->GetResource("k", &doc, &found).ok());
+    EXPECT_FALSE(found);
+    int64_t offset = 0;
+    ASSERT_TRUE(store_->GetPosition("file:/x", &offset, &found).ok());
+    EXPECT_FALSE(found);
+  }
+  ASSERT_TRUE(store_->Commit(WriteSet{}).ok());
+  size_t n = 0;
+  ASSERT_TRUE(store_->ScanResources([&](std::string_view, std::string_view) {
+    ++n;
+    return true;
+  }).ok());
+  EXPECT_EQ(n, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? std::string("RocksDb") : std::string("Memory");
+                         });
+
+// --- RocksDB only ------------------------------------------------------------------------
+
+TEST(RocksDbStoreTest, ReopenKeepsEverythingIncludingTheWatermark) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+    WriteSet w;
+    w.put_resources = {{"1|r|T|a", "{}"}};
+    w.seen_event_ids = {{"e", 20 * kDay}};
+    w.positions = {{"watermark", 20 * kDay}, {"kafka:t/0", 7}};
+    ASSERT_TRUE(store->Commit(w).ok());
+  }
+  std::unique_ptr<RocksDbStore> store;
+  ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+  EXPECT_EQ(store->seen_watermark_ms(), 20 * kDay);
+  int64_t offset = 0;
+  bool found = false;
+  ASSERT_TRUE(store->GetPosition("kafka:t/0", &offset, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(offset, 7);
+  bool seen = false;
+  ASSERT_TRUE(store->HasSeenEvent("e", &seen).ok());
+  EXPECT_TRUE(seen);
+}
+
+TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+  }
+  {
+    // Rewrite the meta version the way a future driftwatch would.
+    rocksdb::DBOptions options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
+    size_t meta = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") meta = i;
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", "2").ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  std::unique_ptr<RocksDbStore> store;
+  Status s = RocksDbStore::Open(path, {}, &store);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("format version 2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads version 1"), std::string::npos) << s.message();
+  EXPECT_EQ(store, nullptr);
+}
+
+TEST(RocksDbStoreTest, RefusesForeignAndMissingDirectories) {
+  TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("other"), &db).ok());
+    delete db;
+  }
+  std::unique_ptr<RocksDbStore> store;
+  Status s = RocksDbStore::Open(dir.sub("other"), {}, &store);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not a driftwatch state"), std::string::npos) << s.message();
+
+  RocksDbStoreOptions query;
+  query.create_if_missing = false;
+  query.read_only = true;
+  s = RocksDbStore::Open(dir.sub("missing"), query, &store);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "no driftwatch state at " + dir.sub("missing"));
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("missing")));
+}
+
+TEST(RocksDbStoreTest, ReadOnlySeesCommittedStateAndCannotWrite) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  std::unique_ptr<RocksDbStore> writer;
+  ASSERT_TRUE(RocksDbStore::Open(path, {}, &writer).ok());
+  WriteSet w;
+  w.put_resources = {{"1|r|T|a", "{\"x\":1}"}};
+  ASSERT_TRUE(writer->Commit(w).ok());
+
+  RocksDbStoreOptions ro;
+  ro.read_only = true;
+  std::unique_ptr<RocksDbStore> reader;
+  ASSERT_TRUE(RocksDbStore::Open(path, ro, &reader).ok());
+  std::string doc;
+  bool found = false;
+  ASSERT_TRUE(reader->GetResource("1|r|T|a", &doc, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_FALSE(reader->Commit(w).ok());
+}
+
+TEST(StateFormatTest, HistoryValueRoundTripAndRejectsGarbage) {
+  HistoryEntry e = Entry("k", 1, "id", "{\"doc\":true}", true, false);
+  e.kind = EventKind::kConfigItem;
+  const std::string bytes = state_format::EncodeHistoryValue(e);
+  HistoryEntry back;
+  ASSERT_TRUE(state_format::DecodeHistoryValue(bytes, &back));
+  EXPECT_EQ(back.kind, EventKind::kConfigItem);
+  EXPECT_TRUE(back.deleted);
+  EXPECT_FALSE(back.applied);
+  EXPECT_EQ(back.document_after, "{\"doc\":true}");
+  EXPECT_FALSE(state_format::DecodeHistoryValue(bytes.substr(0, bytes.size() - 3), &back));
+  EXPECT_FALSE(state_format::DecodeHistoryValue("\x02garbage", &back));
+  std::string key, id;
+  int64_t t = 0;
+  ASSERT_TRUE(state_format::ParseHistoryKey(state_format::HistoryKey("a|b|c|d", INT64_MIN, "e"),
+                                            &key, &t, &id));
+  EXPECT_EQ(key, "a|b|c|d");
+  EXPECT_EQ(t, INT64_MIN);
+  EXPECT_EQ(id, "e");
+}
+
+}  // namespace
+}  // namespace driftwatch
