@@ -23,8 +23,8 @@ constexpr std::string_view kUnknown = "unknown";
 // Event-time lag: CloudTrail delivers within ~5 minutes typically and up to ~15; Config items can
 // be later. Replays of old events land in +Inf.
 const Histogram::BucketBoundaries& LagBuckets() {
-  static const Histogram::BucketBoundaries kBuckets = {
-      1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400};
+  static const Histogram::BucketBoundaries kBuckets = {1,   5,   15,   30,   60,   120,   300,
+                                                       600, 900, 1800, 3600, 7200, 21600, 86400};
   return kBuckets;
 }
 const Histogram::BucketBoundaries& BatchBuckets() {
@@ -68,8 +68,9 @@ MetricsProbe::Impl::Impl(const MetricsProbeOptions& o) : options(o) {
   auto& reg = *registry;
   events_family = &prometheus::BuildCounter()
                        .Name("driftwatch_events_total")
-                       .Help("Events decoded, by AWS eventSource and kind (api_call, config_item, "
-                             "compliance_change); duplicates included")
+                       .Help(
+                           "Events decoded, by AWS eventSource and kind (api_call, config_item, "
+                           "compliance_change); duplicates included")
                        .Register(reg);
   invalid_family = &prometheus::BuildCounter()
                         .Name("driftwatch_invalid_records_total")
@@ -87,10 +88,10 @@ MetricsProbe::Impl::Impl(const MetricsProbeOptions& o) : options(o) {
   for (int c = 0; c < kCategories; ++c) {
     for (int s = 0; s < kSeverities; ++s) {
       for (int r = 0; r < 2; ++r) {
-        findings_total[(c * kSeverities + s) * 2 + r] = &findings_family.Add(
-            {{"category", std::string(CategoryName(static_cast<Category>(c)))},
-             {"severity", std::string(SeverityName(static_cast<Severity>(s)))},
-             {"status", r == 0 ? "opened" : "resolved"}});
+        findings_total[(c * kSeverities + s) * 2 + r] =
+            &findings_family.Add({{"category", std::string(CategoryName(static_cast<Category>(c)))},
+                                  {"severity", std::string(SeverityName(static_cast<Severity>(s)))},
+                                  {"status", r == 0 ? "opened" : "resolved"}});
       }
     }
   }
@@ -283,9 +284,10 @@ void MetricsProbe::OnResourceCounts(const std::vector<std::pair<std::string, int
         other += static_cast<double>(n);
         continue;
       }
-      it = m.resources_by_type
-               .emplace(std::string(label), &m.resources_family->Add({{"type", std::string(label)}}))
-               .first;
+      it =
+          m.resources_by_type
+              .emplace(std::string(label), &m.resources_family->Add({{"type", std::string(label)}}))
+              .first;
     }
     it->second->Increment(static_cast<double>(n));
   }
@@ -302,8 +304,8 @@ void MetricsProbe::OnKafkaLag(std::string_view topic, int32_t partition, int64_t
   auto it = m.kafka_lag.find(key);
   if (it == m.kafka_lag.end()) {
     if (m.kafka_lag.size() >= m.options.max_partitions) return;
-    Gauge* g = &m.kafka_lag_family->Add(
-        {{"topic", key.first}, {"partition", std::to_string(partition)}});
+    Gauge* g =
+        &m.kafka_lag_family->Add({{"topic", key.first}, {"partition", std::to_string(partition)}});
     it = m.kafka_lag.emplace(std::move(key), g).first;
   }
   it->second->Set(static_cast<double>(std::max<int64_t>(0, lag)));

@@ -167,7 +167,8 @@ Status MetricsServer::Start(const MetricsServerOptions& options, MetricsProbe* p
                           : std::getenv(options.basic_auth_password_env.c_str());
     if (env == nullptr || *env == '\0') {
       return Status::Error("metrics: basic auth user is set but environment variable '" +
-                           options.basic_auth_password_env + "' holding the password is unset or "
+                           options.basic_auth_password_env +
+                           "' holding the password is unset or "
                            "empty");
     }
     password = env;
@@ -180,8 +181,8 @@ Status MetricsServer::Start(const MetricsServerOptions& options, MetricsProbe* p
   callbacks.exit_context = ExitContext;
   callbacks.log_message = SilenceLog;
   std::vector<std::string> civet_options = {
-      "listening_ports", civet_listen,   "num_threads",      std::to_string(options.threads),
-      "request_timeout_ms", "10000",       "enable_keep_alive", "no",
+      "listening_ports",    civet_listen, "num_threads",       std::to_string(options.threads),
+      "request_timeout_ms", "10000",      "enable_keep_alive", "no",
   };
   tls_starting_ready = &impl->ready;
   try {

@@ -3,6 +3,7 @@
 #include "exporters/metrics.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -16,8 +17,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace driftwatch {
 namespace {
@@ -45,8 +44,8 @@ HttpResponse Get(int port, const std::string& path, const std::string& extra_hea
     close(fd);
     return r;
   }
-  const std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" +
-                          extra_headers + "\r\n";
+  const std::string req =
+      method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
   if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return r;
@@ -180,18 +179,15 @@ TEST_F(MetricsServerTest, ScrapeCountsWhatWasFed) {
   auto m = Scrape();
   EXPECT_EQ(Value(m, R"(driftwatch_events_total{kind="api_call",source="iam.amazonaws.com"})"), 3);
   EXPECT_EQ(
-      Value(m, R"(driftwatch_events_total{kind="config_item",source="config.amazonaws.com"})"),
-      1);
+      Value(m, R"(driftwatch_events_total{kind="config_item",source="config.amazonaws.com"})"), 1);
   EXPECT_EQ(Value(m, R"(driftwatch_invalid_records_total{reason="not_json"})"), 2);
   EXPECT_EQ(Value(m, R"(driftwatch_invalid_records_total{reason="unknown_envelope"})"), 1);
   EXPECT_EQ(Value(m, "driftwatch_duplicate_events_total"), 1);
   // Newest event time per account, in seconds; the out-of-order older events do not lower it.
-  EXPECT_DOUBLE_EQ(
-      Value(m, R"(driftwatch_last_event_timestamp_seconds{account="111122223333"})"),
-      (kNowMs - 10000) / 1000.0);
-  EXPECT_DOUBLE_EQ(
-      Value(m, R"(driftwatch_last_event_timestamp_seconds{account="444455556666"})"),
-      (kNowMs - 600000) / 1000.0);
+  EXPECT_DOUBLE_EQ(Value(m, R"(driftwatch_last_event_timestamp_seconds{account="111122223333"})"),
+                   (kNowMs - 10000) / 1000.0);
+  EXPECT_DOUBLE_EQ(Value(m, R"(driftwatch_last_event_timestamp_seconds{account="444455556666"})"),
+                   (kNowMs - 600000) / 1000.0);
   // Lags 10, 11, 12 s and 600 s.
   EXPECT_EQ(Value(m, "driftwatch_event_lag_seconds_count"), 4);
   EXPECT_DOUBLE_EQ(Value(m, "driftwatch_event_lag_seconds_sum"), 10 + 11 + 12 + 600);
@@ -204,7 +200,8 @@ TEST_F(MetricsServerTest, ScrapeCountsWhatWasFed) {
   EXPECT_EQ(Value(m, R"(driftwatch_build_info{version="9.9.9-test"})"), 1);
   // Finding counters exist at zero before any finding, so rate() and alerts see them.
   EXPECT_EQ(
-      Value(m, R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
+      Value(m,
+            R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
       0);
 
   // A second batch only observes its own events.
@@ -260,12 +257,14 @@ TEST_F(MetricsServerTest, SeverityChangeWhileOpenMovesTheFinding) {
   probe_.OnFindingChanged(f, true);
   auto m = Scrape();
   EXPECT_EQ(
-      Value(m,
-            R"(driftwatch_findings_open{account="111122223333",category="identity",severity="medium"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_open{account="111122223333",category="identity",severity="medium"})"),
       0);
   EXPECT_EQ(
-      Value(m,
-            R"(driftwatch_findings_open{account="111122223333",category="identity",severity="critical"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_open{account="111122223333",category="identity",severity="critical"})"),
       1);
 }
 
@@ -285,11 +284,14 @@ TEST_F(MetricsServerTest, OpenGaugeInitialisedFromStoredFindings) {
   auto m = Scrape();
   EXPECT_EQ(Value(m, series), 2);
   EXPECT_EQ(
-      Value(m, R"(driftwatch_findings_open{account="unknown",category="data-protection",severity="low"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_open{account="unknown",category="data-protection",severity="low"})"),
       1);
   // Initial state is not a status change.
   EXPECT_EQ(
-      Value(m, R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
+      Value(m,
+            R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
       1);
 
   // The stream later resolves a finding opened before the restart: the gauge follows.
@@ -308,8 +310,7 @@ class ListStore : public StateStore {
   Status GetFinding(std::string_view, Finding*, bool*) override { return Unused(); }
   Status GetPosition(std::string_view, int64_t*, bool*) override { return Unused(); }
   Status Commit(const WriteSet&) override { return Unused(); }
-  Status ScanResources(
-      const std::function<bool(std::string_view, std::string_view)>& fn) override {
+  Status ScanResources(const std::function<bool(std::string_view, std::string_view)>& fn) override {
     for (const auto& [k, v] : resources) {
       if (!fn(k, v)) break;
     }
@@ -336,16 +337,18 @@ TEST_F(MetricsServerTest, LoadFromStoreCountsResourcesAndOpenFindings) {
       {MakeResourceKey("111122223333", "us-east-1", "AWS::EC2::SecurityGroup", "sg-2"), "{}"},
       {MakeResourceKey("111122223333", "global", "AWS::IAM::User", "alice"), "{}"},
   };
-  store.findings = {MakeFinding("x", Category::kNetwork, Severity::kCritical, "111122223333"),
-                    Resolved(MakeFinding("y", Category::kNetwork, Severity::kCritical,
-                                         "111122223333"))};
+  store.findings = {
+      MakeFinding("x", Category::kNetwork, Severity::kCritical, "111122223333"),
+      Resolved(MakeFinding("y", Category::kNetwork, Severity::kCritical, "111122223333"))};
   Status s = probe_.LoadFromStore(store);
   ASSERT_TRUE(s.ok()) << s.message();
   auto m = Scrape();
   EXPECT_EQ(Value(m, R"(driftwatch_resources{type="AWS::EC2::SecurityGroup"})"), 2);
   EXPECT_EQ(Value(m, R"(driftwatch_resources{type="AWS::IAM::User"})"), 1);
   EXPECT_EQ(
-      Value(m, R"(driftwatch_findings_open{account="111122223333",category="network",severity="critical"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_open{account="111122223333",category="network",severity="critical"})"),
       1);
 
   // A later census replaces the earlier one; types that vanished go to zero.
@@ -383,8 +386,7 @@ TEST(MetricsProbeTest, CardinalityIsBounded) {
   options.max_partitions = 1;
   MetricsProbe probe(options);
   for (const char* account : {"000000000001", "000000000002", "000000000003", "000000000004"}) {
-    probe.OnEventDecoded(MakeEvent(EventKind::kApiCall, "ec2.amazonaws.com", account, kNowMs),
-                         "");
+    probe.OnEventDecoded(MakeEvent(EventKind::kApiCall, "ec2.amazonaws.com", account, kNowMs), "");
     probe.OnFindingChanged(
         MakeFinding(std::string("f") + account, Category::kNetwork, Severity::kHigh, account),
         true);
@@ -469,8 +471,7 @@ TEST_F(MetricsServerTest, BasicAuthRejectsAndAccepts) {
   // base64("prom:wrong")
   EXPECT_EQ(Get(port, "/metrics", "Authorization: Basic cHJvbTp3cm9uZw==\r\n").status, 401);
   // base64("other:s3cret pass")
-  EXPECT_EQ(Get(port, "/metrics", "Authorization: Basic b3RoZXI6czNjcmV0IHBhc3M=\r\n").status,
-            401);
+  EXPECT_EQ(Get(port, "/metrics", "Authorization: Basic b3RoZXI6czNjcmV0IHBhc3M=\r\n").status, 401);
   // base64("prom:s3cret pass")
   HttpResponse ok = Get(port, "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQgcGFzcw==\r\n");
   EXPECT_EQ(ok.status, 200);
@@ -506,8 +507,7 @@ TEST(MetricsServerStartTest, RefusesBadSettings) {
 // The exposition text passes Prometheus's own linter.
 TEST_F(MetricsServerTest, PromtoolAcceptsTheScrape) {
   StartServer();
-  probe_.OnEventDecoded(MakeEvent(EventKind::kApiCall, "iam.amazonaws.com", "111122223333",
-                                  kNowMs),
+  probe_.OnEventDecoded(MakeEvent(EventKind::kApiCall, "iam.amazonaws.com", "111122223333", kNowMs),
                         "");
   probe_.OnInvalidRecord("not_json");
   probe_.OnFindingChanged(MakeFinding("f", Category::kLogging, Severity::kHigh, "111122223333"),
