@@ -279,7 +279,7 @@ Status KafkaSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
       rd_kafka_message_destroy(msg);
       continue;
     }
-    connected_.store(true);
+    // Not a sign of a live connection: prefetched messages keep coming during an outage.
     const char* topic = rd_kafka_topic_name(msg->rkt);
     RawRecord r;
     r.bytes.assign(static_cast<const char*>(msg->payload), msg->len);

@@ -17,7 +17,8 @@
 // the next owner reads them again from the committed offset, so nothing is lost.
 //
 // Broker outages: the consumer keeps retrying; connected() turns false on "all brokers down" and
-// true again once a fetch or metadata request succeeds.
+// true again once a metadata request succeeds (CheckConnection). Messages still arriving from
+// librdkafka's prefetch queue do not count as a connection.
 //
 // Threading: one thread calls Next/OnBatchDurable/Close; the rebalance and drain callbacks run on
 // that thread, inside Next. lag() may be read from any thread.

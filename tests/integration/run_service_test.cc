@@ -1,0 +1,414 @@
+// `driftwatch run` as users run it: the built binary (DW_BINARY) in a child process, consuming
+// from a real Kafka protocol broker (the librdkafka mock cluster, in this test process), state in
+// RocksDB. End to end, SIGKILL at random moments, graceful stop, broker outage, Kafka replay.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/finding.h"
+#include "ingest/embedded_broker.h"
+#include "ingest/kafka_producer.h"
+#include "ingest/kafka_source.h"
+#include "state/rocksdb_store.h"
+#include "tests/integration/cloudtrail_gen.h"
+#include "tests/integration/kafka_test_util.h"
+
+namespace driftwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_kafka::WaitFor;
+
+constexpr int kPartitions = 4;
+
+std::string Binary() {
+  const char* b = std::getenv("DW_BINARY");
+  return b != nullptr ? b : "";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child `driftwatch run`; stdout and stderr go to files.
+class Service {
+ public:
+  Service(const std::vector<std::string>& args, const std::string& log_prefix)
+      : out_(log_prefix + ".out"), err_(log_prefix + ".err") {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<char*> argv;
+      std::string bin = Binary();
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Service() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  // Exit status (or 128+signal), -1 on timeout.
+  int Wait(int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  bool running() {
+    int status = 0;
+    return !exited_ && waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  std::string err() const { return ReadFile(err_); }
+  bool Logged(const std::string& text) const { return err().find(text) != std::string::npos; }
+  int MetricsPort() const {
+    const std::string e = err();
+    const size_t at = e.find("metrics-port: ");
+    return at == std::string::npos ? 0 : std::atoi(e.c_str() + at + 14);
+  }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+// HTTP status of GET path on 127.0.0.1:port, 0 when unreachable.
+int HttpStatus(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return 0;
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, req.data(), req.size()) < 0) {
+    close(fd);
+    return 0;
+  }
+  char buf[64] = {};
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n < 12) return 0;
+  return std::atoi(buf + 9);
+}
+
+struct StoredState {
+  std::map<std::string, std::string> resources;
+  std::map<std::string, std::string> findings;  // id -> FindingToJson
+  int64_t history = 0;
+  int64_t positions = 0;  // sum of next offsets over the partitions
+};
+
+StoredState ReadState(const std::string& dir) {
+  StoredState s;
+  RocksDbStoreOptions options;
+  options.create_if_missing = false;
+  options.read_only = true;
+  std::unique_ptr<RocksDbStore> store;
+  Status st = RocksDbStore::Open(dir, options, &store);
+  if (!st.ok()) {
+    ADD_FAILURE() << st.message();
+    return s;
+  }
+  EXPECT_TRUE(store
+                  ->ScanResources([&](std::string_view k, std::string_view v) {
+                    s.resources[std::string(k)] = std::string(v);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(store
+                  ->ScanFindings([&](const Finding& f) {
+                    s.findings[f.finding_id] = FindingToJson(f);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(store->ScanHistory("", [&](const HistoryEntry&) {
+                     ++s.history;
+                     return true;
+                   })
+                  .ok());
+  for (int p = 0; p < kPartitions; ++p) {
+    int64_t next = 0;
+    bool found = false;
+    EXPECT_TRUE(store->GetPosition(KafkaPositionKey("ct", p), &next, &found).ok());
+    if (found) s.positions += next;
+  }
+  return s;
+}
+
+class RunServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (Binary().empty()) GTEST_SKIP() << "DW_BINARY is not set (run through ctest)";
+    char tmpl[] = "/tmp/dw-run-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_TRUE(EmbeddedBroker::Start(1, &broker_).ok());
+    ASSERT_TRUE(broker_->CreateTopic("ct", kPartitions).ok());
+    ASSERT_TRUE(broker_->CreateTopic("findings", 2).ok());
+    KafkaProducerOptions po;
+    po.brokers = broker_->bootstrap();
+    // The mock leaves an idle connection to a downed broker open and silent: time requests out
+    // quickly so the producer reconnects once the broker is back.
+    po.properties = {{"socket.timeout.ms", "3000"}, {"request.timeout.ms", "3000"}};
+    ASSERT_TRUE(KafkaProducer::Open(po, &producer_).ok());
+  }
+  void TearDown() override {
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+    if (HasFailure()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+
+  // Generated events [from, to) plus one undecodable record every 250.
+  int Produce(int64_t from, int64_t to) {
+    int records = 0;
+    for (int64_t i = from; i < to; ++i) {
+      const std::string e = gen_.Event(i);
+      EXPECT_TRUE(producer_->Produce("ct", gen_.account(), e).ok());
+      ++records;
+      if (i % 250 == 249) {
+        EXPECT_TRUE(producer_->Produce("ct", gen_.account(), "{\"truncated\": ").ok());
+        ++records;
+      }
+    }
+    EXPECT_TRUE(producer_->Flush(20000).ok());
+    return records;
+  }
+
+  std::string WriteConfig(const std::string& name, const std::string& group, int batch_size,
+                          const std::string& findings_topic = "") {
+    const std::string path = dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << "kafka:\n"
+                        << "  brokers: [\"" << broker_->bootstrap() << "\"]\n"
+                        << "  topics: [ct]\n"
+                        << "  group_id: " << group << "\n"
+                        << (findings_topic.empty() ? "" : "  findings_topic: " + findings_topic + "\n")
+                        << "  batch_size: " << batch_size << "\n"
+                        << "  batch_max_wait_ms: 50\n"
+                        << "  properties:\n"
+                        << "    session.timeout.ms: \"6000\"\n"
+                        << "    heartbeat.interval.ms: \"200\"\n"
+                        << "state:\n  path: " << dir_ << "/" << name << "-state\n"
+                        << "metrics:\n  listen: 127.0.0.1:0\n"
+                        << "findings:\n  stdout: false\n  path: " << dir_ << "/" << name
+                        << "-findings.ndjson\n"
+                        << "dead_letter:\n  path: " << dir_ << "/" << name << "-dead.ndjson\n";
+    return path;
+  }
+
+  // Runs to completion (idle exit) and returns the exit code.
+  int RunToEnd(const std::string& name, const std::string& config) {
+    Service svc({"run", "--config", config, "--exit-when-idle", "3"}, dir_ + "/" + name);
+    const int rc = svc.Wait(60000);
+    EXPECT_NE(rc, -1) << "did not end: " << svc.err();
+    return rc;
+  }
+
+  std::string dir_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<KafkaProducer> producer_;
+  testing_gen::CloudTrailGen gen_;
+};
+
+TEST_F(RunServiceTest, EndToEndFromProduceToFindings) {
+  const int records = Produce(0, 2000);
+  const std::string config = WriteConfig("e2e", "g-e2e", 200, "findings");
+  ASSERT_EQ(RunToEnd("e2e", config), 0) << ReadFile(dir_ + "/e2e.err");
+
+  const StoredState s = ReadState(dir_ + "/e2e-state");
+  EXPECT_EQ(s.positions, records);  // every record consumed, position stored with the state
+
+  // The state rule's finding for each security group ends where the stream left the group.
+  std::map<std::string, std::string> last_status;  // "account/sg" -> status
+  std::ifstream findings(dir_ + "/e2e-findings.ndjson");
+  std::string line;
+  int lines = 0;
+  while (std::getline(findings, line)) {
+    ++lines;
+    Finding f;
+    ASSERT_TRUE(FindingFromJson(line, &f)) << line;
+    if (f.rule_id != "network-sg-open-to-world") continue;
+    last_status[f.resource.account + "/" + f.resource.id] =
+        std::string(FindingStatusName(f.status));
+  }
+  int open_expected = 0;
+  for (const auto& [group, open] : gen_.open_groups()) {
+    ASSERT_TRUE(last_status.count(group)) << group << " never had a finding";
+    EXPECT_EQ(last_status[group], open ? "open" : "resolved") << group;
+    open_expected += open ? 1 : 0;
+  }
+  EXPECT_GT(open_expected, 0);
+  EXPECT_LT(open_expected, static_cast<int>(gen_.open_groups().size()));
+
+  // Undecodable records went to the dead-letter file; the stream moved on.
+  std::ifstream dead(dir_ + "/e2e-dead.ndjson");
+  int dead_lines = 0;
+  while (std::getline(dead, line)) ++dead_lines;
+  EXPECT_EQ(dead_lines, 2000 / 250);
+
+  // The findings topic carries the same status changes, keyed by finding id.
+  auto msgs = testing_kafka::ReadTopic(broker_->bootstrap(), "findings",
+                                       static_cast<size_t>(lines), 15000);
+  ASSERT_EQ(static_cast<int>(msgs.size()), lines);
+  for (const auto& m : msgs) {
+    Finding f;
+    ASSERT_TRUE(FindingFromJson(m.value, &f));
+    EXPECT_EQ(m.key, f.finding_id);
+  }
+
+  // Replay of the same topic from Kafka into a fresh state gives the same findings.
+  const std::string replay_state = dir_ + "/replay-state";
+  Service replay({"replay", "kafka://" + broker_->bootstrap() + "/ct", "--state", replay_state,
+                  "--format", "ndjson", "--quiet"},
+                 dir_ + "/replay");
+  ASSERT_EQ(replay.Wait(60000), 0) << replay.err();
+  const StoredState r = ReadState(replay_state);
+  EXPECT_EQ(r.findings, s.findings);
+  EXPECT_EQ(r.resources, s.resources);
+}
+
+TEST_F(RunServiceTest, SigkillAtRandomMomentsThenRestartEqualsAnUninterruptedRun) {
+  const int records = Produce(0, 6000);
+  // Uninterrupted reference run.
+  ASSERT_EQ(RunToEnd("ref", WriteConfig("ref", "g-ref", 100)), 0);
+  const StoredState ref = ReadState(dir_ + "/ref-state");
+  ASSERT_EQ(ref.positions, records);
+
+  // Same stream, same batch size, own group and state: killed with SIGKILL mid-stream.
+  const std::string config = WriteConfig("killed", "g-killed", 100);
+  std::mt19937 rng(12345);
+  int mid_stream_kills = 0;
+  for (int round = 0; round < 3; ++round) {
+    Service svc({"run", "--config", config}, dir_ + "/killed");
+    ASSERT_TRUE(WaitFor([&] { return svc.Logged("Kafka reachable: ready"); }, 30000))
+        << svc.err();
+    // Readiness is logged when the partitions are assigned; records flow right after.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 600));
+    svc.Signal(SIGKILL);
+    ASSERT_EQ(svc.Wait(10000), 128 + SIGKILL);
+    // Wait for the next one to be "ready" again by polling the log from a fresh offset.
+    std::ofstream(dir_ + "/killed.err", std::ios::trunc);
+    const StoredState partial = ReadState(dir_ + "/killed-state");
+    if (partial.positions > 0 && partial.positions < records) ++mid_stream_kills;
+  }
+  ASSERT_EQ(RunToEnd("killed", config), 0);
+  EXPECT_GT(mid_stream_kills, 0) << "no kill landed mid-stream; the test proved nothing";
+  const StoredState after = ReadState(dir_ + "/killed-state");
+  EXPECT_EQ(after.positions, ref.positions);
+  EXPECT_EQ(after.resources, ref.resources);
+  EXPECT_EQ(after.findings, ref.findings);
+  EXPECT_EQ(after.history, ref.history);
+}
+
+TEST_F(RunServiceTest, SigtermDrainsCommitsAndExitsZero) {
+  Produce(0, 3000);
+  Service svc({"run", "--config", WriteConfig("term", "g-term", 50)}, dir_ + "/term");
+  ASSERT_TRUE(WaitFor([&] { return svc.Logged("Kafka reachable: ready"); }, 30000)) << svc.err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto sent = std::chrono::steady_clock::now();
+  svc.Signal(SIGTERM);
+  ASSERT_EQ(svc.Wait(10000), 0) << svc.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(5));
+  const StoredState s = ReadState(dir_ + "/term-state");
+  EXPECT_GT(s.positions, 0);
+
+  // The group's committed offsets equal the stored positions: the last batch was committed.
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "g-term", err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  ASSERT_NE(rk, nullptr);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
+  for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(list, "ct", p);
+  ASSERT_EQ(rd_kafka_committed(rk, list, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  int64_t committed = 0;
+  for (int p = 0; p < kPartitions; ++p) committed += std::max<int64_t>(0, list->elems[p].offset);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(rk);
+  EXPECT_EQ(committed, s.positions);
+}
+
+TEST_F(RunServiceTest, BrokerOutageNotReadyThenReconnectsAndLosesNothing) {
+  int records = Produce(0, 500);
+  Service svc({"run", "--config", WriteConfig("outage", "g-outage", 100)}, dir_ + "/outage");
+  ASSERT_TRUE(WaitFor([&] { return svc.MetricsPort() > 0; }, 30000)) << svc.err();
+  const int port = svc.MetricsPort();
+  ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 200; }, 30000)) << svc.err();
+  EXPECT_EQ(HttpStatus(port, "/healthz"), 200);
+
+  ASSERT_TRUE(broker_->SetDown(true).ok());
+  ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 503; }, 30000)) << svc.err();
+  EXPECT_EQ(HttpStatus(port, "/healthz"), 200);
+  EXPECT_TRUE(svc.running());
+  // Produced while the broker is away: delivered when it is back.
+  for (int64_t i = 500; i < 800; ++i) {
+    const std::string e = gen_.Event(i);
+    ASSERT_TRUE(producer_->Produce("ct", gen_.account(), e).ok());
+    ++records;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(broker_->SetDown(false).ok());
+  ASSERT_TRUE(producer_->Flush(30000).ok());
+  ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 200; }, 30000)) << svc.err();
+  svc.Signal(SIGTERM);
+  ASSERT_EQ(svc.Wait(15000), 0) << svc.err();
+  const StoredState s = ReadState(dir_ + "/outage-state");
+  EXPECT_EQ(s.positions, records);
+}
+
+TEST_F(RunServiceTest, BadConfigIsReportedWithEveryProblemAndExit2) {
+  const std::string path = dir_ + "/bad.yaml";
+  std::ofstream(path) << "kafka:\n  batch_size: 0\n  topicz: [x]\nmetrics:\n  listen: nowhere\n";
+  Service svc({"run", "--config", path}, dir_ + "/bad");
+  ASSERT_EQ(svc.Wait(10000), 2);
+  const std::string err = svc.err();
+  EXPECT_NE(err.find(path + ":2: kafka.batch_size"), std::string::npos) << err;
+  EXPECT_NE(err.find(path + ":3: kafka.topicz"), std::string::npos) << err;
+  EXPECT_NE(err.find(path + ":5: metrics.listen"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace driftwatch
