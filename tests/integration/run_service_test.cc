@@ -228,8 +228,8 @@ class RunServiceTest : public ::testing::Test {
                         << "  batch_size: " << batch_size << "\n"
                         << "  batch_max_wait_ms: 50\n"
                         << "  properties:\n"
-                        << "    session.timeout.ms: \"6000\"\n"
-                        << "    heartbeat.interval.ms: \"200\"\n"
+                        << "    session.timeout.ms: \"3000\"\n"
+                        << "    heartbeat.interval.ms: \"100\"\n"
                         << "state:\n  path: " << dir_ << "/" << name << "-state\n"
                         << "metrics:\n  listen: 127.0.0.1:0\n"
                         << "findings:\n  stdout: false\n  path: " << dir_ << "/" << name
