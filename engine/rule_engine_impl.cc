@@ -446,12 +446,13 @@ std::string RuleLoadResult::ToText() const {
 }
 
 std::string RuleLoadResult::ToJson() const {
-  json j;
+  using ojson = nlohmann::ordered_json;
+  ojson j;
   j["ok"] = ok();
   j["files"] = files;
-  j["rules"] = json::array();
+  j["rules"] = ojson::array();
   for (const RuleSummary& r : rules) {
-    json o = {{"id", r.id},
+    ojson o = {{"id", r.id},
               {"kind", r.is_state ? "state" : "event"},
               {"category", CategoryName(r.category)},
               {"severity", SeverityName(r.severity)},
@@ -462,12 +463,12 @@ std::string RuleLoadResult::ToJson() const {
     if (!r.enabled) o["disabled_reason"] = r.disabled_reason;
     j["rules"].push_back(std::move(o));
   }
-  j["problems"] = json::array();
+  j["problems"] = ojson::array();
   for (const RuleLoadProblem& p : problems) {
     j["problems"].push_back(
         {{"file", p.file}, {"line", p.line}, {"rule_id", p.rule_id}, {"message", p.message}});
   }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
 }  // namespace driftwatch
