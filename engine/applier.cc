@@ -384,13 +384,9 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     deltas_->push_back(std::move(d));
     return;
   }
-  if (!effect && have && mode == Mode::kUpdate) {
-    change["noEffect"] = true;
-    h.change = Dump(change);
-    h.document_after = before;
-    ctx_.AddHistory(std::move(h));
-    return;
-  }
+  // A call with no effect on the fields still tells the state as of its time: it is stamped
+  // like any change, so that an older call arriving later does not overwrite it.
+  if (!effect) change["noEffect"] = true;
 
   work["configurationItemCaptureTime"] = FormatTimestamp(event_.time_ms);
   work["configurationItemStatus"] = have ? "OK" : "ResourceDiscovered";

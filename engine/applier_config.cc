@@ -161,8 +161,8 @@ void Op::ApplyConfigItem() {
     if (ms.is_number_integer()) last_ms = ms.get<int64_t>();
     // The same configuration state delivered again: a no-op.
     const std::string state_id = ScalarText(At(item, "configurationStateId"));
-    if (!state_id.empty() && state_id == ScalarText(At(doc, "configurationStateId")) &&
-        Str(At(doc, "driftwatch"), "source") == "config") {
+    // CloudTrail changes leave configurationStateId as the last Config item set it.
+    if (!state_id.empty() && state_id == ScalarText(At(doc, "configurationStateId"))) {
       return;
     }
   } else {
