@@ -37,6 +37,7 @@ constexpr const char* kHistoryUsage =
     "  every change of one resource: time, action, principal, source IP, event id, what\n"
     "  changed, and whether it was applied (changes older than the document are kept, not applied)\n"
     "  RESOURCE                 a resource id, name or ARN\n"
+    "  --all                    every resource's history instead of one (no RESOURCE)\n"
     "  --state DIR              the state directory (required)\n"
     "  --format table|ndjson    a table (default) or one JSON object per line\n"
     "  --documents              ndjson: include each change's document after it\n";
@@ -162,6 +163,7 @@ int RunState(const Args& args) {
 int RunHistory(const Args& args) {
   std::string dir, resource, format = "table";
   bool documents = false;
+  bool all = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -181,6 +183,8 @@ int RunHistory(const Args& args) {
       }
     } else if (a == "--documents") {
       documents = true;
+    } else if (a == "--all") {
+      all = true;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return Usage("history", "unknown option '" + a + "' (try --help)");
     } else if (resource.empty()) {
@@ -190,7 +194,10 @@ int RunHistory(const Args& args) {
     }
   }
   if (dir.empty()) return Usage("history", "--state DIR is required (try --help)");
-  if (resource.empty()) return Usage("history", "RESOURCE (an id, name or ARN) is required");
+  if (resource.empty() && !all) {
+    return Usage("history", "RESOURCE (an id, name or ARN) or --all is required");
+  }
+  if (!resource.empty() && all) return Usage("history", "give RESOURCE or --all, not both");
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(dir, &store);
   if (!s.ok()) return Usage("history", s.message());
@@ -206,6 +213,10 @@ int RunHistory(const Args& args) {
   };
   s = store->ScanHistory("", [&](const HistoryEntry& e) {
     if (!keys.empty() && keys.back() == e.resource_key) return true;
+    if (all) {
+      keys.push_back(e.resource_key);
+      return true;
+    }
     std::string parts[4];
     if (!SplitKey(e.resource_key, parts)) return true;
     if (parts[3] == resource || (!e.document_after.empty() && matches_doc(e.document_after))) {
@@ -217,7 +228,7 @@ int RunHistory(const Args& args) {
     std::fprintf(stderr, "driftwatch history: %s\n", s.message().c_str());
     return 2;
   }
-  if (keys.empty()) {
+  if (keys.empty() && !all) {
     std::fprintf(stderr, "driftwatch history: no resource '%s' in state %s\n", resource.c_str(),
                  dir.c_str());
     return 1;
