@@ -381,6 +381,8 @@ int RunService(const Args& args) {
 
   using Clock = std::chrono::steady_clock;
   auto last_record = Clock::now();
+  Clock::time_point first_record{}, newest_record{};  // for the rate line at exit
+  int64_t first_batch_records = 0;
   auto last_tick = Clock::time_point{};
   auto last_census = Clock::now();
   bool ready = false;
@@ -419,6 +421,11 @@ int RunService(const Args& args) {
       }
       source->OnBatchDurable();
       last_record = now;
+      if (first_record == Clock::time_point{}) {
+        first_record = Clock::now();
+        first_batch_records = static_cast<int64_t>(batch.size());
+      }
+      newest_record = Clock::now();
     }
     source->CheckConnection();
     if ((assigned && source->connected()) != ready) {
@@ -461,6 +468,12 @@ int RunService(const Args& args) {
       static_cast<long long>(c.records), static_cast<long long>(c.events),
       static_cast<long long>(c.invalid), static_cast<long long>(c.duplicates),
       static_cast<long long>(c.findings_opened), static_cast<long long>(c.findings_resolved));
+  if (c.records > 0 && newest_record > first_record) {
+    const double seconds = std::chrono::duration<double>(newest_record - first_record).count();
+    // From the end of the first batch to the end of the last: the steady-state rate.
+    Log("rate: %.0f records/s over %.3f s",
+        static_cast<double>(c.records - first_batch_records) / seconds, seconds);
+  }
   std::fflush(stdout);
   return exit_code;
 }

@@ -1,0 +1,160 @@
+// Kafka benchmark: on one embedded broker and one topic, in the same run,
+//   1. a no-op librdkafka consumer (high-level consumer in a group, messages dropped),
+//   2. `driftwatch run` (the built binary, in a child process) with state (RocksDB, synced),
+//      the built-in rules and metrics on,
+//   3. the naive Python consumer a user might write (confluent-kafka + json.loads),
+// over a generated CloudTrail stream with about 80% read-only calls. Each rate is measured from
+// the first record to the last. Prints the rates and the ratios driftwatch/no-op (target
+// >= 0.90) and driftwatch/python (target >= 8).
+//
+// usage: kafka_bench [RECORDS] [PARTITIONS]   (default 200000 records, 48 partitions; the
+// embedded broker keeps about 5 MB per partition, so records * ~1 KB / partitions must stay under
+// that). DW_BINARY names the driftwatch binary (default: ../driftwatch beside this program).
+
+#include <librdkafka/rdkafka.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "ingest/embedded_broker.h"
+#include "ingest/kafka_producer.h"
+#include "tests/integration/cloudtrail_gen.h"
+
+namespace fs = std::filesystem;
+using namespace driftwatch;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double NoOpConsumerRate(const std::string& brokers, const std::string& topic, long count) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "bench-noop", err, sizeof(err));
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  long seen = 0;
+  Clock::time_point first{}, last{};
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  while (seen < count && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 500);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (seen++ == 0) first = Clock::now();
+      last = Clock::now();
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (seen < count) std::fprintf(stderr, "no-op consumer: only %ld of %ld records\n", seen, count);
+  return (seen - 1) / std::chrono::duration<double>(last - first).count();
+}
+
+// Runs a command, returns its exit code; stdout+stderr go to `log`.
+int RunTo(const std::string& command, const std::string& log) {
+  return std::system((command + " > " + log + " 2>&1").c_str());
+}
+
+double RateFrom(const std::string& log, const std::string& marker) {
+  std::ifstream in(log);
+  std::string line;
+  double rate = 0;
+  while (std::getline(in, line)) {
+    const size_t at = line.find(marker);
+    if (at != std::string::npos) rate = std::atof(line.c_str() + at + marker.size());
+  }
+  return rate;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long records = argc > 1 ? std::atol(argv[1]) : 200000;
+  const int partitions = argc > 2 ? std::atoi(argv[2]) : 48;
+  std::string binary = std::getenv("DW_BINARY") ? std::getenv("DW_BINARY") : "";
+  if (binary.empty()) {
+    binary = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "driftwatch")
+                 .string();
+  }
+  // The peer script sits beside this source file (CMake compiles it by absolute path).
+  const std::string script = (fs::path(__FILE__).parent_path() / "naive_consumer.py").string();
+  std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+  std::unique_ptr<EmbeddedBroker> broker;
+  if (!EmbeddedBroker::Start(1, &broker).ok() ||
+      !broker->CreateTopic("bench", partitions).ok()) {
+    std::fprintf(stderr, "embedded broker failed\n");
+    return 1;
+  }
+  std::unique_ptr<KafkaProducer> producer;
+  KafkaProducerOptions po;
+  po.brokers = broker->bootstrap();
+  po.linger_ms = 20;
+  if (!KafkaProducer::Open(po, &producer).ok()) return 1;
+  testing_gen::GenOptions go;
+  go.accounts = 200;
+  go.read_only_percent = 80;
+  testing_gen::CloudTrailGen gen(go);
+  size_t bytes = 0;
+  for (long i = 0; i < records; ++i) {
+    const std::string e = gen.Event(i);
+    bytes += e.size();
+    if (!producer->Produce("bench", gen.account(), e).ok()) return 1;
+  }
+  if (!producer->Flush(60000).ok()) return 1;
+  std::printf("stream: %ld records, %.0f bytes each on average, %d partitions, ~80%% read-only\n",
+              records, static_cast<double>(bytes) / records, partitions);
+  if (bytes / partitions > 5 * 1000 * 1000) {
+    std::fprintf(stderr, "warning: over ~5 MB per partition; the mock may have dropped data\n");
+  }
+
+  const double noop = NoOpConsumerRate(broker->bootstrap(), "bench", records);
+  std::printf("no-op librdkafka consumer: %.0f records/s\n", noop);
+
+  char tmpl[] = "/tmp/dw-kafka-bench-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string config = dir + "/bench.yaml";
+  std::ofstream(config) << "kafka:\n  brokers: [\"" << broker->bootstrap()
+                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch\n"
+                        << "state:\n  path: " << dir << "/state\n"
+                        << "metrics:\n  listen: 127.0.0.1:0\n"
+                        << "findings:\n  stdout: false\n  path: " << dir << "/findings.ndjson\n";
+  const std::string dw_log = dir + "/driftwatch.log";
+  if (RunTo(binary + " run --config " + config + " --exit-when-idle 3", dw_log) != 0) {
+    std::fprintf(stderr, "driftwatch run failed, see %s\n", dw_log.c_str());
+    return 1;
+  }
+  const double dw = RateFrom(dw_log, "rate: ");
+  std::printf("driftwatch run (state, rules, metrics): %.0f records/s\n", dw);
+
+  const std::string py_log = dir + "/python.log";
+  double py = 0;
+  if (RunTo(python + " " + script + " " + broker->bootstrap() +
+                " bench bench-python " + std::to_string(records),
+            py_log) == 0) {
+    py = RateFrom(py_log, "naive-python: ");
+    std::printf("naive Python consumer (confluent-kafka + json.loads): %.0f records/s\n", py);
+  } else {
+    std::printf("naive Python consumer: failed (python3-confluent-kafka missing?), see %s\n",
+                py_log.c_str());
+  }
+  std::printf("ratio driftwatch / no-op consumer: %.2f (target >= 0.90)\n", dw / noop);
+  if (py > 0) std::printf("ratio driftwatch / naive Python: %.1fx (target >= 8x)\n", dw / py);
+  fs::remove_all(dir);
+  return 0;
+}
