@@ -704,7 +704,18 @@ Applier::~Applier() { delete impl_; }
 void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
   if (event.kind == EventKind::kComplianceChange) return;
   if (event.kind == EventKind::kApiCall && (!event.error_code.empty() || event.read_only)) return;
-  applier::json record = applier::json::parse(event.document, nullptr, false);
+  // API calls: only the members appliers read are kept (the rest of a record is most of its
+  // bytes and would only be allocated to be dropped). Config items are kept whole.
+  const bool api_call = event.kind == EventKind::kApiCall;
+  applier::json record = applier::json::parse(
+      event.document,
+      [api_call](int depth, applier::json::parse_event_t what, applier::json& parsed) {
+        if (!api_call || depth != 1 || what != applier::json::parse_event_t::key) return true;
+        const std::string& k = parsed.get_ref<const std::string&>();
+        return k == "requestParameters" || k == "responseElements" || k == "resources" ||
+               k == "errorCode";
+      },
+      false);
   if (record.is_discarded()) record = applier::json::object();
   // A record that slipped through with an errorCode the decoder did not lift is still failed.
   if (event.kind == EventKind::kApiCall && !applier::Str(record, "errorCode").empty()) return;
