@@ -35,7 +35,8 @@ constexpr const char* kStateUsage =
 constexpr const char* kHistoryUsage =
     "usage: driftwatch history --state DIR [OPTIONS] RESOURCE\n"
     "  every change of one resource: time, action, principal, source IP, event id, what\n"
-    "  changed, and whether it was applied (changes older than the document are kept, not applied)\n"
+    "  changed, and whether it was applied (changes older than the document are kept, not "
+    "applied)\n"
     "  RESOURCE                 a resource id, name or ARN\n"
     "  --all                    every resource's history instead of one (no RESOURCE)\n"
     "  --state DIR              the state directory (required)\n"
@@ -253,8 +254,7 @@ int RunHistory(const Args& args) {
                      {"deleted", e.deleted},
                      {"change", ParseOrNull(e.change)}};
         if (documents) line["documentAfter"] = ParseOrNull(e.document_after);
-        std::printf("%s\n",
-                    line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+        std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
         return true;
       }
       std::string principal = e.principal_arn.empty() ? e.principal_type : e.principal_arn;

@@ -31,8 +31,7 @@ const json& AtNoCase(const json& j, std::string_view key) {
   if (exact != j.end()) return *exact;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
-    if (k.size() == key.size() &&
-        std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
+    if (k.size() == key.size() && std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -179,15 +178,21 @@ std::string MakeArn(const Target& t) {
   if (t.type == "AWS::IAM::Group") return "arn:aws:iam::" + a + ":group/" + id;
   if (t.type == "AWS::S3::Bucket") return "arn:aws:s3:::" + id;
   if (t.type == "AWS::KMS::Key") return "arn:aws:kms:" + r + ":" + a + ":key/" + id;
-  if (t.type == "AWS::CloudTrail::Trail") return "arn:aws:cloudtrail:" + r + ":" + a + ":trail/" + id;
+  if (t.type == "AWS::CloudTrail::Trail")
+    return "arn:aws:cloudtrail:" + r + ":" + a + ":trail/" + id;
   if (t.type == "AWS::RDS::DBInstance") return "arn:aws:rds:" + r + ":" + a + ":db:" + id;
   if (t.type == "AWS::RDS::DBSnapshot") return "arn:aws:rds:" + r + ":" + a + ":snapshot:" + id;
-  if (t.type == "AWS::GuardDuty::Detector") return "arn:aws:guardduty:" + r + ":" + a + ":detector/" + id;
+  if (t.type == "AWS::GuardDuty::Detector")
+    return "arn:aws:guardduty:" + r + ":" + a + ":detector/" + id;
   static const std::pair<const char*, const char*> kEc2[] = {
-      {"AWS::EC2::SecurityGroup", "security-group"}, {"AWS::EC2::NetworkAcl", "network-acl"},
-      {"AWS::EC2::RouteTable", "route-table"},       {"AWS::EC2::InternetGateway", "internet-gateway"},
-      {"AWS::EC2::Instance", "instance"},            {"AWS::EC2::VPC", "vpc"},
-      {"AWS::EC2::Subnet", "subnet"},                {"AWS::EC2::Volume", "volume"},
+      {"AWS::EC2::SecurityGroup", "security-group"},
+      {"AWS::EC2::NetworkAcl", "network-acl"},
+      {"AWS::EC2::RouteTable", "route-table"},
+      {"AWS::EC2::InternetGateway", "internet-gateway"},
+      {"AWS::EC2::Instance", "instance"},
+      {"AWS::EC2::VPC", "vpc"},
+      {"AWS::EC2::Subnet", "subnet"},
+      {"AWS::EC2::Volume", "volume"},
       {"AWS::EC2::FlowLog", "vpc-flow-log"}};
   for (const auto& [type, kind] : kEc2) {
     if (t.type == type) return "arn:aws:ec2:" + r + ":" + a + ":" + kind + "/" + id;
@@ -436,20 +441,34 @@ struct ServiceName {
   const char* config_name;    // "EC2" of "AWS::EC2::..."
 };
 constexpr ServiceName kServices[] = {
-    {"ec2", "EC2"},           {"iam", "IAM"},
-    {"s3", "S3"},             {"rds", "RDS"},
-    {"kms", "KMS"},           {"lambda", "Lambda"},
-    {"sns", "SNS"},           {"sqs", "SQS"},
-    {"dynamodb", "DynamoDB"}, {"cloudtrail", "CloudTrail"},
-    {"config", "Config"},     {"guardduty", "GuardDuty"},
-    {"ecs", "ECS"},           {"eks", "EKS"},
-    {"ecr", "ECR"},           {"elasticloadbalancing", "ElasticLoadBalancingV2"},
-    {"logs", "Logs"},         {"secretsmanager", "SecretsManager"},
-    {"ssm", "SSM"},           {"cloudformation", "CloudFormation"},
-    {"redshift", "Redshift"}, {"elasticfilesystem", "EFS"},
-    {"route53", "Route53"},   {"cloudfront", "CloudFront"},
-    {"apigateway", "ApiGateway"}, {"autoscaling", "AutoScaling"},
-    {"elasticache", "ElastiCache"}, {"kinesis", "Kinesis"},
+    {"ec2", "EC2"},
+    {"iam", "IAM"},
+    {"s3", "S3"},
+    {"rds", "RDS"},
+    {"kms", "KMS"},
+    {"lambda", "Lambda"},
+    {"sns", "SNS"},
+    {"sqs", "SQS"},
+    {"dynamodb", "DynamoDB"},
+    {"cloudtrail", "CloudTrail"},
+    {"config", "Config"},
+    {"guardduty", "GuardDuty"},
+    {"ecs", "ECS"},
+    {"eks", "EKS"},
+    {"ecr", "ECR"},
+    {"elasticloadbalancing", "ElasticLoadBalancingV2"},
+    {"logs", "Logs"},
+    {"secretsmanager", "SecretsManager"},
+    {"ssm", "SSM"},
+    {"cloudformation", "CloudFormation"},
+    {"redshift", "Redshift"},
+    {"elasticfilesystem", "EFS"},
+    {"route53", "Route53"},
+    {"cloudfront", "CloudFront"},
+    {"apigateway", "ApiGateway"},
+    {"autoscaling", "AutoScaling"},
+    {"elasticache", "ElastiCache"},
+    {"kinesis", "Kinesis"},
 };
 
 // Nouns of EC2/other calls whose AWS Config type is spelt differently from the call.
@@ -490,12 +509,18 @@ constexpr std::pair<const char*, const char*> kIdKeys[] = {
 };
 
 constexpr std::pair<const char*, const char*> kIdPrefixes[] = {
-    {"sg-", "AWS::EC2::SecurityGroup"}, {"i-", "AWS::EC2::Instance"},
-    {"vpc-", "AWS::EC2::VPC"},          {"subnet-", "AWS::EC2::Subnet"},
-    {"acl-", "AWS::EC2::NetworkAcl"},   {"rtb-", "AWS::EC2::RouteTable"},
-    {"igw-", "AWS::EC2::InternetGateway"}, {"vol-", "AWS::EC2::Volume"},
-    {"snap-", "AWS::EC2::Snapshot"},    {"ami-", "AWS::EC2::Image"},
-    {"eni-", "AWS::EC2::NetworkInterface"}, {"fl-", "AWS::EC2::FlowLog"},
+    {"sg-", "AWS::EC2::SecurityGroup"},
+    {"i-", "AWS::EC2::Instance"},
+    {"vpc-", "AWS::EC2::VPC"},
+    {"subnet-", "AWS::EC2::Subnet"},
+    {"acl-", "AWS::EC2::NetworkAcl"},
+    {"rtb-", "AWS::EC2::RouteTable"},
+    {"igw-", "AWS::EC2::InternetGateway"},
+    {"vol-", "AWS::EC2::Volume"},
+    {"snap-", "AWS::EC2::Snapshot"},
+    {"ami-", "AWS::EC2::Image"},
+    {"eni-", "AWS::EC2::NetworkInterface"},
+    {"fl-", "AWS::EC2::FlowLog"},
 };
 
 bool IsGlobalType(std::string_view type) {
@@ -639,7 +664,8 @@ bool Op::ApplyGeneric() {
       const std::string arn = Str(r, "ARN");
       const std::string type = Str(r, "type");
       if (type.empty() || arn.empty()) continue;
-      t = IsGlobalType(type) ? Global(type, ArnLastSegment(arn)) : Regional(type, ArnLastSegment(arn));
+      t = IsGlobalType(type) ? Global(type, ArnLastSegment(arn))
+                             : Regional(type, ArnLastSegment(arn));
       t.arn = arn;
       break;
     }
@@ -672,7 +698,8 @@ bool Op::ApplyGeneric() {
     if (id.rfind("arn:", 0) == 0) t.arn = id;
   }
   if (create) {
-    const json* config = (holder != nullptr && holder != &resp() && holder != &req()) ? holder : nullptr;
+    const json* config =
+        (holder != nullptr && holder != &resp() && holder != &req()) ? holder : nullptr;
     Create(t, [config](json& doc, json&) {
       if (config != nullptr) doc["configuration"] = *config;
       return true;

@@ -30,7 +30,8 @@ void NormalizeItem(json& item) {
   Rename(item, "arn", "ARN");
   Rename(item, "version", "configurationItemVersion");
   Rename(item, "configurationItemMD5Hash", "configurationStateMd5Hash");
-  if (item.contains("configuration")) item["configuration"] = ParseIfJsonText(item["configuration"]);
+  if (item.contains("configuration"))
+    item["configuration"] = ParseIfJsonText(item["configuration"]);
   if (!item["configuration"].is_object()) item["configuration"] = json::object();
   json& supp = item["supplementaryConfiguration"];
   if (!supp.is_object()) supp = json::object();

@@ -100,7 +100,8 @@ void PutBucketEncryption(Op& op) {
   }
   // The record may hold only the bucket name (the body is not always logged): encryption is on,
   // details unknown.
-  if (rules.empty()) rules.push_back({{"applyServerSideEncryptionByDefault", {{"sseAlgorithm", nullptr}}}});
+  if (rules.empty())
+    rules.push_back({{"applyServerSideEncryptionByDefault", {{"sseAlgorithm", nullptr}}}});
   BucketSupplement(op, "ServerSideEncryptionConfiguration", {{"rules", rules}});
 }
 
@@ -414,7 +415,8 @@ void ModifyDBInstance(Op& op) {
     if (op.req().is_object()) {
       for (auto it = op.req().begin(); it != op.req().end(); ++it) {
         if (IsCallOnly(it.key()) || it.key() == "dBInstanceIdentifier") continue;
-        const std::string k = it.key() == "newDBInstanceIdentifier" ? "dBInstanceIdentifier" : it.key();
+        const std::string k =
+            it.key() == "newDBInstanceIdentifier" ? "dBInstanceIdentifier" : it.key();
         if (At(cfg, k) == *it) continue;
         change[k] = {{"from", At(cfg, k)}, {"to", *it}};
         cfg[k] = *it;

@@ -216,8 +216,8 @@ void GroupMembership(Op& op, bool add) {
   const std::string group = Str(op.req(), "groupName");
   op.Update(op.Global(kUser, name), [&](json& doc, json& change) {
     json& groups = ArrayAt(ObjectAt(doc, "configuration"), "groupList");
-    const size_t removed =
-        EraseIf(groups, [&](const json& g) { return g.is_string() && g.get<std::string>() == group; });
+    const size_t removed = EraseIf(
+        groups, [&](const json& g) { return g.is_string() && g.get<std::string>() == group; });
     if (add) groups.push_back(group);
     change[add ? "addedToGroup" : "removedFromGroup"] = group;
     return add ? removed == 0 : removed > 0;

@@ -14,10 +14,18 @@ constexpr const char* kDetector = "AWS::GuardDuty::Detector";
 
 // Trail fields a Create/UpdateTrail request or response states.
 constexpr const char* kTrailFields[] = {
-    "s3BucketName",       "s3KeyPrefix",          "snsTopicName",
-    "snsTopicARN",        "includeGlobalServiceEvents", "isMultiRegionTrail",
-    "kmsKeyId",           "cloudWatchLogsLogGroupArn",  "cloudWatchLogsRoleArn",
-    "isOrganizationTrail", "homeRegion",          "trailARN",
+    "s3BucketName",
+    "s3KeyPrefix",
+    "snsTopicName",
+    "snsTopicARN",
+    "includeGlobalServiceEvents",
+    "isMultiRegionTrail",
+    "kmsKeyId",
+    "cloudWatchLogsLogGroupArn",
+    "cloudWatchLogsRoleArn",
+    "isOrganizationTrail",
+    "homeRegion",
+    "trailARN",
 };
 
 // Trails are named by name or ARN; the document is keyed by name.

@@ -118,7 +118,8 @@ json PermissionFromRequest(const json& item) {
 // Both request shapes: `ipPermissions.items[]`, or flat cidrIp/cidrIpv6/fromPort/ipProtocol.
 json PermissionsFromRequest(const json& req) {
   json out = json::array();
-  for (const json& item : Items(At(req, "ipPermissions"))) out.push_back(PermissionFromRequest(item));
+  for (const json& item : Items(At(req, "ipPermissions")))
+    out.push_back(PermissionFromRequest(item));
   const std::string cidr = Str(req, "cidrIp");
   const std::string cidr6 = Str(req, "cidrIpv6");
   const std::string source_group = Str(req, "sourceSecurityGroupName");
@@ -243,7 +244,8 @@ json PermissionFromRule(const json& rule) {
 
 std::string GroupIdOf(const Op& op) {
   std::string id = Str(op.req(), "groupId");
-  if (id.empty()) id = ScalarText(AtNoCase(AtNoCase(op.req(), "ModifySecurityGroupRulesRequest"), "GroupId"));
+  if (id.empty())
+    id = ScalarText(AtNoCase(AtNoCase(op.req(), "ModifySecurityGroupRulesRequest"), "GroupId"));
   if (id.empty()) {
     for (const json& r : Items(At(op.resp(), "securityGroupRuleSet"))) {
       id = Str(r, "groupId");
@@ -308,8 +310,8 @@ void RevokeEgress(Op& op) { ChangeRules(op, true, false); }
 void ModifySecurityGroupRules(Op& op) {
   const json& wrapped = AtNoCase(op.req(), "ModifySecurityGroupRulesRequest");
   const json& req = wrapped.is_object() ? wrapped : op.req();
-  const std::string group = GroupIdOf(op).empty() ? ScalarText(AtNoCase(req, "GroupId"))
-                                                  : GroupIdOf(op);
+  const std::string group =
+      GroupIdOf(op).empty() ? ScalarText(AtNoCase(req, "GroupId")) : GroupIdOf(op);
   json updates = Items(AtNoCase(req, "SecurityGroupRule"));
   if (updates.empty()) updates = Items(AtNoCase(req, "SecurityGroupRules"));
   if (group.empty() || updates.empty()) {
@@ -398,7 +400,8 @@ void DeleteSecurityGroup(Op& op) {
 json AclEntryFromRequest(const json& req) {
   json e = json::object();
   e["ruleNumber"] = PortOf(At(req, "ruleNumber"));
-  const json& protocol = At(req, "aclProtocol").is_null() ? At(req, "protocol") : At(req, "aclProtocol");
+  const json& protocol =
+      At(req, "aclProtocol").is_null() ? At(req, "protocol") : At(req, "aclProtocol");
   e["protocol"] = NormalizeProtocol(protocol);
   e["ruleAction"] = Str(req, "ruleAction");
   bool egress = false;
@@ -450,11 +453,16 @@ void DeleteNetworkAclEntry(Op& op) { AclEntry(op, true); }
 
 constexpr const char* kRouteDestinations[] = {"destinationCidrBlock", "destinationIpv6CidrBlock",
                                               "destinationPrefixListId"};
-constexpr const char* kRouteTargets[] = {"gatewayId",          "natGatewayId",
-                                         "instanceId",         "networkInterfaceId",
-                                         "vpcPeeringConnectionId", "transitGatewayId",
-                                         "egressOnlyInternetGatewayId", "localGatewayId",
-                                         "carrierGatewayId",   "vpcEndpointId"};
+constexpr const char* kRouteTargets[] = {"gatewayId",
+                                         "natGatewayId",
+                                         "instanceId",
+                                         "networkInterfaceId",
+                                         "vpcPeeringConnectionId",
+                                         "transitGatewayId",
+                                         "egressOnlyInternetGatewayId",
+                                         "localGatewayId",
+                                         "carrierGatewayId",
+                                         "vpcEndpointId"};
 
 bool SameDestination(const json& a, const json& b) {
   for (const char* k : kRouteDestinations) {
@@ -512,7 +520,8 @@ void Gateway(Op& op, bool attach) {
     json& cfg = ObjectAt(doc, "configuration");
     cfg["internetGatewayId"] = igw;
     json& attachments = ArrayAt(cfg, "attachments");
-    const size_t removed = EraseIf(attachments, [&](const json& a) { return Str(a, "vpcId") == vpc; });
+    const size_t removed =
+        EraseIf(attachments, [&](const json& a) { return Str(a, "vpcId") == vpc; });
     if (attach) attachments.push_back({{"vpcId", vpc}, {"state", "available"}});
     change[attach ? "attached" : "detached"] = vpc;
     return attach || removed > 0;

@@ -7,7 +7,8 @@ constexpr uint8_t kHistoryRecordVersion = 1;
 constexpr uint64_t kSignBit = 0x8000000000000000ull;
 
 void PutBigEndian64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 uint64_t GetBigEndian64(std::string_view in) {
@@ -92,9 +93,9 @@ bool DecodeHistoryValue(std::string_view in, HistoryEntry* e) {
   if (in.empty() || static_cast<uint8_t>(in.front()) != kHistoryRecordVersion) return false;
   in.remove_prefix(1);
   if (!GetLengthPrefixed(&in, &e->action) || !GetLengthPrefixed(&in, &e->principal_arn) ||
-      !GetLengthPrefixed(&in, &e->principal_type) ||
-      !GetLengthPrefixed(&in, &e->access_key_id) || !GetLengthPrefixed(&in, &e->source_ip) ||
-      !GetLengthPrefixed(&in, &e->change) || !GetLengthPrefixed(&in, &e->document_after)) {
+      !GetLengthPrefixed(&in, &e->principal_type) || !GetLengthPrefixed(&in, &e->access_key_id) ||
+      !GetLengthPrefixed(&in, &e->source_ip) || !GetLengthPrefixed(&in, &e->change) ||
+      !GetLengthPrefixed(&in, &e->document_after)) {
     return false;
   }
   if (in.size() != 2) return false;

@@ -70,15 +70,18 @@ std::string Record(size_t i, int64_t t, const std::string& source, const std::st
   r += std::to_string(i % 13);
   r += R"(","arn":"arn:aws:iam::111122223333:user/dev)" + std::to_string(i % 13);
   r += R"(","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE)" + std::to_string(i % 13);
-  r += R"(","userName":"dev)" + std::to_string(i % 13) + R"(","sessionContext":{"attributes":{"creationDate":")";
+  r += R"(","userName":"dev)" + std::to_string(i % 13) +
+       R"(","sessionContext":{"attributes":{"creationDate":")";
   r += Time(t - 300) + R"(","mfaAuthenticated":"false"}}},"eventTime":")" + Time(t);
   r += R"(","eventSource":")" + source + R"(","eventName":")" + name;
   r += R"(","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.)" + std::to_string(i % 250);
-  r += R"(","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/6.1 exe/x86_64.debian.12","requestParameters":)";
+  r +=
+      R"(","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/6.1 exe/x86_64.debian.12","requestParameters":)";
   r += params + R"(,"responseElements":)" + response;
   r += R"(,"requestID":"req-)" + std::to_string(i) + R"(","eventID":"ev-)" + std::to_string(i);
   r += R"(","readOnly":)" + std::string(read_only ? "true" : "false");
-  r += R"(,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"}})";
+  r +=
+      R"(,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"}})";
   return r;
 }
 
@@ -97,46 +100,52 @@ std::vector<std::string> Generate(size_t n) {
                                         {"ec2.amazonaws.com", "DescribeSecurityGroups"},
                                         {"sts.amazonaws.com", "GetCallerIdentity"}};
       const auto& r = kReads[rng.Below(5)];
-      out.push_back(Record(i, t, r[0], r[1], true,
-                           R"({"filterSet":{"items":[{"name":"tag:team","valueSet":{"items":[{"value":"payments"}]}}]},"maxResults":100})",
-                           "null"));
+      out.push_back(Record(
+          i, t, r[0], r[1], true,
+          R"({"filterSet":{"items":[{"name":"tag:team","valueSet":{"items":[{"value":"payments"}]}}]},"maxResults":100})",
+          "null"));
       continue;
     }
     const std::string ks = std::to_string(k);
     switch (rng.Below(6)) {
       case 0:
-        out.push_back(Record(i, t, "ec2.amazonaws.com",
-                             rng.Below(2) ? "AuthorizeSecurityGroupIngress" : "RevokeSecurityGroupIngress",
-                             false,
-                             R"({"groupId":"sg-)" + ks + R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":)" +
-                                 std::to_string(k % 100) + R"(,"toPort":)" + std::to_string(k % 100) +
-                                 R"(,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}})",
-                             R"({"_return":true})"));
+        out.push_back(Record(
+            i, t, "ec2.amazonaws.com",
+            rng.Below(2) ? "AuthorizeSecurityGroupIngress" : "RevokeSecurityGroupIngress", false,
+            R"({"groupId":"sg-)" + ks +
+                R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":)" +
+                std::to_string(k % 100) + R"(,"toPort":)" + std::to_string(k % 100) +
+                R"(,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}})",
+            R"({"_return":true})"));
         break;
       case 1:
-        out.push_back(Record(i, t, "cloudtrail.amazonaws.com", rng.Below(2) ? "StartLogging" : "StopLogging",
-                             false, R"({"name":"trail-)" + std::to_string(k % 40) + R"("})", "null"));
+        out.push_back(Record(i, t, "cloudtrail.amazonaws.com",
+                             rng.Below(2) ? "StartLogging" : "StopLogging", false,
+                             R"({"name":"trail-)" + std::to_string(k % 40) + R"("})", "null"));
         break;
       case 2:
         out.push_back(Record(i, t, "iam.amazonaws.com", "CreateAccessKey", false,
                              R"({"userName":"user-)" + std::to_string(k % 400) + R"("})",
                              R"({"accessKey":{"accessKeyId":"AKIAK)" + std::to_string(i) +
-                                 R"(","status":"Active","userName":"user-)" + std::to_string(k % 400) +
+                                 R"(","status":"Active","userName":"user-)" +
+                                 std::to_string(k % 400) +
                                  R"(","createDate":"Jun 1, 2024 10:00:00 AM"}})"));
         break;
       case 3:
-        out.push_back(Record(i, t, "s3.amazonaws.com", "PutBucketPolicy", false,
-                             R"({"bucketName":"bucket-)" + ks +
-                                 R"(","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-)" +
-                                 ks + R"(/*"}]},"policy":[""]})",
-                             "null"));
+        out.push_back(Record(
+            i, t, "s3.amazonaws.com", "PutBucketPolicy", false,
+            R"({"bucketName":"bucket-)" + ks +
+                R"(","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-)" +
+                ks + R"(/*"}]},"policy":[""]})",
+            "null"));
         break;
       case 4:
-        out.push_back(Record(i, t, "ec2.amazonaws.com", "RunInstances", false,
-                             R"({"imageId":"ami-)" + std::to_string(k % 20) + R"(","instanceType":"t3.micro"})",
-                             R"({"instancesSet":{"items":[{"instanceId":"i-)" + std::to_string(i) +
-                                 R"(","imageId":"ami-)" + std::to_string(k % 20) +
-                                 R"(","instanceType":"t3.micro","instanceState":{"code":0,"name":"pending"}}]}})"));
+        out.push_back(Record(
+            i, t, "ec2.amazonaws.com", "RunInstances", false,
+            R"({"imageId":"ami-)" + std::to_string(k % 20) + R"(","instanceType":"t3.micro"})",
+            R"({"instancesSet":{"items":[{"instanceId":"i-)" + std::to_string(i) +
+                R"(","imageId":"ami-)" + std::to_string(k % 20) +
+                R"(","instanceType":"t3.micro","instanceState":{"code":0,"name":"pending"}}]}})"));
         break;
       default:
         // A late delivery, ten minutes older than its neighbours.
@@ -213,9 +222,9 @@ int main(int argc, char** argv) {
     bytes += l.size();
     if (l.find("\"readOnly\":false") != std::string::npos) ++writes;
   }
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dw-state-bench-" + std::to_string(getpid())))
-                        .string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("dw-state-bench-" + std::to_string(getpid())))
+          .string();
 
   std::vector<double> raw, state, ruled, unsynced;
   simdjson::dom::parser parser;
@@ -247,7 +256,7 @@ int main(int argc, char** argv) {
   std::printf("replay, state on, rule pack: %12.0f records/s  ratio %.2f  (target >= 0.50)\n",
               rules_rate, rules_rate / raw_rate);
   const double unsynced_rate = n / Median(unsynced);
-  std::printf("diagnostic: no rules, WAL not synced: %12.0f records/s  ratio %.2f\n",
-              unsynced_rate, unsynced_rate / raw_rate);
+  std::printf("diagnostic: no rules, WAL not synced: %12.0f records/s  ratio %.2f\n", unsynced_rate,
+              unsynced_rate / raw_rate);
   return 0;
 }

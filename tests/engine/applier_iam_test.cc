@@ -65,8 +65,10 @@ TEST_F(IamApplierTest, AccessKeyLifecycle) {
 
 TEST_F(IamApplierTest, AccessKeyForTheCallerWhenNoUserNamed) {
   Apply(Record("CreateAccessKey", kIam, "2024-07-30T21:53:13Z", json::object(),
-               {{"accessKey", {{"accessKeyId", "AKIAALICE2"}, {"status", "Active"},
-                               {"createDate", "Jul 30, 2024 9:53:13 PM"}}}}));
+               {{"accessKey",
+                 {{"accessKeyId", "AKIAALICE2"},
+                  {"status", "Active"},
+                  {"createDate", "Jul 30, 2024 9:53:13 PM"}}}}));
   json alice = User("alice");
   ASSERT_TRUE(alice.is_object());
   EXPECT_EQ(alice["configuration"]["accessKeys"][0]["accessKeyId"], "AKIAALICE2");
@@ -76,8 +78,10 @@ TEST_F(IamApplierTest, LoginProfileMfaAndPolicies) {
   CreateBob();
   Apply(Record("CreateLoginProfile", kIam, "2024-07-31T08:00:00Z",
                {{"userName", "bob"}, {"passwordResetRequired", true}},
-               {{"loginProfile", {{"userName", "bob"}, {"createDate", "Jul 31, 2024 8:00:00 AM"},
-                                  {"passwordResetRequired", true}}}}));
+               {{"loginProfile",
+                 {{"userName", "bob"},
+                  {"createDate", "Jul 31, 2024 8:00:00 AM"},
+                  {"passwordResetRequired", true}}}}));
   EXPECT_EQ(User("bob")["configuration"]["loginProfile"],
             json({{"createDate", "2024-07-31T08:00:00Z"}, {"passwordResetRequired", true}}));
   Apply(Record("UpdateLoginProfile", kIam, "2024-07-31T08:05:00Z",
@@ -91,23 +95,27 @@ TEST_F(IamApplierTest, LoginProfileMfaAndPolicies) {
                {{"userName", "bob"}, {"serialNumber", "arn:aws:iam::111122223333:mfa/bob"}}));
   EXPECT_EQ(User("bob")["configuration"]["mfaDevices"], json::array());
 
-  Apply(Record("AttachUserPolicy", kIam, "2024-07-31T08:12:00Z",
-               {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}}));
+  Apply(
+      Record("AttachUserPolicy", kIam, "2024-07-31T08:12:00Z",
+             {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}}));
   EXPECT_EQ(User("bob")["configuration"]["attachedManagedPolicies"],
             json::array({{{"policyName", "AdministratorAccess"},
                           {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}}}));
-  Apply(Record("PutUserPolicy", kIam, "2024-07-31T08:13:00Z",
-               {{"userName", "bob"}, {"policyName", "all"},
-                {"policyDocument",
-                 "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
-                 "\"Resource\":\"*\"}]}"}}));
+  Apply(
+      Record("PutUserPolicy", kIam, "2024-07-31T08:13:00Z",
+             {{"userName", "bob"},
+              {"policyName", "all"},
+              {"policyDocument",
+               "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\","
+               "\"Resource\":\"*\"}]}"}}));
   json inline_policies = User("bob")["configuration"]["userPolicyList"];
   ASSERT_EQ(inline_policies.size(), 1u);
   EXPECT_EQ(inline_policies[0]["policyName"], "all");
   EXPECT_NE(inline_policies[0]["policyDocument"].get<std::string>().find("\"Action\":\"*\""),
             std::string::npos);
-  Apply(Record("DetachUserPolicy", kIam, "2024-07-31T08:14:00Z",
-               {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}}));
+  Apply(
+      Record("DetachUserPolicy", kIam, "2024-07-31T08:14:00Z",
+             {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}}));
   Apply(Record("DeleteUserPolicy", kIam, "2024-07-31T08:15:00Z",
                {{"userName", "bob"}, {"policyName", "all"}}));
   Apply(Record("DeleteLoginProfile", kIam, "2024-07-31T08:16:00Z", {{"userName", "bob"}}));
@@ -126,27 +134,33 @@ TEST_F(IamApplierTest, LoginProfileMfaAndPolicies) {
 }
 
 TEST_F(IamApplierTest, RolesAndTrustPolicy) {
-  Apply(Record("CreateRole", kIam, "2024-07-31T08:00:00Z",
-               {{"roleName", "deploy"},
-                {"assumeRolePolicyDocument",
-                 "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},"
-                 "\"Action\":\"sts:AssumeRole\"}]}"}},
-               {{"role", {{"roleName", "deploy"}, {"roleId", "AROADEPLOY"},
-                          {"arn", "arn:aws:iam::111122223333:role/deploy"},
-                          {"createDate", "Jul 31, 2024 8:00:00 AM"}}}}));
+  Apply(Record(
+      "CreateRole", kIam, "2024-07-31T08:00:00Z",
+      {{"roleName", "deploy"},
+       {"assumeRolePolicyDocument",
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},"
+        "\"Action\":\"sts:AssumeRole\"}]}"}},
+      {{"role",
+        {{"roleName", "deploy"},
+         {"roleId", "AROADEPLOY"},
+         {"arn", "arn:aws:iam::111122223333:role/deploy"},
+         {"createDate", "Jul 31, 2024 8:00:00 AM"}}}}));
   json role = Doc(kRole, "deploy", "global");
   ASSERT_TRUE(role.is_object());
   EXPECT_EQ(role["resourceId"], "AROADEPLOY");
-  EXPECT_NE(role["configuration"]["assumeRolePolicyDocument"].get<std::string>().find("ec2.amazonaws.com"),
+  EXPECT_NE(role["configuration"]["assumeRolePolicyDocument"].get<std::string>().find(
+                "ec2.amazonaws.com"),
             std::string::npos);
   // URL-encoded, as some records carry it.
-  Apply(Record("UpdateAssumeRolePolicy", kIam, "2024-07-31T08:01:00Z",
-               {{"roleName", "deploy"},
-                {"policyDocument",
-                 "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22"
-                 "%3A%22arn%3Aaws%3Aiam%3A%3A999988887777%3Aroot%22%7D%7D%5D%7D"}}));
+  Apply(Record(
+      "UpdateAssumeRolePolicy", kIam, "2024-07-31T08:01:00Z",
+      {{"roleName", "deploy"},
+       {"policyDocument",
+        "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22"
+        "%3A%22arn%3Aaws%3Aiam%3A%3A999988887777%3Aroot%22%7D%7D%5D%7D"}}));
   EXPECT_EQ(Doc(kRole, "deploy", "global")["configuration"]["assumeRolePolicyDocument"],
-            "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:root\"}}]}");
+            "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::"
+            "999988887777:root\"}}]}");
   Apply(Record("AttachRolePolicy", kIam, "2024-07-31T08:02:00Z",
                {{"roleName", "deploy"}, {"policyArn", "arn:aws:iam::aws:policy/PowerUserAccess"}}));
   Apply(Record("PutRolePolicy", kIam, "2024-07-31T08:03:00Z",
@@ -176,25 +190,30 @@ TEST_F(IamApplierTest, AccountPasswordPolicy) {
 TEST_F(IamApplierTest, ConfigItemKeepsWhatConfigDoesNotRecord) {
   CreateBob();
   Apply(Record("CreateAccessKey", kIam, "2024-07-30T21:53:13Z", {{"userName", "bob"}},
-               {{"accessKey", {{"accessKeyId", "AKIABOB1"}, {"status", "Active"},
-                               {"userName", "bob"}, {"createDate", "Jul 30, 2024 9:53:13 PM"}}}}));
-  json item = {{"configurationItemCaptureTime", "2024-07-30T22:10:00.000Z"},
-               {"configurationStateId", "1722377400000"},
-               {"accountId", "111122223333"},
-               {"configurationItemStatus", "OK"},
-               {"arn", "arn:aws:iam::111122223333:user/bob"},
-               {"resourceType", "AWS::IAM::User"},
-               {"resourceId", "AIDABOB"},
-               {"resourceName", "bob"},
-               {"awsRegion", "global"},
-               {"configuration",
-                "{\"path\":\"/\",\"userName\":\"bob\",\"userId\":\"AIDABOB\",\"userPolicyList\":[{"
-                "\"policyName\":\"p\",\"policyDocument\":\"%7B%22Version%22%3A%222012-10-17%22%7D\"}],"
-                "\"attachedManagedPolicies\":[]}"},
-               {"supplementaryConfiguration", json::object()}};
+               {{"accessKey",
+                 {{"accessKeyId", "AKIABOB1"},
+                  {"status", "Active"},
+                  {"userName", "bob"},
+                  {"createDate", "Jul 30, 2024 9:53:13 PM"}}}}));
+  json item = {
+      {"configurationItemCaptureTime", "2024-07-30T22:10:00.000Z"},
+      {"configurationStateId", "1722377400000"},
+      {"accountId", "111122223333"},
+      {"configurationItemStatus", "OK"},
+      {"arn", "arn:aws:iam::111122223333:user/bob"},
+      {"resourceType", "AWS::IAM::User"},
+      {"resourceId", "AIDABOB"},
+      {"resourceName", "bob"},
+      {"awsRegion", "global"},
+      {"configuration",
+       "{\"path\":\"/\",\"userName\":\"bob\",\"userId\":\"AIDABOB\",\"userPolicyList\":[{"
+       "\"policyName\":\"p\",\"policyDocument\":\"%7B%22Version%22%3A%222012-10-17%22%7D\"}],"
+       "\"attachedManagedPolicies\":[]}"},
+      {"supplementaryConfiguration", json::object()}};
   Apply(ConfigItem(item));
   json doc = User("bob");
-  EXPECT_EQ(doc["configuration"]["userPolicyList"][0]["policyDocument"], "{\"Version\":\"2012-10-17\"}");
+  EXPECT_EQ(doc["configuration"]["userPolicyList"][0]["policyDocument"],
+            "{\"Version\":\"2012-10-17\"}");
   EXPECT_EQ(doc["configuration"]["accessKeys"].size(), 1u);  // carried over
   EXPECT_EQ(doc["driftwatch"]["createdBy"], testing_util::kAlice);
   EXPECT_EQ(doc["awsAccountId"], "111122223333");

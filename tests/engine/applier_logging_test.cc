@@ -14,9 +14,13 @@ class LoggingApplierTest : public ApplierFixture {};
 
 TEST_F(LoggingApplierTest, TrailLifecycle) {
   Apply(Record("CreateTrail", kCt, "2024-06-01T10:00:00Z",
-               {{"name", "main"}, {"s3BucketName", "trail-bucket"}, {"isMultiRegionTrail", true},
+               {{"name", "main"},
+                {"s3BucketName", "trail-bucket"},
+                {"isMultiRegionTrail", true},
                 {"enableLogFileValidation", true}},
-               {{"name", "main"}, {"s3BucketName", "trail-bucket"}, {"isMultiRegionTrail", true},
+               {{"name", "main"},
+                {"s3BucketName", "trail-bucket"},
+                {"isMultiRegionTrail", true},
                 {"logFileValidationEnabled", true},
                 {"trailARN", "arn:aws:cloudtrail:us-east-1:111122223333:trail/main"}}));
   json cfg = Doc(kTrail, "main")["configuration"];
@@ -36,7 +40,8 @@ TEST_F(LoggingApplierTest, TrailLifecycle) {
                {{"name", "main"}, {"isMultiRegionTrail", false}}));
   EXPECT_EQ(Doc(kTrail, "main")["configuration"]["isMultiRegionTrail"], false);
 
-  json selectors = json::array({{{"readWriteType", "ReadOnly"}, {"includeManagementEvents", false}}});
+  json selectors =
+      json::array({{{"readWriteType", "ReadOnly"}, {"includeManagementEvents", false}}});
   Apply(Record("PutEventSelectors", kCt, "2024-06-01T10:04:00Z",
                {{"trailName", "main"}, {"eventSelectors", selectors}}));
   EXPECT_EQ(Doc(kTrail, "main")["configuration"]["eventSelectors"], selectors);
@@ -52,7 +57,8 @@ TEST_F(LoggingApplierTest, ConfigRecorderAndDeliveryChannel) {
   const char* rec = "AWS::Config::ConfigurationRecorder";
   Apply(Record("PutConfigurationRecorder", "config.amazonaws.com", "2024-06-01T10:00:00Z",
                {{"configurationRecorder",
-                 {{"name", "default"}, {"roleARN", "arn:aws:iam::111122223333:role/config"},
+                 {{"name", "default"},
+                  {"roleARN", "arn:aws:iam::111122223333:role/config"},
                   {"recordingGroup", {{"allSupported", true}}}}}}));
   EXPECT_EQ(Doc(rec, "default")["configuration"]["recording"], false);
   Apply(Record("StartConfigurationRecorder", "config.amazonaws.com", "2024-06-01T10:01:00Z",
@@ -61,7 +67,8 @@ TEST_F(LoggingApplierTest, ConfigRecorderAndDeliveryChannel) {
   Apply(Record("StopConfigurationRecorder", "config.amazonaws.com", "2024-06-01T10:02:00Z",
                {{"configurationRecorderName", "default"}}));
   EXPECT_EQ(Doc(rec, "default")["configuration"]["recording"], false);
-  EXPECT_EQ(Doc(rec, "default")["configuration"]["roleARN"], "arn:aws:iam::111122223333:role/config");
+  EXPECT_EQ(Doc(rec, "default")["configuration"]["roleARN"],
+            "arn:aws:iam::111122223333:role/config");
   Apply(Record("DeleteConfigurationRecorder", "config.amazonaws.com", "2024-06-01T10:03:00Z",
                {{"configurationRecorderName", "default"}}));
   EXPECT_TRUE(Doc(rec, "default").is_null());
@@ -76,14 +83,14 @@ TEST_F(LoggingApplierTest, ConfigRecorderAndDeliveryChannel) {
 }
 
 TEST_F(LoggingApplierTest, FlowLogsBothShapes) {
-  Apply(Record("CreateFlowLogs", "ec2.amazonaws.com", "2024-06-01T10:00:00Z",
-               {{"CreateFlowLogsRequest",
-                 {{"ResourceId", {{"tag", 1}, {"content", "vpc-1"}}},
-                  {"ResourceType", "VPC"},
-                  {"TrafficType", "ALL"},
-                  {"LogDestinationType", "s3"}}}},
-               {{"CreateFlowLogsResponse",
-                 {{"flowLogIdSet", {{"item", "fl-1"}}}, {"unsuccessful", ""}}}}));
+  Apply(Record(
+      "CreateFlowLogs", "ec2.amazonaws.com", "2024-06-01T10:00:00Z",
+      {{"CreateFlowLogsRequest",
+        {{"ResourceId", {{"tag", 1}, {"content", "vpc-1"}}},
+         {"ResourceType", "VPC"},
+         {"TrafficType", "ALL"},
+         {"LogDestinationType", "s3"}}}},
+      {{"CreateFlowLogsResponse", {{"flowLogIdSet", {{"item", "fl-1"}}}, {"unsuccessful", ""}}}}));
   json fl = Doc("AWS::EC2::FlowLog", "fl-1");
   ASSERT_TRUE(fl.is_object());
   EXPECT_EQ(fl["configuration"]["resourceId"], "vpc-1");

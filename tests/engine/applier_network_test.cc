@@ -59,7 +59,10 @@ json Ssh(const std::vector<std::string>& v4, const std::vector<std::string>& v6)
 }
 
 json NestedIngress(const std::string& group, const std::string& v4, const std::string& v6) {
-  json item = {{"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22}, {"groups", json::object()},
+  json item = {{"ipProtocol", "tcp"},
+               {"fromPort", 22},
+               {"toPort", 22},
+               {"groups", json::object()},
                {"prefixListIds", json::object()}};
   item["ipRanges"] = {{"items", json::array()}};
   if (!v4.empty()) item["ipRanges"]["items"].push_back({{"cidrIp", v4}});
@@ -90,7 +93,10 @@ TEST_F(NetworkApplierTest, CreateSecurityGroupStartsWithDefaultEgressAndCreator)
 
 TEST_F(NetworkApplierTest, AuthorizeFlatShape) {
   Apply(Record("AuthorizeSecurityGroupIngress", "ec2.amazonaws.com", "2024-05-01T10:00:00Z",
-               {{"groupId", "sg-0abc"}, {"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22},
+               {{"groupId", "sg-0abc"},
+                {"ipProtocol", "tcp"},
+                {"fromPort", 22},
+                {"toPort", 22},
                 {"cidrIp", "0.0.0.0/0"}},
                {{"_return", true}}));
   json doc = Doc(kSg, "sg-0abc");
@@ -121,7 +127,10 @@ TEST_F(NetworkApplierTest, AuthorizeNestedShapeWithIpv4AndIpv6ThenRevoke) {
   EXPECT_EQ(doc["configuration"]["ipPermissions"], json::array({Ssh({"10.0.0.0/8"}, {})}));
 
   Apply(Record("RevokeSecurityGroupIngress", "ec2.amazonaws.com", "2024-05-01T10:03:00Z",
-               {{"groupId", "sg-0abc"}, {"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22},
+               {{"groupId", "sg-0abc"},
+                {"ipProtocol", "tcp"},
+                {"fromPort", 22},
+                {"toPort", 22},
                 {"cidrIp", "10.0.0.0/8"}},
                {{"_return", true}}));
   doc = Doc(kSg, "sg-0abc");
@@ -135,8 +144,8 @@ TEST_F(NetworkApplierTest, ConfigAndCloudTrailAgreeOnTheSameGroup) {
   Apply(Record("AuthorizeSecurityGroupIngress", "ec2.amazonaws.com", "2024-05-01T10:05:00Z",
                NestedIngress("sg-0abc", "0.0.0.0/0", "::/0"), {{"_return", true}}));
   json from_cloudtrail = Doc(kSg, "sg-0abc");
-  const json later = SgItem("2024-05-01T10:09:00.000Z", 2,
-                            json::array({Ssh({"0.0.0.0/0"}, {"::/0"})}));
+  const json later =
+      SgItem("2024-05-01T10:09:00.000Z", 2, json::array({Ssh({"0.0.0.0/0"}, {"::/0"})}));
   Apply(ConfigItem(later));
   json from_config = Doc(kSg, "sg-0abc");
   for (const char* field : {"ipPermissions", "ipPermissionsEgress", "groupId", "vpcId"}) {
@@ -189,16 +198,19 @@ TEST_F(NetworkApplierTest, RuleIdsAllowRevokeAndModify) {
                    {"SecurityGroupRule",
                     {{"SecurityGroupRuleId", "sgr-1"},
                      {"SecurityGroupRule",
-                      {{"IpProtocol", "tcp"}, {"FromPort", 22}, {"ToPort", 22},
+                      {{"IpProtocol", "tcp"},
+                       {"FromPort", 22},
+                       {"ToPort", 22},
                        {"CidrIpv4", "0.0.0.0/0"}}}}}}}};
   Apply(Record("ModifySecurityGroupRules", "ec2.amazonaws.com", "2024-05-01T10:01:00Z", modify,
                {{"ModifySecurityGroupRulesResponse", {{"return", true}}}}));
   json doc = Doc(kSg, "sg-0abc");
   EXPECT_EQ(doc["configuration"]["ipPermissions"], json::array({Ssh({"0.0.0.0/0"}, {})}));
 
-  Apply(Record("RevokeSecurityGroupIngress", "ec2.amazonaws.com", "2024-05-01T10:02:00Z",
-               {{"groupId", "sg-0abc"}, {"securityGroupRuleIds", {{"items", json::array({"sgr-1"})}}}},
-               {{"_return", true}}));
+  Apply(Record(
+      "RevokeSecurityGroupIngress", "ec2.amazonaws.com", "2024-05-01T10:02:00Z",
+      {{"groupId", "sg-0abc"}, {"securityGroupRuleIds", {{"items", json::array({"sgr-1"})}}}},
+      {{"_return", true}}));
   doc = Doc(kSg, "sg-0abc");
   EXPECT_EQ(doc["configuration"]["ipPermissions"], json::array());
 }
@@ -207,10 +219,12 @@ TEST_F(NetworkApplierTest, EgressRules) {
   Apply(Record("CreateSecurityGroup", "ec2.amazonaws.com", "2024-05-01T10:00:00Z",
                {{"groupName", "db"}, {"groupDescription", "db"}, {"vpcId", "vpc-1"}},
                {{"groupId", "sg-0db"}}));
-  json all = {{"groupId", "sg-0db"},
-              {"ipPermissions",
-               {{"items", json::array({{{"ipProtocol", "-1"},
-                                        {"ipRanges", {{"items", json::array({{{"cidrIp", "0.0.0.0/0"}}})}}}}})}}}};
+  json all = {
+      {"groupId", "sg-0db"},
+      {"ipPermissions",
+       {{"items",
+         json::array({{{"ipProtocol", "-1"},
+                       {"ipRanges", {{"items", json::array({{{"cidrIp", "0.0.0.0/0"}}})}}}}})}}}};
   Apply(Record("RevokeSecurityGroupEgress", "ec2.amazonaws.com", "2024-05-01T10:01:00Z", all,
                {{"_return", true}}));
   EXPECT_EQ(Doc(kSg, "sg-0db")["configuration"]["ipPermissionsEgress"], json::array());
@@ -227,8 +241,12 @@ TEST_F(NetworkApplierTest, EgressRules) {
 
 TEST_F(NetworkApplierTest, NetworkAclEntries) {
   const char* acl = "AWS::EC2::NetworkAcl";
-  json entry = {{"networkAclId", "acl-1"}, {"ruleNumber", 100}, {"egress", false},
-                {"ruleAction", "allow"},   {"aclProtocol", "6"}, {"cidrBlock", "0.0.0.0/0"},
+  json entry = {{"networkAclId", "acl-1"},
+                {"ruleNumber", 100},
+                {"egress", false},
+                {"ruleAction", "allow"},
+                {"aclProtocol", "6"},
+                {"cidrBlock", "0.0.0.0/0"},
                 {"portRange", {{"from", 22}, {"to", 22}}}};
   Apply(Record("CreateNetworkAclEntry", "ec2.amazonaws.com", "2024-05-01T10:00:00Z", entry,
                {{"_return", true}}));
@@ -249,10 +267,10 @@ TEST_F(NetworkApplierTest, NetworkAclEntries) {
 }
 
 TEST_F(NetworkApplierTest, RoutesAndInternetGateways) {
-  Apply(Record("CreateRoute", "ec2.amazonaws.com", "2024-05-01T10:00:00Z",
-               {{"routeTableId", "rtb-1"}, {"destinationCidrBlock", "0.0.0.0/0"},
-                {"gatewayId", "igw-1"}},
-               {{"_return", true}}));
+  Apply(Record(
+      "CreateRoute", "ec2.amazonaws.com", "2024-05-01T10:00:00Z",
+      {{"routeTableId", "rtb-1"}, {"destinationCidrBlock", "0.0.0.0/0"}, {"gatewayId", "igw-1"}},
+      {{"_return", true}}));
   json routes = Doc("AWS::EC2::RouteTable", "rtb-1")["configuration"]["routes"];
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0]["gatewayId"], "igw-1");

@@ -1,10 +1,9 @@
 // The appliers' semantics: compute and inventory, unknown writes, failed calls, event-time
 // ordering, duplicates, deletion — and the same through the real pipeline and decoder.
 
-#include "tests/engine/applier_test_util.h"
-
 #include "engine/pipeline.h"
 #include "ingest/event_decoder.h"
+#include "tests/engine/applier_test_util.h"
 
 namespace driftwatch {
 namespace {
@@ -23,17 +22,21 @@ constexpr const char* kCt = "cloudtrail.amazonaws.com";
 class ApplierSemanticsTest : public ApplierFixture {};
 
 TEST_F(ApplierSemanticsTest, RunInstancesOneDocumentPerInstance) {
-  json resp = {{"instancesSet",
-                {{"items", json::array({{{"instanceId", "i-1"}, {"imageId", "ami-9"},
-                                         {"instanceType", "t3.micro"},
-                                         {"instanceState", {{"code", 0}, {"name", "pending"}}},
-                                         {"groupSet", {{"items", json::array({{{"groupId", "sg-1"},
-                                                                               {"groupName", "web"}}})}}}},
-                                        {{"instanceId", "i-2"}, {"imageId", "ami-9"},
-                                         {"instanceType", "t3.micro"}}})}}}};
-  Apply(Record("RunInstances", kEc2, "2024-06-01T10:00:00Z",
-               {{"imageId", "ami-9"}, {"instancesSet", {{"items", json::array({{{"maxCount", 2}}})}}}},
-               resp));
+  json resp = {
+      {"instancesSet",
+       {{"items",
+         json::array(
+             {{{"instanceId", "i-1"},
+               {"imageId", "ami-9"},
+               {"instanceType", "t3.micro"},
+               {"instanceState", {{"code", 0}, {"name", "pending"}}},
+               {"groupSet",
+                {{"items", json::array({{{"groupId", "sg-1"}, {"groupName", "web"}}})}}}},
+              {{"instanceId", "i-2"}, {"imageId", "ami-9"}, {"instanceType", "t3.micro"}}})}}}};
+  Apply(Record(
+      "RunInstances", kEc2, "2024-06-01T10:00:00Z",
+      {{"imageId", "ami-9"}, {"instancesSet", {{"items", json::array({{{"maxCount", 2}}})}}}},
+      resp));
   for (const char* id : {"i-1", "i-2"}) {
     json doc = Doc(kInstance, id);
     ASSERT_TRUE(doc.is_object()) << id;
@@ -52,22 +55,25 @@ TEST_F(ApplierSemanticsTest, RunInstancesOneDocumentPerInstance) {
 }
 
 TEST_F(ApplierSemanticsTest, GenericCreateAndDeleteRecordExistenceAndCreator) {
-  Apply(Record("CreateVpc", kEc2, "2024-06-01T10:00:00Z", {{"cidrBlock", "10.0.0.0/16"}},
-               {{"requestId", "r-1"}, {"vpc", {{"vpcId", "vpc-7"}, {"cidrBlock", "10.0.0.0/16"},
-                                              {"state", "pending"}}}}));
+  Apply(
+      Record("CreateVpc", kEc2, "2024-06-01T10:00:00Z", {{"cidrBlock", "10.0.0.0/16"}},
+             {{"requestId", "r-1"},
+              {"vpc", {{"vpcId", "vpc-7"}, {"cidrBlock", "10.0.0.0/16"}, {"state", "pending"}}}}));
   json vpc = Doc("AWS::EC2::VPC", "vpc-7");
   ASSERT_TRUE(vpc.is_object());
   EXPECT_EQ(vpc["configuration"]["cidrBlock"], "10.0.0.0/16");
   EXPECT_EQ(vpc["driftwatch"]["createdBy"], testing_util::kAlice);
 
   Apply(Record("CreateFunction20150331", "lambda.amazonaws.com", "2024-06-01T10:01:00Z",
-               {{"functionName", "etl"}}, {{"functionName", "etl"},
-                                           {"functionArn", "arn:aws:lambda:us-east-1:111122223333:function:etl"}}));
+               {{"functionName", "etl"}},
+               {{"functionName", "etl"},
+                {"functionArn", "arn:aws:lambda:us-east-1:111122223333:function:etl"}}));
   // "Function20150331" is no type; the name still resolves the resource? No: generic needs a
   // noun it can find, so such calls fall back to history against the function named.
   EXPECT_EQ(History("AWS::Lambda::Function", "etl").size(), 1u);
 
-  Apply(Record("DeleteVpc", kEc2, "2024-06-01T10:02:00Z", {{"vpcId", "vpc-7"}}, {{"_return", true}}));
+  Apply(
+      Record("DeleteVpc", kEc2, "2024-06-01T10:02:00Z", {{"vpcId", "vpc-7"}}, {{"_return", true}}));
   EXPECT_TRUE(Doc("AWS::EC2::VPC", "vpc-7").is_null());
   EXPECT_EQ(History("AWS::EC2::VPC", "vpc-7").size(), 2u);
 }
@@ -77,9 +83,10 @@ TEST_F(ApplierSemanticsTest, UnknownWriteIsRecordedAgainstNamedResourcesOnly) {
                {{"groupName", "web"}, {"vpcId", "vpc-1"}}, {{"groupId", "sg-1"}}));
   const std::string before = Doc("AWS::EC2::SecurityGroup", "sg-1").dump();
   deltas_.clear();
-  Apply(Record("ModifyInstanceAttribute", kEc2, "2024-06-01T10:01:00Z",
-               {{"instanceId", "i-5"}, {"groupSet", {{"items", json::array({{{"groupId", "sg-1"}}})}}}},
-               {{"_return", true}}));
+  Apply(Record(
+      "ModifyInstanceAttribute", kEc2, "2024-06-01T10:01:00Z",
+      {{"instanceId", "i-5"}, {"groupSet", {{"items", json::array({{{"groupId", "sg-1"}}})}}}},
+      {{"_return", true}}));
   EXPECT_TRUE(deltas_.empty());
   EXPECT_EQ(Doc("AWS::EC2::SecurityGroup", "sg-1").dump(), before);
   EXPECT_TRUE(Doc(kInstance, "i-5").is_null());
@@ -144,7 +151,8 @@ TEST_F(ApplierSemanticsTest, LateEventDoesNotResurrectDeletedResource) {
 }
 
 TEST_F(ApplierSemanticsTest, DuplicateDeliveryIsANoOp) {
-  json r = Record("StartLogging", kCt, "2024-06-01T10:00:00Z", {{"name", "main"}}, nullptr, "dup-1");
+  json r =
+      Record("StartLogging", kCt, "2024-06-01T10:00:00Z", {{"name", "main"}}, nullptr, "dup-1");
   Apply(std::vector<Event>{FromRecord(r), FromRecord(r)});  // twice in one batch
   Apply(FromRecord(r));                                     // and again later
   EXPECT_EQ(History(kTrail, "main").size(), 1u);
@@ -212,15 +220,21 @@ TEST(ApplierPipelineTest, RecordsThroughDecoderAndPipeline) {
   Pipeline pipeline(std::move(parts));
 
   json auth = Record("AuthorizeSecurityGroupIngress", kEc2, "2024-06-01T10:05:00Z",
-                     {{"groupId", "sg-9"}, {"ipProtocol", "tcp"}, {"fromPort", 3389},
-                      {"toPort", 3389}, {"cidrIp", "0.0.0.0/0"}},
+                     {{"groupId", "sg-9"},
+                      {"ipProtocol", "tcp"},
+                      {"fromPort", 3389},
+                      {"toPort", 3389},
+                      {"cidrIp", "0.0.0.0/0"}},
                      {{"_return", true}}, "p-1");
   json describe = Record("DescribeSecurityGroups", kEc2, "2024-06-01T10:06:00Z",
                          {{"groupId", "sg-9"}}, nullptr, "p-2");
   describe["readOnly"] = true;
   json failed = Record("RevokeSecurityGroupIngress", kEc2, "2024-06-01T10:07:00Z",
-                       {{"groupId", "sg-9"}, {"ipProtocol", "tcp"}, {"fromPort", 3389},
-                        {"toPort", 3389}, {"cidrIp", "0.0.0.0/0"}},
+                       {{"groupId", "sg-9"},
+                        {"ipProtocol", "tcp"},
+                        {"fromPort", 3389},
+                        {"toPort", 3389},
+                        {"cidrIp", "0.0.0.0/0"}},
                        nullptr, "p-3");
   failed["errorCode"] = "Client.UnauthorizedOperation";
   const std::string a = auth.dump(), d = describe.dump(), f = failed.dump();
@@ -233,25 +247,29 @@ TEST(ApplierPipelineTest, RecordsThroughDecoderAndPipeline) {
   EXPECT_EQ(pipeline.counters().duplicates, 1);
   std::string text;
   bool found = false;
-  ASSERT_TRUE(store.GetResource(MakeResourceKey("111122223333", "us-east-1",
-                                                "AWS::EC2::SecurityGroup", "sg-9"),
-                                &text, &found)
+  ASSERT_TRUE(store
+                  .GetResource(MakeResourceKey("111122223333", "us-east-1",
+                                               "AWS::EC2::SecurityGroup", "sg-9"),
+                               &text, &found)
                   .ok());
   ASSERT_TRUE(found);
   json doc = json::parse(text);
   ASSERT_EQ(doc["configuration"]["ipPermissions"].size(), 1u);
   EXPECT_EQ(doc["configuration"]["ipPermissions"][0]["fromPort"], 3389);
   int entries = 0;
-  ASSERT_TRUE(store.ScanHistory("", [&](const HistoryEntry&) {
-    ++entries;
-    return true;
-  }).ok());
+  ASSERT_TRUE(store
+                  .ScanHistory("",
+                               [&](const HistoryEntry&) {
+                                 ++entries;
+                                 return true;
+                               })
+                  .ok());
   EXPECT_EQ(entries, 1);
 
   // A batch of only read-only calls (not moving the event-time watermark) writes nothing.
   const int64_t commits = store.commits();
-  json describe2 = Record("DescribeInstances", kEc2, "2024-06-01T10:01:00Z", json::object(),
-                          nullptr, "p-5");
+  json describe2 =
+      Record("DescribeInstances", kEc2, "2024-06-01T10:01:00Z", json::object(), nullptr, "p-5");
   describe2["readOnly"] = true;
   const std::string d2 = describe2.dump();
   ASSERT_TRUE(pipeline.ProcessBatch({{d2, "t:5", "", 0}}).ok());

@@ -105,9 +105,9 @@ class ApplierFixture : public ::testing::Test {
     BatchContext ctx(&store_);
     for (const Event& e : events) {
       if (!e.id.empty() && ctx.SeenEvent(e.id)) continue;
-      const bool may_change = e.kind == EventKind::kConfigItem ||
-                              (e.kind == EventKind::kApiCall && e.error_code.empty() &&
-                               !e.read_only);
+      const bool may_change =
+          e.kind == EventKind::kConfigItem ||
+          (e.kind == EventKind::kApiCall && e.error_code.empty() && !e.read_only);
       if (may_change) applier_.Apply(e, ctx, &deltas_);
       if (!e.id.empty() && may_change) ctx.MarkSeen(e.id, e.time_ms);
     }
@@ -124,7 +124,8 @@ class ApplierFixture : public ::testing::Test {
   json Doc(const std::string& type, const std::string& id, const std::string& region = kRegion) {
     std::string text;
     bool found = false;
-    EXPECT_TRUE(store_.GetResource(MakeResourceKey(kAccount, region, type, id), &text, &found).ok());
+    EXPECT_TRUE(
+        store_.GetResource(MakeResourceKey(kAccount, region, type, id), &text, &found).ok());
     if (!found) return nullptr;
     json doc = json::parse(text, nullptr, false);
     EXPECT_TRUE(doc.is_object()) << text;
@@ -146,10 +147,12 @@ class ApplierFixture : public ::testing::Test {
 
   size_t ResourceCount() {
     size_t n = 0;
-    EXPECT_TRUE(store_.ScanResources([&](std::string_view, std::string_view) {
-      ++n;
-      return true;
-    }).ok());
+    EXPECT_TRUE(store_
+                    .ScanResources([&](std::string_view, std::string_view) {
+                      ++n;
+                      return true;
+                    })
+                    .ok());
     return n;
   }
 

@@ -2,6 +2,8 @@
 // temp dir) and the in-memory twin. RocksDB-only behaviour (reopen, format version, foreign
 // directories, read-only) follows.
 
+#include "engine/state_store.h"
+
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/state_store.h"
 #include "state/memory_store.h"
 #include "state/rocksdb_store.h"
 #include "state/state_format.h"
@@ -89,10 +90,13 @@ class StoreTest : public ::testing::TestWithParam<bool> {  // true: RocksDB
   }
   std::vector<HistoryEntry> History(const std::string& key) {
     std::vector<HistoryEntry> out;
-    EXPECT_TRUE(store_->ScanHistory(key, [&](const HistoryEntry& h) {
-      out.push_back(h);
-      return true;
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->ScanHistory(key,
+                                  [&](const HistoryEntry& h) {
+                                    out.push_back(h);
+                                    return true;
+                                  })
+                    .ok());
     return out;
   }
   bool Seen(const std::string& id) {
@@ -127,12 +131,14 @@ TEST_P(StoreTest, CommitRoundTripsEveryFamily) {
   EXPECT_FALSE(found);
 
   std::vector<std::string> keys;
-  ASSERT_TRUE(store_->ScanResources([&](std::string_view k, std::string_view) {
-    keys.emplace_back(k);
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->ScanResources([&](std::string_view k, std::string_view) {
+                    keys.emplace_back(k);
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"1|global|AWS::IAM::User|bob",
-                                             "1|us-east-1|AWS::EC2::SecurityGroup|sg-1"}));
+                                            "1|us-east-1|AWS::EC2::SecurityGroup|sg-1"}));
 
   // One resource's history: in time order (negative times too), not its prefix-sibling sg-10.
   auto h = History("1|us-east-1|AWS::EC2::SecurityGroup|sg-1");
@@ -199,9 +205,9 @@ TEST_P(StoreTest, PointInTimeFromHistory) {
   auto at = [&](int64_t t) {
     std::vector<std::pair<std::string, std::string>> out;
     EXPECT_TRUE(ScanResourcesAt(store_.get(), t, [&](std::string_view k, std::string_view d) {
-      out.emplace_back(k, d);
-      return true;
-    }).ok());
+                  out.emplace_back(k, d);
+                  return true;
+                }).ok());
     return out;
   };
   using V = std::vector<std::pair<std::string, std::string>>;
@@ -232,10 +238,12 @@ TEST_P(StoreTest, FailedOrEmptyCommitsLeaveNothing) {
   }
   ASSERT_TRUE(store_->Commit(WriteSet{}).ok());
   size_t n = 0;
-  ASSERT_TRUE(store_->ScanResources([&](std::string_view, std::string_view) {
-    ++n;
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->ScanResources([&](std::string_view, std::string_view) {
+                    ++n;
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(n, 0u);
 }
 
