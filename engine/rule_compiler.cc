@@ -268,6 +268,8 @@ class Compiler {
       return false;
     }
     *out = node->scalar;
+    // Folded YAML scalars (">") end with a newline; findings carry the text without it.
+    while (!out->empty() && std::isspace(static_cast<unsigned char>(out->back()))) out->pop_back();
     return true;
   }
 
