@@ -378,6 +378,9 @@ TEST_F(RunServiceTest, BrokerOutageNotReadyThenReconnectsAndLosesNothing) {
   const int port = svc.MetricsPort();
   ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 200; }, 30000)) << svc.err();
   EXPECT_EQ(HttpStatus(port, "/healthz"), 200);
+  // The state can be read while the service writes it (read-only open).
+  const std::string state = dir_ + "/outage-state";
+  ASSERT_TRUE(WaitFor([&] { return ReadState(state).positions == records; }, 30000));
 
   ASSERT_TRUE(broker_->SetDown(true).ok());
   ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 503; }, 30000)) << svc.err();
@@ -393,9 +396,12 @@ TEST_F(RunServiceTest, BrokerOutageNotReadyThenReconnectsAndLosesNothing) {
   ASSERT_TRUE(broker_->SetDown(false).ok());
   ASSERT_TRUE(producer_->Flush(30000).ok());
   ASSERT_TRUE(WaitFor([&] { return HttpStatus(port, "/readyz") == 200; }, 30000)) << svc.err();
+  // Everything produced, before and during the outage, is in the state; nothing twice.
+  EXPECT_TRUE(WaitFor([&] { return ReadState(state).positions == records; }, 30000));
+  EXPECT_TRUE(svc.running());
   svc.Signal(SIGTERM);
   ASSERT_EQ(svc.Wait(15000), 0) << svc.err();
-  const StoredState s = ReadState(dir_ + "/outage-state");
+  const StoredState s = ReadState(state);
   EXPECT_EQ(s.positions, records);
 }
 
