@@ -256,7 +256,7 @@ inline uint64_t BytesEqual(uint64_t w, char c) {
 // The key as written in the JSON text, in words (escapes not decoded: no AWS key contains one,
 // and an escaped key simply matches nothing). Stage 1 has validated that the closing quote
 // exists.
-KeyWords RawKey(od::field& field) {
+inline __attribute__((always_inline)) KeyWords RawKey(od::field& field) {
   const char* p = field.key().raw();
   KeyWords k;
   for (size_t i = 0;; ++i) {
