@@ -35,7 +35,9 @@ constexpr const char* kReplayUsage =
     "  --dead-letter FILE   append records that cannot be decoded to FILE (NDJSON)\n"
     "  --stats FILE         write the counters as one JSON object to FILE\n"
     "  --batch-size N       records per state batch (default 1000, 1..1000000)\n"
-    "  --quiet              no summary or progress on stderr\n";
+    "  --quiet              no summary or progress on stderr\n"
+    "  --no-activity        do not index calls by principal, key, IP and session (the index\n"
+    "                       `driftwatch incident` reads; on by default)\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "driftwatch replay: %s\n", message.c_str());
@@ -100,6 +102,7 @@ int RunReplay(const Args& args) {
   std::string format = "table", state_dir, config_path, dead_letter_path, stats_path;
   size_t batch_size = 1000;
   bool quiet = false;
+  bool record_activity = true;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) -> bool {
@@ -137,6 +140,8 @@ int RunReplay(const Args& args) {
       batch_size = static_cast<size_t>(n);
     } else if (a == "--quiet" || a == "-q") {
       quiet = true;
+    } else if (a == "--no-activity") {
+      record_activity = false;
     } else if (a.size() > 1 && a[0] == '-') {
       return UsageError("unknown option '" + a + "' (see --help)");
     } else {
@@ -221,6 +226,7 @@ int RunReplay(const Args& args) {
   parts.rules = rules.get();
   parts.sinks.push_back(out_sink.get());
   parts.dead_letter = dead_letter.get();
+  parts.record_activity = record_activity;
   Pipeline pipeline(std::move(parts));
 
   const auto started = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "engine/activity.h"
 #include "engine/batch_context.h"
 
 namespace driftwatch {
@@ -21,6 +22,8 @@ constexpr std::string_view kWatermarkSource = "watermark";
 
 Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
+  activity_run_ = std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()),
+                                                       parts_.record_activity);
   if (parts_.store != nullptr) {
     int64_t stored = 0;
     bool found = false;
@@ -37,6 +40,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   BatchContext ctx(parts_.store);
   ctx.set_watermark_ms(watermark_ms_);
   PipelineCounters delta_counters;
+  activity_.clear();
 
   for (const PipelineRecord& record : batch) {
     ++delta_counters.records;
@@ -71,6 +75,10 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       if (!event.id.empty() && (may_change_state || event.kind != EventKind::kApiCall)) {
         ctx.MarkSeen(event.id, event.time_ms);
       }
+      if (event.kind == EventKind::kApiCall) {
+        activity_run_->Add(event.time_ms);
+        if (parts_.record_activity) activity_.push_back(MakeActivityRecord(event, deltas_));
+      }
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {
         parts_.rules->OnEvent(event, ctx);
@@ -87,6 +95,14 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   }
   WriteSet writes = ctx.TakeWrites();
   std::vector<Finding> emitted = ctx.TakeEmitted();
+  writes.activity = std::move(activity_);
+  activity_.clear();
+  // The run's span rides along with writes the batch makes anyway (or with the index): a batch
+  // of read-only calls alone still writes nothing when the index is off.
+  if (parts_.record_activity || !writes.empty()) {
+    ActivityRun run;
+    if (activity_run_->Take(&run)) writes.activity_runs.push_back(std::move(run));
+  }
   if (!writes.empty()) {
     Status s = parts_.store->Commit(writes);
     if (!s.ok()) return s;

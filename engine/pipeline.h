@@ -71,7 +71,12 @@ struct PipelineParts {
   DeadLetterSink* dead_letter = nullptr;  // optional
   PipelineProbe* probe = nullptr;         // optional
   std::function<int64_t()> now_ms;        // wall clock, for metrics only; default system clock
+  // Index every CloudTrail call (read-only and failed ones too) by principal, key, source IP and
+  // session for `driftwatch incident`. Off for the live service's throughput; replay turns it on.
+  bool record_activity = false;
 };
+
+class ActivityRunTracker;
 
 class Pipeline {
  public:
@@ -94,6 +99,8 @@ class Pipeline {
   std::vector<Event> events_;  // reused across batches
   std::vector<StateDelta> deltas_;
   std::vector<EventDecoder::Rejected> rejected_;
+  std::vector<ActivityRecord> activity_;
+  std::unique_ptr<ActivityRunTracker> activity_run_;
 };
 
 }  // namespace driftwatch

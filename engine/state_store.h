@@ -46,6 +46,51 @@ struct SourcePosition {
   int64_t next_offset = 0;
 };
 
+// One API call as the activity index keeps it (PipelineParts::record_activity): every CloudTrail
+// call, read-only and failed ones too, so that `driftwatch incident` can list what a principal,
+// key, source IP or session did. Layout: doc/state_format.md "Activity index".
+struct ActivityRecord {
+  int64_t time_ms = 0;
+  std::string event_id;
+  std::string event_source;
+  std::string event_name;
+  std::string error_code;  // empty when the call succeeded
+  std::string region;
+  std::string account;
+  std::string source_ip;
+  std::string access_key_id;
+  std::string principal_arn;
+  std::string principal_type;
+  std::string session_name;  // AssumedRole: the role-session name
+  bool read_only = false;
+  std::vector<std::string> resource_keys;  // state resources the call changed, else named
+  // Credentials this call handed out, so chains can be followed: sts AssumeRole* (assumed-role
+  // ARN, temporary key, session name), GetSessionToken/GetFederationToken, iam CreateAccessKey
+  // (new key; issued_arn is then the user name).
+  std::string issued_access_key_id;
+  std::string issued_arn;
+  std::string issued_session_name;
+  // Selected request/response fields (userName, roleName, policyArn, ...) as a JSON object, or "".
+  std::string detail;
+};
+
+// What an activity scan is keyed by.
+enum class ActivityIndex : uint8_t {
+  kPrincipal = 'p',  // principal ARN
+  kAccessKey = 'k',  // access key id
+  kSourceIp = 'i',   // sourceIPAddress
+  kSession = 's',    // role-session name
+};
+
+// One pipeline run's span of event times, and whether it indexed its calls. A window that no
+// indexing run covers, or that a run without the index overlaps, has an incomplete call list.
+struct ActivityRun {
+  std::string run_id;
+  bool indexed = false;
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+};
+
 // Everything one input batch changes, written atomically.
 struct WriteSet {
   std::vector<std::pair<std::string, std::string>> put_resources;  // key -> document JSON
@@ -54,9 +99,12 @@ struct WriteSet {
   std::vector<std::pair<std::string, int64_t>> seen_event_ids;  // id -> event time (ms), for TTL
   std::vector<Finding> findings;                                // full finding, replaces
   std::vector<SourcePosition> positions;
+  std::vector<ActivityRecord> activity;   // indexed under each of its keys
+  std::vector<ActivityRun> activity_runs;  // replaces the stored run of the same id
   bool empty() const {
     return put_resources.empty() && delete_resources.empty() && history.empty() &&
-           seen_event_ids.empty() && findings.empty() && positions.empty();
+           seen_event_ids.empty() && findings.empty() && positions.empty() &&
+           activity.empty() && activity_runs.empty();
   }
 };
 
@@ -79,6 +127,19 @@ class StateStore {
   virtual Status ScanHistory(std::string_view resource_key,
                              const std::function<bool(const HistoryEntry&)>& fn) = 0;
   virtual Status ScanFindings(const std::function<bool(const Finding&)>& fn) = 0;
+
+  // Calls indexed under `value` for `index` with from_ms <= time <= to_ms, in (time, event id)
+  // order. Stores without an activity index report an error.
+  virtual Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms,
+                              int64_t to_ms,
+                              const std::function<bool(const ActivityRecord&)>& fn) {
+    (void)index, (void)value, (void)from_ms, (void)to_ms, (void)fn;
+    return Status::Error("this state store has no activity index");
+  }
+  virtual Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) {
+    (void)fn;
+    return Status::Error("this state store has no activity index");
+  }
 };
 
 }  // namespace driftwatch

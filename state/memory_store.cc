@@ -1,5 +1,6 @@
 #include "state/memory_store.h"
 
+#include "state/activity_format.h"
 #include "state/state_format.h"
 
 namespace driftwatch {
@@ -20,8 +21,8 @@ Status MemoryStore::GetResource(std::string_view key, std::string* document, boo
 
 Status MemoryStore::HasSeenEvent(std::string_view event_id, bool* seen) {
   auto it = seen_.find(event_id);
-  *seen = it != seen_.end() &&
-          (watermark_ms_ == INT64_MIN || it->second >= watermark_ms_ - ttl_ms_);
+  *seen =
+      it != seen_.end() && (watermark_ms_ == INT64_MIN || it->second >= watermark_ms_ - ttl_ms_);
   return Status::Ok();
 }
 
@@ -55,6 +56,19 @@ Status MemoryStore::Commit(const WriteSet& batch) {
     if (time_ms > watermark_ms_) watermark_ms_ = time_ms;
   }
   for (const Finding& f : batch.findings) findings_[f.finding_id] = f;
+  for (const ActivityRecord& r : batch.activity) {
+    activity_format::IndexValue values[activity_format::kIndexCount];
+    activity_format::IndexValues(r, values);
+    const std::string encoded = activity_format::EncodeRecord(r);
+    for (const auto& v : values) {
+      if (!v.value.empty()) {
+        activity_[activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id)] = encoded;
+      }
+    }
+  }
+  for (const ActivityRun& run : batch.activity_runs) {
+    activity_[activity_format::RunKey(run.run_id)] = activity_format::EncodeRun(run);
+  }
   for (const SourcePosition& p : batch.positions) {
     positions_[p.source] = p.next_offset;
     if (p.source == kWatermarkSource && p.next_offset > watermark_ms_) {
@@ -83,7 +97,7 @@ Status MemoryStore::ScanResources(
 Status MemoryStore::ScanHistory(std::string_view resource_key,
                                 const std::function<bool(const HistoryEntry&)>& fn) {
   auto it = resource_key.empty() ? history_.begin()
-                                  : history_.lower_bound(state_format::HistoryPrefix(resource_key));
+                                 : history_.lower_bound(state_format::HistoryPrefix(resource_key));
   const std::string prefix =
       resource_key.empty() ? std::string() : state_format::HistoryPrefix(resource_key);
   for (; it != history_.end(); ++it) {
@@ -96,6 +110,39 @@ Status MemoryStore::ScanHistory(std::string_view resource_key,
 Status MemoryStore::ScanFindings(const std::function<bool(const Finding&)>& fn) {
   for (const auto& [id, f] : findings_) {
     if (!fn(f)) break;
+  }
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms,
+                                 int64_t to_ms,
+                                 const std::function<bool(const ActivityRecord&)>& fn) {
+  const std::string prefix = activity_format::EntryPrefix(index, value);
+  ActivityRecord record;
+  for (auto it = activity_.lower_bound(activity_format::EntrySeek(index, value, from_ms));
+       it != activity_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    int64_t time_ms = 0;
+    if (!activity_format::EntryTime(it->first, prefix.size(), &time_ms)) {
+      return Status::Error("state: unreadable activity key");
+    }
+    if (time_ms > to_ms) break;
+    if (!activity_format::DecodeRecord(it->second, &record)) {
+      return Status::Error("state: unreadable activity record");
+    }
+    if (!fn(record)) break;
+  }
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) {
+  ActivityRun run;
+  const std::string prefix(1, activity_format::kRunPrefix);
+  for (auto it = activity_.lower_bound(prefix);
+       it != activity_.end() && it->first.compare(0, 1, prefix) == 0; ++it) {
+    if (!activity_format::DecodeRun(it->first, it->second, &run)) {
+      return Status::Error("state: unreadable activity run");
+    }
+    if (!fn(run)) break;
   }
   return Status::Ok();
 }

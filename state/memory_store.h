@@ -27,6 +27,9 @@ class MemoryStore : public StateStore {
   Status ScanHistory(std::string_view resource_key,
                      const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanFindings(const std::function<bool(const Finding&)>& fn) override;
+  Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
+                      const std::function<bool(const ActivityRecord&)>& fn) override;
+  Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override;
 
   // Error injection: the next Commit fails with `message` and changes nothing.
   void FailNextCommit(std::string message) { fail_next_commit_ = std::move(message); }
@@ -40,6 +43,7 @@ class MemoryStore : public StateStore {
   std::map<std::string, int64_t, std::less<>> seen_;
   std::map<std::string, Finding, std::less<>> findings_;
   std::map<std::string, int64_t, std::less<>> positions_;
+  std::map<std::string, std::string, std::less<>> activity_;  // activity_format keys and values
   std::string fail_next_commit_;
   int64_t commits_ = 0;
 };

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "state/activity_format.h"
 #include "state/state_format.h"
 
 namespace driftwatch {
@@ -31,7 +32,7 @@ constexpr std::string_view kWatermarkSource = "watermark";
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 enum CfIndex { kMeta = 0, kResources, kHistory, kFindings, kPositions, kSeen, kCfCount };
-constexpr const char* kCfNames[kCfCount] = {kCfMeta,      kCfResources, kCfHistory,
+constexpr const char* kCfNames[kCfCount] = {kCfMeta,     kCfResources, kCfHistory,
                                             kCfFindings, kCfPositions, kCfSeen};
 
 // Drops seen ids whose event time is older than the cutoff (watermark - ttl).
@@ -66,6 +67,9 @@ struct RocksDbStore::Impl {
   std::atomic<int64_t> seen_cutoff_ms{INT64_MIN};
   std::unique_ptr<SeenTtlFilter> seen_filter;
   std::shared_ptr<rocksdb::Cache> cache;
+  // The activity index family (added after version 1's first release, so opened by name and
+  // absent from a read-only open of a state made before it).
+  rocksdb::ColumnFamilyHandle* activity = nullptr;
 
   rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
 
@@ -78,7 +82,8 @@ struct RocksDbStore::Impl {
 
   ~Impl() {
     if (db) {
-      for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      for (rocksdb::ColumnFamilyHandle* h : handles)
+        db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
       db->Close().PermitUncheckedError();
     }
   }
@@ -156,10 +161,14 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
     descriptors.emplace_back(name, base);
   }
   if (!has_default) descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, base);
+  constexpr const char* kCfActivity = "activity";
+  const bool has_activity =
+      std::find(existing.begin(), existing.end(), kCfActivity) != existing.end();
+  if (!has_activity && !options.read_only) descriptors.emplace_back(kCfActivity, base);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = !exists;
-  db_options.create_missing_column_families = !exists;
+  db_options.create_missing_column_families = !exists || !options.read_only;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
@@ -171,6 +180,9 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
           : rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
   if (!s.ok()) return Status::Error("cannot open state " + path + ": " + s.ToString());
   impl->db.reset(raw);
+  for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
+    if (h->GetName() == kCfActivity) impl->activity = h;
+  }
 
   std::string version;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
@@ -294,6 +306,25 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
     if (!s.ok()) return Status::Error("state batch: " + s.ToString());
     if (p.source == kWatermarkSource) newest = std::max(newest, p.next_offset);
   }
+  if (!batch.activity.empty() || !batch.activity_runs.empty()) {
+    if (impl_->activity == nullptr) return Status::Error("state has no activity family");
+    for (const ActivityRecord& r : batch.activity) {
+      activity_format::IndexValue values[activity_format::kIndexCount];
+      activity_format::IndexValues(r, values);
+      const std::string encoded = activity_format::EncodeRecord(r);
+      for (const auto& v : values) {
+        if (v.value.empty()) continue;
+        s = wb.Put(impl_->activity,
+                   activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id), encoded);
+        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+      }
+    }
+    for (const ActivityRun& run : batch.activity_runs) {
+      s = wb.Put(impl_->activity, activity_format::RunKey(run.run_id),
+                 activity_format::EncodeRun(run));
+      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->options.sync;
   s = impl_->db->Write(wo, &wb);
@@ -330,8 +361,7 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
   for (; it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (!prefix.empty() && key.substr(0, prefix.size()) != prefix) break;
-    if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms,
-                                       &entry.event_id) ||
+    if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms, &entry.event_id) ||
         !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
       return Status::Error("state " + impl_->path + ": unreadable history record");
     }
@@ -361,8 +391,8 @@ Status RocksDbStore::CompactAll() {
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    rocksdb::Status s = impl_->db->CompactRange(o, impl_->cf(static_cast<CfIndex>(i)), nullptr,
-                                                nullptr);
+    rocksdb::Status s =
+        impl_->db->CompactRange(o, impl_->cf(static_cast<CfIndex>(i)), nullptr, nullptr);
     if (!s.ok()) return Status::Error("state compact: " + s.ToString());
   }
   return Status::Ok();
@@ -370,6 +400,48 @@ Status RocksDbStore::CompactAll() {
 
 int64_t RocksDbStore::seen_watermark_ms() const {
   return impl_->watermark_ms.load(std::memory_order_relaxed);
+}
+
+Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms,
+                                  int64_t to_ms,
+                                  const std::function<bool(const ActivityRecord&)>& fn) {
+  if (impl_->activity == nullptr) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
+  const std::string prefix = activity_format::EntryPrefix(index, value);
+  ActivityRecord record;
+  for (it->Seek(activity_format::EntrySeek(index, value, from_ms)); it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    int64_t time_ms = 0;
+    if (!activity_format::EntryTime(key, prefix.size(), &time_ms)) {
+      return Status::Error("state " + impl_->path + ": unreadable activity key");
+    }
+    if (time_ms > to_ms) break;
+    if (!activity_format::DecodeRecord(View(it->value()), &record)) {
+      return Status::Error("state " + impl_->path + ": unreadable activity record");
+    }
+    if (!fn(record)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) {
+  if (impl_->activity == nullptr) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
+  ActivityRun run;
+  for (it->Seek(rocksdb::Slice(&activity_format::kRunPrefix, 1)); it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.empty() || key.front() != activity_format::kRunPrefix) break;
+    if (!activity_format::DecodeRun(key, View(it->value()), &run)) {
+      return Status::Error("state " + impl_->path + ": unreadable activity run");
+    }
+    if (!fn(run)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  return Status::Ok();
 }
 
 }  // namespace driftwatch

@@ -49,6 +49,11 @@ class RocksDbStore : public StateStore {
   Status ScanHistory(std::string_view resource_key,
                      const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanFindings(const std::function<bool(const Finding&)>& fn) override;
+  // Activity index (doc/state_format.md): a state made before it has none, and then answers
+  // both scans with nothing when opened read-only (opened for writing, the family is added).
+  Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
+                      const std::function<bool(const ActivityRecord&)>& fn) override;
+  Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override;
 
   // Compacts every column family now (drops expired seen ids). For tests and maintenance.
   Status CompactAll();

@@ -1,0 +1,158 @@
+#include "state/activity_format.h"
+
+namespace driftwatch::activity_format {
+namespace {
+
+constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kRunVersion = 1;
+constexpr uint64_t kSignBit = 0x8000000000000000ull;
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+uint64_t GetBigEndian64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+void PutVarint(std::string* out, uint32_t n) {
+  while (n >= 0x80) {
+    out->push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out->push_back(static_cast<char>(n));
+}
+
+bool GetVarint(std::string_view* in, uint32_t* out) {
+  uint32_t n = 0;
+  for (int shift = 0; shift <= 28; shift += 7) {
+    if (in->empty()) return false;
+    const uint8_t b = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    n |= static_cast<uint32_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *out = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+bool GetString(std::string_view* in, std::string* out) {
+  uint32_t n = 0;
+  if (!GetVarint(in, &n) || in->size() < n) return false;
+  out->assign(in->data(), n);
+  in->remove_prefix(n);
+  return true;
+}
+
+bool GetInt64(std::string_view* in, int64_t* out) {
+  if (in->size() < 8) return false;
+  *out = static_cast<int64_t>(GetBigEndian64(*in));
+  in->remove_prefix(8);
+  return true;
+}
+
+}  // namespace
+
+std::string EntryPrefix(ActivityIndex index, std::string_view value) {
+  std::string key;
+  key.reserve(value.size() + 2);
+  key.push_back(static_cast<char>(index));
+  key.append(value);
+  key.push_back('\0');
+  return key;
+}
+
+std::string EntrySeek(ActivityIndex index, std::string_view value, int64_t time_ms) {
+  std::string key = EntryPrefix(index, value);
+  PutBigEndian64(&key, static_cast<uint64_t>(time_ms) ^ kSignBit);
+  return key;
+}
+
+std::string EntryKey(ActivityIndex index, std::string_view value, int64_t time_ms,
+                     std::string_view event_id) {
+  std::string key = EntrySeek(index, value, time_ms);
+  key.append(event_id);
+  return key;
+}
+
+bool EntryTime(std::string_view key, size_t prefix_size, int64_t* time_ms) {
+  if (key.size() < prefix_size + 8) return false;
+  *time_ms = static_cast<int64_t>(GetBigEndian64(key.substr(prefix_size, 8)) ^ kSignBit);
+  return true;
+}
+
+std::string EncodeRecord(const ActivityRecord& r) {
+  std::string out;
+  out.reserve(160 + r.detail.size());
+  out.push_back(static_cast<char>(kRecordVersion));
+  PutBigEndian64(&out, static_cast<uint64_t>(r.time_ms));
+  out.push_back(static_cast<char>(r.read_only ? 1 : 0));
+  for (const std::string* s :
+       {&r.event_id, &r.event_source, &r.event_name, &r.error_code, &r.region, &r.account,
+        &r.source_ip, &r.access_key_id, &r.principal_arn, &r.principal_type, &r.session_name,
+        &r.issued_access_key_id, &r.issued_arn, &r.issued_session_name, &r.detail}) {
+    PutString(&out, *s);
+  }
+  PutVarint(&out, static_cast<uint32_t>(r.resource_keys.size()));
+  for (const std::string& k : r.resource_keys) PutString(&out, k);
+  return out;
+}
+
+bool DecodeRecord(std::string_view in, ActivityRecord* r) {
+  if (in.empty() || static_cast<uint8_t>(in.front()) != kRecordVersion) return false;
+  in.remove_prefix(1);
+  if (!GetInt64(&in, &r->time_ms) || in.empty()) return false;
+  r->read_only = in.front() != 0;
+  in.remove_prefix(1);
+  for (std::string* s :
+       {&r->event_id, &r->event_source, &r->event_name, &r->error_code, &r->region, &r->account,
+        &r->source_ip, &r->access_key_id, &r->principal_arn, &r->principal_type,
+        &r->session_name, &r->issued_access_key_id, &r->issued_arn, &r->issued_session_name,
+        &r->detail}) {
+    if (!GetString(&in, s)) return false;
+  }
+  uint32_t n = 0;
+  if (!GetVarint(&in, &n) || n > in.size()) return false;
+  r->resource_keys.resize(n);
+  for (std::string& k : r->resource_keys) {
+    if (!GetString(&in, &k)) return false;
+  }
+  return in.empty();
+}
+
+std::string RunKey(std::string_view run_id) {
+  std::string key(1, kRunPrefix);
+  key.append(run_id);
+  return key;
+}
+
+std::string EncodeRun(const ActivityRun& run) {
+  std::string out;
+  out.push_back(static_cast<char>(kRunVersion));
+  out.push_back(static_cast<char>(run.indexed ? 1 : 0));
+  PutBigEndian64(&out, static_cast<uint64_t>(run.from_ms));
+  PutBigEndian64(&out, static_cast<uint64_t>(run.to_ms));
+  return out;
+}
+
+bool DecodeRun(std::string_view key, std::string_view in, ActivityRun* run) {
+  if (key.empty() || key.front() != kRunPrefix) return false;
+  if (in.size() != 18 || static_cast<uint8_t>(in[0]) != kRunVersion) return false;
+  run->run_id.assign(key.substr(1));
+  run->indexed = in[1] != 0;
+  in.remove_prefix(2);
+  return GetInt64(&in, &run->from_ms) && GetInt64(&in, &run->to_ms);
+}
+
+}  // namespace driftwatch::activity_format

@@ -1,0 +1,46 @@
+#pragma once
+// Encodings of the activity index (doc/state_format.md "Activity index"), shared by the RocksDB
+// store and its in-memory twin so that both order and answer alike. Persisted: do not change.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/state_store.h"
+
+namespace driftwatch::activity_format {
+
+// Prefix byte of run records; index entries use the ActivityIndex value as theirs.
+inline constexpr char kRunPrefix = 'r';
+
+// index byte, value, 0x00, 8-byte big-endian (time_ms XOR sign bit), event id.
+std::string EntryKey(ActivityIndex index, std::string_view value, int64_t time_ms,
+                     std::string_view event_id);
+// index byte, value, 0x00: every entry key of that value starts with it.
+std::string EntryPrefix(ActivityIndex index, std::string_view value);
+// The smallest key of `value` at or after `time_ms`.
+std::string EntrySeek(ActivityIndex index, std::string_view value, int64_t time_ms);
+// Time of an entry key (false when `key` is not one).
+bool EntryTime(std::string_view key, size_t prefix_size, int64_t* time_ms);
+
+std::string EncodeRecord(const ActivityRecord& record);
+bool DecodeRecord(std::string_view value, ActivityRecord* record);
+
+std::string RunKey(std::string_view run_id);
+std::string EncodeRun(const ActivityRun& run);
+bool DecodeRun(std::string_view key, std::string_view value, ActivityRun* run);
+
+// The index values a record is filed under (empty values are skipped by the callers).
+struct IndexValue {
+  ActivityIndex index;
+  std::string_view value;
+};
+inline constexpr int kIndexCount = 4;
+inline void IndexValues(const ActivityRecord& r, IndexValue out[kIndexCount]) {
+  out[0] = {ActivityIndex::kPrincipal, r.principal_arn};
+  out[1] = {ActivityIndex::kAccessKey, r.access_key_id};
+  out[2] = {ActivityIndex::kSourceIp, r.source_ip};
+  out[3] = {ActivityIndex::kSession, r.session_name};
+}
+
+}  // namespace driftwatch::activity_format
