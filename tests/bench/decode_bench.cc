@@ -4,6 +4,8 @@
 // about 80% read-only calls), then times, over several repetitions:
 //   raw:    simdjson DOM parser.parse() of every line (the full-parse baseline)
 //   decode: Decoder::DecodeInto() of every line into reused Event objects
+//   walk:   On-Demand iteration over every top-level field reading nothing (a floor for any
+//           On-Demand decoder, for reading the decode figure)
 //   decode (copy, append): Decoder::Decode() into a cleared vector, copying each line first —
 //           what a caller without padding guarantees or reuse gets
 // and prints the median events/s of each and the ratio decode/raw (target >= 0.80).
@@ -210,7 +212,8 @@ int main(int argc, char** argv) {
   simdjson::dom::parser dom;
   driftwatch::Decoder decoder;
   std::vector<driftwatch::Event> events;
-  std::vector<double> raw_rates, decode_rates, copy_rates;
+  simdjson::ondemand::parser ondemand;
+  std::vector<double> raw_rates, decode_rates, copy_rates, walk_rates;
   size_t sink = 0;
 
   for (int rep = 0; rep < repetitions; ++rep) {
@@ -227,6 +230,23 @@ int main(int argc, char** argv) {
     }
     auto t1 = std::chrono::steady_clock::now();
     raw_rates.push_back(static_cast<double>(parsed) / Seconds(t1 - t0));
+
+    // Reference: the least any On-Demand decoder does — visit every top-level field, read none.
+    size_t walked = 0;
+    t0 = std::chrono::steady_clock::now();
+    for (const auto& [offset, length] : lines) {
+      simdjson::ondemand::document doc;
+      if (ondemand.iterate(data.data() + offset, length, data.size() - offset).get(doc)) return 1;
+      simdjson::ondemand::object object;
+      if (doc.get_object().get(object)) return 1;
+      for (auto field : object) {
+        if (field.error()) return 1;
+        ++walked;
+      }
+    }
+    t1 = std::chrono::steady_clock::now();
+    walk_rates.push_back(static_cast<double>(lines.size()) / Seconds(t1 - t0));
+    sink += walked;
 
     // (b) decode into reused events, parsing in place.
     size_t decoded = 0;
@@ -264,8 +284,12 @@ int main(int argc, char** argv) {
   }
 
   const double raw = Median(raw_rates), decode = Median(decode_rates), copy = Median(copy_rates);
+  const double walk = Median(walk_rates);
   std::printf("raw simdjson DOM parse: %10.0f records/s  (%.0f MB/s)\n", raw,
               raw * static_cast<double>(bytes) / records / 1e6);
+  std::printf("reference, On-Demand walk of the top-level fields only: %10.0f records/s  "
+              "ratio walk/raw = %.2f\n",
+              walk, walk / raw);
   std::printf("decode (in place, reused events): %10.0f events/s  ratio decode/raw = %.2f\n",
               decode, decode / raw);
   std::printf("decode (copy, fresh events):      %10.0f events/s  ratio decode/raw = %.2f\n", copy,
