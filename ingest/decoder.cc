@@ -20,7 +20,8 @@
 namespace driftwatch {
 
 // Key and string scans read 8-byte words and find the first match with a count of trailing zeros.
-static_assert(std::endian::native == std::endian::little, "the decoder's word scans assume little-endian");
+static_assert(std::endian::native == std::endian::little,
+              "the decoder's word scans assume little-endian");
 static_assert(Decoder::kPaddingBytes >= simdjson::SIMDJSON_PADDING,
               "Decoder::kPaddingBytes must cover simdjson's padding");
 
@@ -370,8 +371,8 @@ PreScan ScanBytesPortable(string_view text) {
     const __m128i ws_before = _mm_or_si128(_mm_slli_si128(ws, 1), _mm_srli_si128(prev_ws, 15));
     const __m128i st_before =
         _mm_or_si128(_mm_slli_si128(structural, 1), _mm_srli_si128(prev_st, 15));
-    spaced = _mm_or_si128(spaced, _mm_or_si128(_mm_and_si128(ws, st_before),
-                                               _mm_and_si128(structural, ws_before)));
+    spaced = _mm_or_si128(
+        spaced, _mm_or_si128(_mm_and_si128(ws, st_before), _mm_and_si128(structural, ws_before)));
     counts = _mm_sub_epi8(counts, opens);
     prev_ws = ws;
     prev_st = structural;
@@ -484,7 +485,6 @@ PreScan ScanBytes(string_view text) {
 PreScan ScanBytes(string_view text) { return ScanBytesPortable(text); }
 #endif
 
-
 // Whether `text` nests objects and arrays deeper than max_depth, ignoring brackets inside
 // strings. `openers` (from ScanBytes) bounds the depth, so the exact walk is rarely needed.
 bool DeeperThan(string_view text, size_t openers, size_t max_depth) {
@@ -546,7 +546,7 @@ struct Scan {
   bool has_records = false, has_config_items = false, has_detail_type = false;
   bool has_message = false, has_config_item = false, has_summary = false;
   string_view detail_type, sns_type, message_type, env_time, env_account, env_region;
-  string_view message_text, invoking_event;  // JSON held in a string
+  string_view message_text, invoking_event;                       // JSON held in a string
   int detail = -1, message = -1, config_item = -1, summary = -1;  // child scans
   bool config_item_list = false;  // configurationItem was an array (emitted while scanning)
 
@@ -590,7 +590,8 @@ struct EnvContext {
 }  // namespace
 
 struct Decoder::Impl {
-  explicit Impl(DecoderOptions o) : options(o), parser(o.max_record_bytes + simdjson::SIMDJSON_PADDING) {}
+  explicit Impl(DecoderOptions o)
+      : options(o), parser(o.max_record_bytes + simdjson::SIMDJSON_PADDING) {}
 
   DecoderOptions options;
   od::parser parser;
@@ -743,7 +744,7 @@ void Decoder::Impl::SetDocument(const Scan& scan, Event* event) {
   }
 }
 
-// ---- Entry ---------------------------------------------------------------------------------------
+// ---- Entry --------------------------------------------------------------------------------------
 
 DecodeResult Decoder::Impl::Run(string_view bytes, string_view origin_in,
                                 std::vector<Event>* out_in, size_t* used_in, size_t padding) {
@@ -916,8 +917,8 @@ bool Decoder::Impl::ScanObjectBody(od::object& object, int index, int depth) {
   return true;
 }
 
-bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan,
-                             string_view* out_text, Mode mode) {
+bool Decoder::Impl::ReadText(od::value& value, string_view name, Scan& scan, string_view* out_text,
+                             Mode mode) {
   // The token's first byte tells its type without consuming it.
   const string_view token = value.raw_json_token();
   if (!token.empty() && token[0] == '"') {
@@ -1432,8 +1433,8 @@ void Decoder::Impl::Interpret(Scan& root, int nesting, const char* data) {
       return;
     }
     if (nesting >= kMaxEnvelopeNesting) {
-      Invalid(InvalidReason::kTooDeep, "envelopes nested more than " +
-                                           std::to_string(kMaxEnvelopeNesting) + " deep");
+      Invalid(InvalidReason::kTooDeep,
+              "envelopes nested more than " + std::to_string(kMaxEnvelopeNesting) + " deep");
       return;
     }
     EnvContext context{std::string(root.env_time), std::string(root.env_account),
@@ -1503,13 +1504,14 @@ void Decoder::Impl::Interpret(Scan& root, int nesting, const char* data) {
     return;
   }
   if (!root.event_source.empty() || !root.event_name.empty()) {
-    Invalid(InvalidReason::kMissingField,
-            root.event_name.empty() ? "CloudTrail record without eventName"
-                                    : "CloudTrail record without eventSource");
+    Invalid(InvalidReason::kMissingField, root.event_name.empty()
+                                              ? "CloudTrail record without eventName"
+                                              : "CloudTrail record without eventSource");
     return;
   }
-  Invalid(InvalidReason::kUnknownEnvelope, "no known AWS event shape (CloudTrail record or log "
-                                           "file, EventBridge, SNS or AWS Config)");
+  Invalid(InvalidReason::kUnknownEnvelope,
+          "no known AWS event shape (CloudTrail record or log "
+          "file, EventBridge, SNS or AWS Config)");
 }
 
 void Decoder::Impl::InterpretEventBridge(Scan& root) {
@@ -1670,8 +1672,8 @@ bool Decoder::Impl::EmitConfigItem(Scan& item, bool oversized) {
   e.id.reserve(item.resource_type.size() + item.resource_id.size() + 40);
   e.id.assign(item.resource_type).append(1, '/').append(item.resource_id).append(1, '/');
   e.id.append(!item.state_id.empty() ? item.state_id : item.capture_time);
-  SetTime(item.capture_time, item.notification_time, item.env_time.empty() ? ctx->time : item.env_time,
-          &e);
+  SetTime(item.capture_time, item.notification_time,
+          item.env_time.empty() ? ctx->time : item.env_time, &e);
   e.account.assign(!item.account_id.empty() ? item.account_id : string_view(ctx->account));
   e.region.assign(!item.aws_region.empty() ? item.aws_region : string_view(ctx->region));
   e.event_source.assign("config.amazonaws.com");
@@ -1726,8 +1728,8 @@ bool Decoder::Impl::EmitCompliance(Scan& s) {
 bool Decoder::Impl::EmitNotice(Scan& s) {
   Event& e = NextEvent();
   e.kind = EventKind::kApiCall;
-  const string_view time = !s.notification_time.empty() ? s.notification_time
-                                                         : string_view(ctx->time);
+  const string_view time =
+      !s.notification_time.empty() ? s.notification_time : string_view(ctx->time);
   string_view what = s.snapshot_id;
   if (what.empty()) what = s.s3_object_key;
   if (what.empty()) what = time;
@@ -1742,7 +1744,7 @@ bool Decoder::Impl::EmitNotice(Scan& s) {
   return true;
 }
 
-// ---- Decoder -------------------------------------------------------------------------------------
+// ---- Decoder ------------------------------------------------------------------------------------
 
 Decoder::Decoder(DecoderOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Decoder::~Decoder() = default;

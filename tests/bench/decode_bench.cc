@@ -47,17 +47,17 @@ struct Api {
   const char* source;
   const char* name;
   bool read_only;
-  const char* params;     // requestParameters JSON, or nullptr for null
-  const char* response;   // responseElements JSON, or nullptr for null
-  const char* resource;   // resources[0].type or nullptr
+  const char* params;    // requestParameters JSON, or nullptr for null
+  const char* response;  // responseElements JSON, or nullptr for null
+  const char* resource;  // resources[0].type or nullptr
 };
 
 const Api kApis[] = {
     {"ec2.amazonaws.com", "DescribeInstances", true,
      R"({"instancesSet":{},"filterSet":{"items":[{"name":"instance-state-name","valueSet":{"items":[{"value":"running"}]}}]}})",
      nullptr, nullptr},
-    {"ec2.amazonaws.com", "DescribeSecurityGroups", true, R"({"securityGroupSet":{},"securityGroupIdSet":{},"filterSet":{}})",
-     nullptr, nullptr},
+    {"ec2.amazonaws.com", "DescribeSecurityGroups", true,
+     R"({"securityGroupSet":{},"securityGroupIdSet":{},"filterSet":{}})", nullptr, nullptr},
     {"ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false,
      R"({"groupId":"sg-0a1b2c3d4e5f60718","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"groups":{},"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]},"ipv6Ranges":{},"prefixListIds":{}}]}})",
      R"({"requestId":"5a6b7c8d-1111-2222-3333-444455556666","_return":true,"securityGroupRuleSet":{"items":[{"groupOwnerId":"111122223333","groupId":"sg-0a1b2c3d4e5f60718","securityGroupRuleId":"sgr-0123456789abcdef0","isEgress":false,"ipProtocol":"tcp","fromPort":443,"toPort":443,"cidrIpv4":"10.0.0.0/8"}]}})",
@@ -82,8 +82,8 @@ const Api kApis[] = {
      R"({"accessKey":{"userName":"svc-reporting","accessKeyId":"AKIAEXAMPLENEWKEY001","status":"Active","createDate":"Mar 5, 2024 9:30:00 AM"}})",
      "AWS::IAM::User"},
     {"iam.amazonaws.com", "AttachRolePolicy", false,
-     R"({"roleName":"ci-deployer","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"})", nullptr,
-     "AWS::IAM::Role"},
+     R"({"roleName":"ci-deployer","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"})",
+     nullptr, "AWS::IAM::Role"},
     {"sts.amazonaws.com", "AssumeRole", true,
      R"({"roleArn":"arn:aws:iam::111122223333:role/ci-deployer","roleSessionName":"build-8812","durationSeconds":3600})",
      R"({"credentials":{"accessKeyId":"ASIAEXAMPLETEMP0001","sessionToken":"IQoJb3JpZ2luX2VjEXAMPLE","expiration":"Mar 5, 2024 10:30:00 AM"},"assumedRoleUser":{"assumedRoleId":"AROAEXAMPLE:build-8812","arn":"arn:aws:sts::111122223333:assumed-role/ci-deployer/build-8812"}})",
@@ -95,8 +95,10 @@ const Api kApis[] = {
     {"kms.amazonaws.com", "GenerateDataKey", true,
      R"({"keyId":"alias/aws/s3","keySpec":"AES_256","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::app-artifacts-111122223333"}})",
      nullptr, "AWS::KMS::Key"},
-    {"lambda.amazonaws.com", "ListFunctions20150331", true, R"({"functionVersion":"ALL"})", nullptr, nullptr},
-    {"dynamodb.amazonaws.com", "DescribeTable", true, R"({"tableName":"orders"})", nullptr, nullptr},
+    {"lambda.amazonaws.com", "ListFunctions20150331", true, R"({"functionVersion":"ALL"})", nullptr,
+     nullptr},
+    {"dynamodb.amazonaws.com", "DescribeTable", true, R"({"tableName":"orders"})", nullptr,
+     nullptr},
     {"cloudtrail.amazonaws.com", "LookupEvents", true,
      R"({"maxResults":50,"lookupAttributes":[{"attributeKey":"EventName","attributeValue":"ConsoleLogin"}]})",
      nullptr, nullptr},
@@ -119,56 +121,67 @@ void AppendRecord(Rng& rng, uint64_t serial, std::string* out) {
   const char* region = regions[rng.Below(4)];
   char buf[512];
   const unsigned account = 100000000u + static_cast<unsigned>(rng.Below(4));
-  const unsigned sec = static_cast<unsigned>(serial % 60), min = static_cast<unsigned>(serial / 60 % 60);
+  const unsigned sec = static_cast<unsigned>(serial % 60),
+                 min = static_cast<unsigned>(serial / 60 % 60);
   std::string& s = *out;
   s += R"({"eventVersion":"1.08","userIdentity":)";
   const unsigned who = static_cast<unsigned>(rng.Below(10));
   if (who < 6) {
-    std::snprintf(buf, sizeof buf,
-                  R"({"type":"AssumedRole","principalId":"AROAEXAMPLEROLE%02u:session-%llu","arn":"arn:aws:sts::111%09u:assumed-role/role-%02u/session-%llu","accountId":"111%09u","accessKeyId":"ASIAEXAMPLE%09llu","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEROLE%02u","arn":"arn:aws:iam::111%09u:role/role-%02u","accountId":"111%09u","userName":"role-%02u"},"webIdFederationData":{},"attributes":{"creationDate":"2024-03-05T09:%02u:00Z","mfaAuthenticated":"%s"}}})",
-                  who, static_cast<unsigned long long>(serial % 977), account, who,
-                  static_cast<unsigned long long>(serial % 977), account,
-                  static_cast<unsigned long long>(serial), who, account, who, account, who, min,
-                  rng.Chance(10) ? "true" : "false");
+    std::snprintf(
+        buf, sizeof buf,
+        R"({"type":"AssumedRole","principalId":"AROAEXAMPLEROLE%02u:session-%llu","arn":"arn:aws:sts::111%09u:assumed-role/role-%02u/session-%llu","accountId":"111%09u","accessKeyId":"ASIAEXAMPLE%09llu","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEROLE%02u","arn":"arn:aws:iam::111%09u:role/role-%02u","accountId":"111%09u","userName":"role-%02u"},"webIdFederationData":{},"attributes":{"creationDate":"2024-03-05T09:%02u:00Z","mfaAuthenticated":"%s"}}})",
+        who, static_cast<unsigned long long>(serial % 977), account, who,
+        static_cast<unsigned long long>(serial % 977), account,
+        static_cast<unsigned long long>(serial), who, account, who, account, who, min,
+        rng.Chance(10) ? "true" : "false");
   } else if (who < 9) {
-    std::snprintf(buf, sizeof buf,
-                  R"({"type":"IAMUser","principalId":"AIDAEXAMPLEUSER%02u","arn":"arn:aws:iam::111%09u:user/user-%02u","accountId":"111%09u","accessKeyId":"AKIAEXAMPLE%09llu","userName":"user-%02u"})",
-                  who, account, who, account, static_cast<unsigned long long>(serial % 1000), who);
+    std::snprintf(
+        buf, sizeof buf,
+        R"({"type":"IAMUser","principalId":"AIDAEXAMPLEUSER%02u","arn":"arn:aws:iam::111%09u:user/user-%02u","accountId":"111%09u","accessKeyId":"AKIAEXAMPLE%09llu","userName":"user-%02u"})",
+        who, account, who, account, static_cast<unsigned long long>(serial % 1000), who);
   } else {
     std::snprintf(buf, sizeof buf, R"({"type":"AWSService","invokedBy":"%s"})",
                   rng.Chance(50) ? "cloudformation.amazonaws.com" : "lambda.amazonaws.com");
   }
   s += buf;
-  std::snprintf(buf, sizeof buf,
-                R"(,"eventTime":"2024-03-05T09:%02u:%02uZ","eventSource":"%s","eventName":"%s","awsRegion":"%s","sourceIPAddress":"%u.%u.%u.%u","userAgent":"%s")",
-                min, sec, api->source, api->name, region, 10 + static_cast<unsigned>(rng.Below(200)),
-                static_cast<unsigned>(rng.Below(256)), static_cast<unsigned>(rng.Below(256)),
-                static_cast<unsigned>(rng.Below(256)),
-                rng.Chance(50) ? "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.amzn.2"
-                               : "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 lang/python#3.11");
+  std::snprintf(
+      buf, sizeof buf,
+      R"(,"eventTime":"2024-03-05T09:%02u:%02uZ","eventSource":"%s","eventName":"%s","awsRegion":"%s","sourceIPAddress":"%u.%u.%u.%u","userAgent":"%s")",
+      min, sec, api->source, api->name, region, 10 + static_cast<unsigned>(rng.Below(200)),
+      static_cast<unsigned>(rng.Below(256)), static_cast<unsigned>(rng.Below(256)),
+      static_cast<unsigned>(rng.Below(256)),
+      rng.Chance(50) ? "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.amzn.2"
+                     : "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 lang/python#3.11");
   s += buf;
   // Some calls fail.
-  if (rng.Chance(5)) s += R"(,"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform this operation")";
+  if (rng.Chance(5))
+    s +=
+        R"(,"errorCode":"AccessDenied","errorMessage":"User is not authorized to perform this operation")";
   s += R"(,"requestParameters":)";
   s += (api->params != nullptr && !rng.Chance(10)) ? api->params : "null";
   s += R"(,"responseElements":)";
   s += api->response != nullptr ? api->response : "null";
-  std::snprintf(buf, sizeof buf,
-                R"(,"requestID":"%08llx-1f2e-4d3c-8b7a-%012llx","eventID":"%08llx-9a8b-4c7d-8e6f-%012llx","readOnly":%s)",
-                static_cast<unsigned long long>(serial), static_cast<unsigned long long>(rng.Next() & 0xffffffffffffULL),
-                static_cast<unsigned long long>(serial), static_cast<unsigned long long>(rng.Next() & 0xffffffffffffULL),
-                api->read_only ? "true" : "false");
+  std::snprintf(
+      buf, sizeof buf,
+      R"(,"requestID":"%08llx-1f2e-4d3c-8b7a-%012llx","eventID":"%08llx-9a8b-4c7d-8e6f-%012llx","readOnly":%s)",
+      static_cast<unsigned long long>(serial),
+      static_cast<unsigned long long>(rng.Next() & 0xffffffffffffULL),
+      static_cast<unsigned long long>(serial),
+      static_cast<unsigned long long>(rng.Next() & 0xffffffffffffULL),
+      api->read_only ? "true" : "false");
   s += buf;
   if (api->resource != nullptr) {
-    std::snprintf(buf, sizeof buf,
-                  R"(,"resources":[{"accountId":"111%09u","type":"%s","ARN":"arn:aws:%s:%s:111%09u:resource/r-%04llu"}])",
-                  account, api->resource, "svc", region, account,
-                  static_cast<unsigned long long>(serial % 10000));
+    std::snprintf(
+        buf, sizeof buf,
+        R"(,"resources":[{"accountId":"111%09u","type":"%s","ARN":"arn:aws:%s:%s:111%09u:resource/r-%04llu"}])",
+        account, api->resource, "svc", region, account,
+        static_cast<unsigned long long>(serial % 10000));
     s += buf;
   }
-  std::snprintf(buf, sizeof buf,
-                R"(,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111%09u","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"%s"}})",
-                account, api->source);
+  std::snprintf(
+      buf, sizeof buf,
+      R"(,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111%09u","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"%s"}})",
+      account, api->source);
   s += buf;
 }
 
@@ -272,8 +285,8 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     for (const auto& [offset, length] : lines) {
       fresh.clear();
-      appended += decoder.Decode(std::string_view(data.data() + offset, length), "bench", &fresh)
-                      .events;
+      appended +=
+          decoder.Decode(std::string_view(data.data() + offset, length), "bench", &fresh).events;
     }
     t1 = std::chrono::steady_clock::now();
     copy_rates.push_back(static_cast<double>(appended) / Seconds(t1 - t0));
@@ -287,9 +300,10 @@ int main(int argc, char** argv) {
   const double walk = Median(walk_rates);
   std::printf("raw simdjson DOM parse: %10.0f records/s  (%.0f MB/s)\n", raw,
               raw * static_cast<double>(bytes) / records / 1e6);
-  std::printf("reference, On-Demand walk of the top-level fields only: %10.0f records/s  "
-              "ratio walk/raw = %.2f\n",
-              walk, walk / raw);
+  std::printf(
+      "reference, On-Demand walk of the top-level fields only: %10.0f records/s  "
+      "ratio walk/raw = %.2f\n",
+      walk, walk / raw);
   std::printf("decode (in place, reused events): %10.0f events/s  ratio decode/raw = %.2f\n",
               decode, decode / raw);
   std::printf("decode (copy, fresh events):      %10.0f events/s  ratio decode/raw = %.2f\n", copy,

@@ -78,8 +78,8 @@ TEST(CorpusConformance, EveryRecordDecodes) {
         for (const Event& e : events) ++kinds[std::string(EventKindName(e.kind))];
         if (result.events == 0 || !result.invalid.empty()) {
           ++failures;
-          ADD_FAILURE() << origin << ": " << result.events << " events, "
-                        << result.invalid.size() << " invalid"
+          ADD_FAILURE() << origin << ": " << result.events << " events, " << result.invalid.size()
+                        << " invalid"
                         << (result.invalid.empty()
                                 ? std::string()
                                 : " (" + std::string(InvalidReasonName(result.invalid[0].reason)) +

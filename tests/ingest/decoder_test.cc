@@ -206,7 +206,7 @@ TEST_F(DecoderTest, EventBridgeApiCall) {
   ASSERT_EQ(r.events, 1u);
   EXPECT_EQ(events_[0].event_name, "CreateAccessKey");
   EXPECT_EQ(events_[0].time_ms, 1709631000000);  // the record's time, not the envelope's
-  EXPECT_EQ(events_[0].document, kBareRecord);    // the detail, not the envelope
+  EXPECT_EQ(events_[0].document, kBareRecord);   // the detail, not the envelope
 }
 
 TEST_F(DecoderTest, EventBridgeConsoleSignInWithMfaUsed) {
@@ -264,8 +264,8 @@ TEST_F(DecoderTest, EventBridgeComplianceChange) {
 }
 
 TEST_F(DecoderTest, EventBridgeUnknownDetailTypeFallsBackOnTheDetail) {
-  const std::string ok = R"({"detail-type":"...","source":"...","detail":)" +
-                         std::string(kBareRecord) + "}";
+  const std::string ok =
+      R"({"detail-type":"...","source":"...","detail":)" + std::string(kBareRecord) + "}";
   ASSERT_EQ(Decode(ok).events, 1u);
   ExpectRejected(R"({"detail-type":"EC2 Instance State-change Notification","detail":)"
                  R"({"instance-id":"i-1","state":"running"}})",
@@ -298,8 +298,8 @@ TEST_F(DecoderTest, SnsConfigItemChange) {
 }
 
 TEST_F(DecoderTest, SnsHoldingEventBridgeHoldingCloudTrail) {
-  const std::string eventbridge = R"({"detail-type":"AWS API Call via CloudTrail","detail":)" +
-                                  std::string(kBareRecord) + "}";
+  const std::string eventbridge =
+      R"({"detail-type":"AWS API Call via CloudTrail","detail":)" + std::string(kBareRecord) + "}";
   const std::string sns = R"({"Type":"Notification","MessageId":"m","Message":)" +
                           Quoted(eventbridge) + R"(,"Timestamp":"2024-03-05T09:30:02Z"})";
   DecodeResult r = Decode(sns);
@@ -413,10 +413,10 @@ TEST_F(DecoderTest, ConfigSnapshotKeepsGoodItems) {
 }
 
 TEST_F(DecoderTest, DeliveryNoticesAreReadOnlyConfigEvents) {
-  DecodeResult r = Decode(
-      R"({"configSnapshotId":"snap-1","s3ObjectKey":"AWSLogs/1/Config/snap.json.gz",)"
-      R"("s3Bucket":"b","notificationCreationTime":"2024-03-04T00:00:00Z",)"
-      R"("messageType":"ConfigurationSnapshotDeliveryCompleted","recordVersion":"1.1"})");
+  DecodeResult r =
+      Decode(R"({"configSnapshotId":"snap-1","s3ObjectKey":"AWSLogs/1/Config/snap.json.gz",)"
+             R"("s3Bucket":"b","notificationCreationTime":"2024-03-04T00:00:00Z",)"
+             R"("messageType":"ConfigurationSnapshotDeliveryCompleted","recordVersion":"1.1"})");
   ASSERT_TRUE(r.invalid.empty()) << r.invalid[0].detail;
   ASSERT_EQ(r.events, 1u);
   const Event& e = events_[0];
