@@ -495,18 +495,10 @@ bool RuleEvalContext::LeafScalar(const Condition& c, const Val& v) {
 }
 
 bool RuleEvalContext::LeafMatches(const Condition& c, const Val& v) {
-  if (v.kind == Val::Kind::kJson && v.json->is_array() && c.op != Op::kContains) {
+  // An array value matches when any element does (one level: lists of strings, headers).
+  if (v.kind == Val::Kind::kJson && v.json->is_array()) {
     for (const json& element : *v.json) {
       if (LeafMatches(c, FromJson(element))) return true;
-    }
-    return false;
-  }
-  if (c.op == Op::kContains && v.kind == Val::Kind::kJson && v.json->is_array()) {
-    for (const json& element : *v.json) {
-      if (!element.is_string()) continue;
-      for (const std::string& s : c.operand->strings) {
-        if (element.get_ref<const std::string&>() == s) return true;
-      }
     }
     return false;
   }
