@@ -1,0 +1,405 @@
+// driftwatch incident / timeline over states filled by the real pipeline (simdjson decoder,
+// built-in rule pack, RocksDB in a temporary directory): the scenario of
+// tests/data/incident/scenario.ndjson, determinism under re-delivery and reordering within
+// CloudTrail's delivery window, and the report's honesty when the activity index is missing.
+
+#include "engine/incident.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "config/policy.h"
+#include "engine/pipeline.h"
+#include "engine/rule_engine_impl.h"
+#include "engine/time_util.h"
+#include "ingest/event_decoder.h"
+#include "state/memory_store.h"
+#include "state/rocksdb_store.h"
+
+namespace driftwatch {
+namespace {
+
+using json = nlohmann::json;
+const std::string kSourceDir = DW_SOURCE_DIR;
+constexpr const char* kLeakedKey = "AKIAEXAMPLELEAKED007";
+
+std::vector<std::string> ScenarioLines() {
+  std::ifstream in(kSourceDir + "/tests/data/incident/scenario.ndjson");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+Policy ScenarioPolicy() {
+  Policy p;
+  p.has_approved_regions = true;
+  p.approved_regions = {"us-east-1", "us-west-2"};
+  p.trusted_accounts = {"444455556666"};
+  p.has_trusted_ami_owners = true;
+  p.trusted_ami_owners = {"amazon", "111122223333"};
+  p.public_ports = {443};
+  p.access_key_max_age_days = 90;
+  return p;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = ::testing::TempDir() + "dw-incident-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    path_ = mkdtemp(buf.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<RocksDbStore> OpenStore(const std::string& dir) {
+  RocksDbStoreOptions o;
+  o.sync = false;
+  std::unique_ptr<RocksDbStore> store;
+  Status s = RocksDbStore::Open(dir, o, &store);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return store;
+}
+
+// Feeds `lines` through a fresh pipeline, `batch` records per batch.
+void Replay(StateStore* store, const std::vector<std::string>& lines, size_t batch,
+            bool record_activity = true) {
+  RuleLoadResult result;
+  std::unique_ptr<CompiledRuleEngine> rules =
+      CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, ScenarioPolicy(), &result);
+  ASSERT_NE(rules, nullptr) << result.ToText();
+  SimdjsonEventDecoder decoder;
+  PipelineParts parts;
+  parts.decoder = &decoder;
+  parts.store = store;
+  parts.rules = rules.get();
+  parts.record_activity = record_activity;
+  Pipeline pipeline(std::move(parts));
+  for (size_t i = 0; i < lines.size(); i += batch) {
+    std::vector<PipelineRecord> records;
+    for (size_t j = i; j < std::min(lines.size(), i + batch); ++j) {
+      records.push_back({lines[j], "scenario.ndjson", "", 0});
+    }
+    Status s = pipeline.ProcessBatch(records);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+}
+
+int64_t T(const char* text) {
+  int64_t ms = 0;
+  EXPECT_TRUE(ParseTimestamp(text, &ms)) << text;
+  return ms;
+}
+
+IncidentQuery LeakedKeyQuery() {
+  IncidentQuery q;
+  q.by = ActivityIndex::kAccessKey;
+  q.value = kLeakedKey;
+  q.from_ms = T("2026-11-02T00:00:00Z");
+  q.to_ms = T("2026-11-03T00:00:00Z");
+  return q;
+}
+
+IncidentReport Report(StateStore* store, const IncidentQuery& q) {
+  IncidentReport r;
+  Status s = BuildIncidentReport(store, q, &r);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return r;
+}
+
+std::string AllFindings(StateStore* store) {
+  std::string out;
+  Status s = store->ScanFindings([&](const Finding& f) {
+    out += FindingToJson(f) + "\n";
+    return true;
+  });
+  EXPECT_TRUE(s.ok());
+  return out;
+}
+
+std::set<std::string> UndoTargets(const IncidentReport& r, const std::string& action) {
+  std::set<std::string> out;
+  for (const IncidentUndo& u : r.undo) {
+    if (u.action == action) out.insert(u.target);
+  }
+  return out;
+}
+
+TEST(IncidentTest, ScenarioReportNamesEverythingLeftBehindAndNothingElse) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  Replay(store.get(), ScenarioLines(), 5);
+  const IncidentReport r = Report(store.get(), LeakedKeyQuery());
+  EXPECT_EQ(r.coverage, "complete");
+
+  // Left behind: what the incident created and nobody removed.
+  EXPECT_EQ(UndoTargets(r, "delete-resource"),
+            (std::set<std::string>{
+                "111122223333|ap-southeast-1|AWS::EC2::Instance|i-0miner0000000007",
+                "111122223333|global|AWS::IAM::User|backup-svc",
+                "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0attack000000001",
+                "111122223333|us-east-1|AWS::S3::Bucket|exfil-drop-2026"}));
+  // Changed and not changed back since (the trail was restarted by its owner: not listed).
+  EXPECT_EQ(UndoTargets(r, "revert-change"),
+            (std::set<std::string>{"111122223333|global|AWS::IAM::Role|ops-admin",
+                                   "111122223333|us-east-1|AWS::S3::Bucket|acme-reports"}));
+  // The leaked key was deactivated in the cleanup; the one the attacker made was not.
+  EXPECT_EQ(UndoTargets(r, "deactivate-key"), (std::set<std::string>{"AKIAEXAMPLEBACKUP007"}));
+  EXPECT_EQ(UndoTargets(r, "detach-policy"),
+            (std::set<std::string>{"arn:aws:iam::aws:policy/AdministratorAccess"}));
+  EXPECT_EQ(UndoTargets(r, "delete-login-profile"), (std::set<std::string>{"backup-svc"}));
+  EXPECT_EQ(r.undo.size(), 9u);
+
+  // Every call, failed and read-only ones too, through the chain of credentials.
+  std::set<std::string> names;
+  for (const ActivityRecord& c : r.calls) names.insert(c.event_name + "/" + c.error_code);
+  EXPECT_TRUE(names.count("DeleteDetector/AccessDenied"));
+  EXPECT_TRUE(names.count("ListUsers/"));
+  EXPECT_TRUE(names.count("DescribeInstances/"));  // by the assumed-role session
+  EXPECT_TRUE(names.count("ListBuckets/"));        // by the key the attacker created
+  EXPECT_FALSE(names.count("StartLogging/"));      // the owner's cleanup is not the incident
+  EXPECT_FALSE(names.count("TerminateInstances/"));
+  EXPECT_EQ(r.calls.size(), 20u);
+  ASSERT_EQ(r.principals.size(), 3u);
+  EXPECT_EQ(r.principals[1].value, "AKIAEXAMPLEBACKUP007");
+  EXPECT_EQ(r.principals[2].value, "ASIAEXAMPLETEMP00001");
+  EXPECT_EQ(r.principals[2].principal_arn,
+            "arn:aws:sts::111122223333:assumed-role/ops-admin/sync");
+
+  std::map<std::string, std::string> key_status;
+  for (const IncidentAccessKey& k : r.access_keys) key_status[k.access_key_id] = k.status_now;
+  EXPECT_EQ(key_status[kLeakedKey], "Inactive");
+  EXPECT_EQ(key_status["AKIAEXAMPLEBACKUP007"], "Active");
+  ASSERT_EQ(r.trust_changes.size(), 1u);
+  EXPECT_EQ(r.trust_changes[0].role_name, "ops-admin");
+
+  std::map<std::string, bool> exists;
+  for (const IncidentResource& res : r.resources) exists[res.resource_key] = res.exists_now;
+  EXPECT_FALSE(exists.at("111122223333|ap-southeast-1|AWS::EC2::Instance|i-0miner0000000008"));
+  EXPECT_FALSE(exists.at("111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0attack000000002"));
+  EXPECT_TRUE(exists.at("111122223333|us-east-1|AWS::CloudTrail::Trail|org-audit"));
+
+  // Findings opened by the incident, none of the owner's from October.
+  std::set<std::string> rules;
+  for (const Finding& f : r.findings) {
+    rules.insert(f.rule_id);
+    EXPECT_GE(f.first_seen_ms, r.query.from_ms);
+  }
+  EXPECT_TRUE(rules.count("network-sg-open-to-world"));
+  EXPECT_TRUE(rules.count("logging-cloudtrail-stopped"));
+  EXPECT_TRUE(rules.count("inventory-resource-in-unapproved-region"));
+
+  // The checklist names exactly the undo items.
+  const std::string checklist = IncidentToChecklist(r);
+  EXPECT_EQ(std::count(checklist.begin(), checklist.end(), '\n'), 9);
+  EXPECT_EQ(checklist.find("i-0miner0000000008"), std::string::npos);
+  EXPECT_EQ(checklist.find("sg-0attack000000002"), std::string::npos);
+  EXPECT_EQ(checklist.find("org-audit"), std::string::npos);
+}
+
+TEST(IncidentTest, QueriesBySourceIpPrincipalAndSession) {
+  MemoryStore store;
+  Replay(&store, ScenarioLines(), 7);
+  IncidentQuery q = LeakedKeyQuery();
+  q.by = ActivityIndex::kSourceIp;
+  q.value = "198.51.100.23";
+  IncidentReport r = Report(&store, q);
+  ASSERT_FALSE(r.calls.empty());
+  for (const ActivityRecord& c : r.calls) EXPECT_EQ(c.source_ip, "198.51.100.23");
+  EXPECT_EQ(UndoTargets(r, "delete-resource"),
+            (std::set<std::string>{"111122223333|us-east-1|AWS::S3::Bucket|exfil-drop-2026"}));
+
+  q.by = ActivityIndex::kSession;
+  q.value = "sync";
+  r = Report(&store, q);
+  EXPECT_EQ(r.calls.size(), 5u);
+  EXPECT_EQ(UndoTargets(r, "delete-resource"),
+            (std::set<std::string>{
+                "111122223333|ap-southeast-1|AWS::EC2::Instance|i-0miner0000000007",
+                "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0attack000000001"}));
+
+  q.by = ActivityIndex::kPrincipal;
+  q.value = "arn:aws:iam::111122223333:user/admin";
+  q.from_ms = T("2026-11-02T09:00:00Z");
+  r = Report(&store, q);
+  EXPECT_EQ(r.calls.size(), 4u);
+  // The cleanup created nothing; what it changed is listed as its own last change.
+  EXPECT_TRUE(UndoTargets(r, "delete-resource").empty());
+  EXPECT_TRUE(UndoTargets(r, "revert-change").count(
+      "111122223333|us-east-1|AWS::CloudTrail::Trail|org-audit"));
+}
+
+TEST(IncidentTest, MemoryAndRocksDbStoresGiveTheSameReport) {
+  TempDir dir;
+  auto rocks = OpenStore(dir.path());
+  MemoryStore memory;
+  Replay(rocks.get(), ScenarioLines(), 3);
+  Replay(&memory, ScenarioLines(), 3);
+  EXPECT_EQ(IncidentToNdjson(Report(rocks.get(), LeakedKeyQuery())),
+            IncidentToNdjson(Report(&memory, LeakedKeyQuery())));
+}
+
+// Issue 7 item 3: the same input twice, or reordered within CloudTrail's delivery window, gives
+// the same findings and the same report.
+TEST(IncidentTest, DeterministicUnderRedelivery) {
+  const std::vector<std::string> lines = ScenarioLines();
+  TempDir base_dir;
+  auto base = OpenStore(base_dir.path());
+  Replay(base.get(), lines, 4);
+  const std::string findings = AllFindings(base.get());
+  const std::string report = IncidentToMarkdown(Report(base.get(), LeakedKeyQuery()));
+  ASSERT_NE(findings, "");
+
+  // Twice into the same state: the second pass changes nothing.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  Replay(store.get(), lines, 4);
+  Replay(store.get(), lines, 9);
+  EXPECT_EQ(AllFindings(store.get()), findings);
+  EXPECT_EQ(IncidentToMarkdown(Report(store.get(), LeakedKeyQuery())), report);
+  // The timeline is not compared: events older than the seen-id TTL (14 days behind the newest)
+  // are re-applied as late events, and their history record then says "notApplied".
+}
+
+// Disabled: fails today, and not in the report's code. Reordered within 15 minutes, the applier
+// ends with a different state (AttachUserPolicy before CreateUser: the create is "older than
+// the current document" and not applied, and backup-svc ends without AdministratorAccess), and
+// rules open different findings (identity-user-has-admin-policy missing, other first actors).
+// Enable once appliers and rules are order-independent within the delivery window. History (and
+// so the timeline) legitimately differs: it records what arrived late.
+TEST(IncidentTest, DISABLED_DeterministicUnderReorderingWithinFifteenMinutes) {
+  const std::vector<std::string> lines = ScenarioLines();
+  TempDir base_dir;
+  auto base = OpenStore(base_dir.path());
+  Replay(base.get(), lines, 4);
+  const std::string findings = AllFindings(base.get());
+  const std::string report = IncidentToMarkdown(Report(base.get(), LeakedKeyQuery()));
+  // Shuffled within 15-minute buckets of event time, several seeds and batch sizes.
+  std::vector<std::pair<int64_t, std::string>> timed;
+  for (const std::string& line : lines) {
+    int64_t ms = 0;
+    ASSERT_TRUE(ParseTimestamp(json::parse(line)["eventTime"].get<std::string>(), &ms));
+    timed.emplace_back(ms, line);
+  }
+  constexpr int64_t kWindowMs = 15 * 60 * 1000;
+  for (unsigned seed : {1u, 2u, 3u, 4u}) {
+    std::mt19937 rng(seed);
+    std::map<int64_t, std::vector<std::string>> buckets;
+    for (const auto& [ms, line] : timed) buckets[ms / kWindowMs].push_back(line);
+    std::vector<std::string> shuffled;
+    for (auto& [bucket, group] : buckets) {
+      std::shuffle(group.begin(), group.end(), rng);
+      shuffled.insert(shuffled.end(), group.begin(), group.end());
+    }
+    ASSERT_NE(shuffled, lines) << "seed " << seed << " did not reorder anything";
+    TempDir dir;
+    auto store = OpenStore(dir.path());
+    Replay(store.get(), shuffled, 1 + seed * 2);
+    EXPECT_EQ(AllFindings(store.get()), findings) << "seed " << seed;
+    EXPECT_EQ(IncidentToMarkdown(Report(store.get(), LeakedKeyQuery())), report)
+        << "seed " << seed;
+  }
+}
+
+TEST(IncidentTest, SaysSoWhenTheActivityIndexIsMissing) {
+  const std::vector<std::string> lines = ScenarioLines();
+  MemoryStore store;
+  Replay(&store, lines, 10, /*record_activity=*/false);
+  IncidentReport r = Report(&store, LeakedKeyQuery());
+  EXPECT_EQ(r.coverage, "absent");
+  EXPECT_NE(IncidentToMarkdown(r).find("no activity index covers this window"),
+            std::string::npos);
+  EXPECT_NE(IncidentToChecklist(r).find("# note: call index absent"), std::string::npos);
+  // Only calls that changed state, from history: no failed or read-only ones.
+  for (const ActivityRecord& c : r.calls) {
+    EXPECT_TRUE(c.error_code.empty());
+    EXPECT_NE(c.event_name, "ListUsers");
+    EXPECT_EQ(c.access_key_id, kLeakedKey);
+  }
+  EXPECT_EQ(r.calls.size(), 5u);  // CreateUser ... UpdateAssumeRolePolicy
+  EXPECT_TRUE(UndoTargets(r, "delete-resource").count("111122223333|global|AWS::IAM::User|backup-svc"));
+
+  // Half indexed, half not: partial.
+  MemoryStore mixed;
+  const size_t half = lines.size() / 2;
+  Replay(&mixed, std::vector<std::string>(lines.begin(), lines.begin() + half), 10, true);
+  Replay(&mixed, std::vector<std::string>(lines.begin() + half, lines.end()), 10, false);
+  r = Report(&mixed, LeakedKeyQuery());
+  EXPECT_EQ(r.coverage, "partial");
+}
+
+TEST(IncidentTest, HistoryScanFindsTheSameStateChangesAsTheIndex) {
+  MemoryStore store;
+  Replay(&store, ScenarioLines(), 6);
+  IncidentQuery q = LeakedKeyQuery();
+  q.by = ActivityIndex::kPrincipal;
+  q.value = "arn:aws:iam::111122223333:user/backup-svc";
+  const IncidentReport indexed = Report(&store, q);
+  q.force_history_scan = true;
+  const IncidentReport scanned = Report(&store, q);
+  EXPECT_EQ(scanned.coverage, "history-scan");
+  std::set<std::string> a, b;
+  for (const ActivityRecord& c : indexed.calls) {
+    if (c.error_code.empty() && !c.read_only) a.insert(c.event_id);
+  }
+  for (const ActivityRecord& c : scanned.calls) b.insert(c.event_id);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 5u);
+  EXPECT_EQ(UndoTargets(indexed, "delete-resource"), UndoTargets(scanned, "delete-resource"));
+}
+
+TEST(IncidentTest, TimelineIsInEventTimeOrderAndFilters) {
+  MemoryStore store;
+  Replay(&store, ScenarioLines(), 8);
+  TimelineQuery q;
+  q.from_ms = T("2026-11-02T00:00:00Z");
+  q.to_ms = T("2026-11-03T00:00:00Z");
+  std::vector<TimelineLine> lines;
+  ASSERT_TRUE(BuildTimeline(&store, q, &lines).ok());
+  ASSERT_FALSE(lines.empty());
+  bool change = false, opened = false, resolved = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_GE(lines[i].time_ms, q.from_ms);
+    if (i > 0) {
+      EXPECT_LE(lines[i - 1].time_ms, lines[i].time_ms);
+    }
+    change |= lines[i].kind == "change";
+    opened |= lines[i].kind == "finding-opened";
+    resolved |= lines[i].kind == "finding-resolved";
+  }
+  EXPECT_TRUE(change && opened && resolved);
+
+  q.resource = "sg-0attack000000001";
+  ASSERT_TRUE(BuildTimeline(&store, q, &lines).ok());
+  ASSERT_EQ(lines.size(), 4u);  // create, authorize, two findings
+  EXPECT_EQ(lines[0].action, "CreateSecurityGroup");
+  EXPECT_EQ(lines[1].action, "AuthorizeSecurityGroupIngress");
+  EXPECT_EQ(lines[2].kind, "finding-opened");
+
+  q.resource.clear();
+  q.has_category = true;
+  q.category = Category::kLogging;
+  ASSERT_TRUE(BuildTimeline(&store, q, &lines).ok());
+  ASSERT_FALSE(lines.empty());
+  for (const TimelineLine& l : lines) {
+    EXPECT_NE(l.resource_key.find("CloudTrail"), std::string::npos) << l.resource_key;
+  }
+}
+
+}  // namespace
+}  // namespace driftwatch
