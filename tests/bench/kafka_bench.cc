@@ -7,7 +7,7 @@
 // the first record to the last. Prints the rates and the ratios driftwatch/no-op (target
 // >= 0.90) and driftwatch/python (target >= 8).
 //
-// usage: kafka_bench [RECORDS] [PARTITIONS]   (default 200000 records, 48 partitions; the
+// usage: kafka_bench [RECORDS] [PARTITIONS]   (default 100000 records, 48 partitions; the
 // embedded broker keeps about 5 MB per partition, so records * ~1 KB / partitions must stay under
 // that). DW_BINARY names the driftwatch binary (default: ../driftwatch beside this program).
 
@@ -52,6 +52,8 @@ double NoOpConsumerRate(const std::string& brokers, const std::string& topic, lo
   const auto deadline = Clock::now() + std::chrono::minutes(5);
   while (seen < count && Clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 500);
+    // Idle for 5 s after the first record: the rest is not coming (the mock dropped it).
+    if (m == nullptr && seen > 0 && Clock::now() - last > std::chrono::seconds(5)) break;
     if (m == nullptr) continue;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (seen++ == 0) first = Clock::now();
@@ -84,7 +86,7 @@ double RateFrom(const std::string& log, const std::string& marker) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long records = argc > 1 ? std::atol(argv[1]) : 200000;
+  const long records = argc > 1 ? std::atol(argv[1]) : 100000;
   const int partitions = argc > 2 ? std::atoi(argv[2]) : 48;
   std::string binary = std::getenv("DW_BINARY") ? std::getenv("DW_BINARY") : "";
   if (binary.empty()) {
