@@ -920,8 +920,25 @@ class Compiler {
       Problem(res.line, "'resource' is for event rules; state rules find the resource changed");
       return;
     }
-    if (const YamlNode* t = res.Find("type")) Scalar(t, "type", res.line, &rule->resource.type);
+    const YamlNode* t = res.Find("type");
+    if (t != nullptr && t->is_sequence()) {
+      rule->resource.types = StringList(*t, "'resource.type'");
+    } else if (t != nullptr) {
+      Scalar(t, "type", res.line, &rule->resource.type);
+    }
     if (const YamlNode* id = res.Find("id")) CompileField(*id, false, false, &rule->resource.id);
+    if (!rule->resource.types.empty()) {
+      if (rule->resource.types.size() != rule->resource.id.paths.size()) {
+        Problem(res.line, "'resource.type' as a list needs one type per 'id' path (" +
+                              std::to_string(rule->resource.types.size()) + " types, " +
+                              std::to_string(rule->resource.id.paths.size()) + " paths)");
+      } else {
+        for (const FieldPath& path : rule->resource.id.paths) {
+          rule->resource.typed_ids.push_back(FieldRef{{path}});
+        }
+        rule->resource.type = rule->resource.types.front();
+      }
+    }
     if (const YamlNode* arn = res.Find("arn")) {
       CompileField(*arn, false, false, &rule->resource.arn);
     }

@@ -128,7 +128,15 @@ struct CompiledRuleEngine::Impl {
     FindingResource r;
     r.account = e.account;
     r.region = rule.resource.global ? "global" : e.region;
-    if (!rule.resource.type.empty()) {
+    if (!rule.resource.typed_ids.empty()) {
+      for (size_t i = 0; i < rule.resource.typed_ids.size(); ++i) {
+        if (eval.FirstString(rule.resource.typed_ids[i], &r.id)) {
+          r.type = rule.resource.types[i];
+          eval.FirstString(rule.resource.arn, &r.arn);
+          return r;
+        }
+      }
+    } else if (!rule.resource.type.empty()) {
       r.type = rule.resource.type;
       eval.FirstString(rule.resource.id, &r.id);
       eval.FirstString(rule.resource.arn, &r.arn);

@@ -134,6 +134,10 @@ struct Condition {
 struct ResourceSpec {
   std::string type;       // literal resource type; "" = from the event's resources
   FieldRef id;            // empty paths = from the event's resources
+  // `type` given as a list, one type per `id` path: the first id path that yields a value
+  // decides the type (AttachUserPolicy -> user, AttachRolePolicy -> role). Empty otherwise.
+  std::vector<std::string> types;
+  std::vector<FieldRef> typed_ids;  // one single-path FieldRef per entry of `types`
   FieldRef arn;
   bool global = false;    // region "global" (IAM and other global resources)
 };
