@@ -1,0 +1,139 @@
+// Incident query speed (issue 7 item 5): a RocksDB state filled with N synthetic events (written
+// directly as WriteSets: history entry + activity record each, as the pipeline writes them with
+// the activity index on), then `BuildIncidentReport` for one principal through the activity
+// index vs the same question answered by scanning all history, in the same run.
+//
+// usage: incident_bench [EVENTS (default 10000000)] [FILL_SECONDS (default 180)] [DIR]
+// The fill stops at EVENTS or FILL_SECONDS, whichever comes first; the figure printed says how
+// many events the state holds. Target: index query < 1 s and >= 100x faster than the scan.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "engine/incident.h"
+#include "state/rocksdb_store.h"
+
+using namespace driftwatch;
+
+namespace {
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t target = argc > 1 ? std::atoll(argv[1]) : 10000000;
+  const double fill_limit = argc > 2 ? std::atof(argv[2]) : 180;
+  std::string dir = argc > 3 ? argv[3] : "";
+  bool remove_dir = false;
+  if (dir.empty()) {
+    char pattern[] = "/tmp/dw-incident-bench-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return 2;
+    dir = pattern;
+    remove_dir = true;
+  }
+  RocksDbStoreOptions options;
+  options.sync = false;
+  options.block_cache_bytes = size_t{256} << 20;
+  std::unique_ptr<RocksDbStore> store;
+  if (Status s = RocksDbStore::Open(dir + "/state", options, &store); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
+  constexpr int kPrincipals = 20000, kResources = 200000, kBatch = 20000;
+  const int64_t t0 = 1790000000000;  // 2026-09
+  std::mt19937_64 rng(7);
+  const auto fill_start = std::chrono::steady_clock::now();
+  int64_t n = 0;
+  WriteSet ws;
+  while (n < target && Seconds(fill_start) < fill_limit) {
+    ws = WriteSet();
+    for (int i = 0; i < kBatch && n < target; ++i, ++n) {
+      const int p = static_cast<int>(rng() % kPrincipals);
+      const int r = static_cast<int>(rng() % kResources);
+      const int64_t t = t0 + n * 50;  // 20 events a second of event time
+      const std::string arn = "arn:aws:iam::111122223333:user/u" + std::to_string(p);
+      const std::string key = "AKIABENCH" + std::to_string(100000 + p);
+      const std::string ip = "10.0." + std::to_string(p % 250) + "." + std::to_string(p / 250);
+      const std::string id = "ev-" + std::to_string(n);
+      const bool write = rng() % 5 == 0;  // one call in five changes state
+      ActivityRecord a;
+      a.time_ms = t;
+      a.event_id = id;
+      a.event_source = "ec2.amazonaws.com";
+      a.event_name = write ? "AuthorizeSecurityGroupIngress" : "DescribeInstances";
+      a.region = "us-east-1";
+      a.account = "111122223333";
+      a.source_ip = ip;
+      a.access_key_id = key;
+      a.principal_arn = arn;
+      a.principal_type = "IAMUser";
+      a.read_only = !write;
+      if (write) {
+        const std::string rk = "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-" +
+                               std::to_string(r);
+        a.resource_keys.push_back(rk);
+        HistoryEntry h;
+        h.resource_key = rk;
+        h.time_ms = t;
+        h.event_id = id;
+        h.action = a.event_name;
+        h.principal_arn = arn;
+        h.principal_type = "IAMUser";
+        h.access_key_id = key;
+        h.source_ip = ip;
+        h.change = R"({"added":{"ipPermissions":[{"ipProtocol":"tcp","fromPort":22}]}})";
+        h.document_after = R"({"resourceType":"AWS::EC2::SecurityGroup","configuration":{}})";
+        ws.history.push_back(std::move(h));
+      }
+      ws.activity.push_back(std::move(a));
+    }
+    ws.activity_runs.push_back({"bench", true, t0, t0 + n * 50});
+    if (Status s = store->Commit(ws); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  const double fill_s = Seconds(fill_start);
+  std::printf("filled %lld events (%s) in %.1f s (%.0f events/s)\n", static_cast<long long>(n),
+              n >= target ? "target reached" : "stopped at the time limit", fill_s, n / fill_s);
+
+  IncidentQuery q;
+  q.by = ActivityIndex::kPrincipal;
+  q.value = "arn:aws:iam::111122223333:user/u4242";
+  auto start = std::chrono::steady_clock::now();
+  IncidentReport indexed;
+  if (Status s = BuildIncidentReport(store.get(), q, &indexed); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
+  const double index_s = Seconds(start);
+  q.force_history_scan = true;
+  start = std::chrono::steady_clock::now();
+  IncidentReport scanned;
+  if (Status s = BuildIncidentReport(store.get(), q, &scanned); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
+  const double scan_s = Seconds(start);
+  size_t writes = 0;
+  for (const ActivityRecord& c : indexed.calls) writes += c.read_only ? 0 : 1;
+  std::printf("index query: %zu calls (%zu changed state), %zu resources in %.4f s\n",
+              indexed.calls.size(), writes, indexed.resources.size(), index_s);
+  std::printf("history scan: %zu calls that changed state, %zu resources in %.3f s\n",
+              scanned.calls.size(), scanned.resources.size(), scan_s);
+  std::printf("ratio (scan / index): %.0fx; target: index < 1 s and >= 100x: %s\n",
+              scan_s / index_s, index_s < 1.0 && scan_s / index_s >= 100 ? "met" : "NOT met");
+  const bool same = scanned.calls.size() == writes &&
+                    scanned.resources.size() == indexed.resources.size();
+  if (!same) std::printf("MISMATCH between index and scan answers\n");
+  store.reset();
+  if (remove_dir) std::filesystem::remove_all(dir);
+  return same ? 0 : 1;
+}
