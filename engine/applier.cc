@@ -8,6 +8,8 @@
 #include <cctype>
 #include <climits>
 #include <cstdio>
+#include <iterator>
+#include <memory>
 
 #include "engine/applier_internal.h"
 #include "engine/time_util.h"
@@ -314,7 +316,12 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   int64_t last_ms = INT64_MIN;
   bool tombstoned = false;
   if (have) {
-    doc = json::parse(before, nullptr, false);
+    // A document this batch already changed comes parsed: copying it is cheaper than parsing.
+    if (std::shared_ptr<const json> parsed = ctx_.ParsedResource(key)) {
+      doc = *parsed;
+    } else {
+      doc = json::parse(before, nullptr, false);
+    }
     if (!doc.is_object()) doc = NewDocument(t);  // unreadable: start again rather than stop
     last_ms = LastChangeMs(doc);
     // A redelivery that outlived the seen-id TTL: already applied, nothing to do.
@@ -335,7 +342,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
 
   HistoryEntry h = NewHistory(key);
   StateDelta d = NewDelta(t, key);
-  d.before = have ? before : std::string();
+  if (have) d.before = std::move(before);
   json change = json::object();
 
   if (mode == Mode::kDelete) {
@@ -359,7 +366,8 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     return;
   }
 
-  json work = (mode == Mode::kCreate || !have) ? NewDocument(t) : doc;
+  // `doc` is read again below only when the change is older than it.
+  json work = (mode == Mode::kCreate || !have) ? NewDocument(t) : older ? doc : std::move(doc);
   if (mode == Mode::kCreate) {
     StampCreator(work);
     change["created"] = true;
@@ -382,7 +390,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
       change["creatorRecorded"] = true;
       d.after = Dump(doc);
       d.applied = true;
-      ctx_.PutResource(key, d.after);
+      ctx_.PutResource(key, d.after, std::make_shared<const json>(std::move(doc)));
     }
     h.change = Dump(change);
     ctx_.AddHistory(std::move(h));
@@ -406,7 +414,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   }
   std::string after = Dump(work);
   if (tombstoned) ctx_.DeleteResource(TombstoneKey(key));
-  ctx_.PutResource(key, after);
+  ctx_.PutResource(key, after, std::make_shared<const json>(std::move(work)));
   h.change = Dump(change);
   h.document_after = after;
   d.after = std::move(after);
@@ -718,6 +726,129 @@ struct Applier::Impl {
   applier::HandlerMap handlers;
 };
 
+namespace {
+
+// The members of a CloudTrail record that appliers read.
+constexpr std::string_view kRecordMembers[] = {"requestParameters", "responseElements", "resources",
+                                               "errorCode"};
+constexpr size_t kRecordMemberCount = std::size(kRecordMembers);
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
+
+// `s[i]` is the opening quote; returns the index after the closing one, or npos.
+size_t SkipString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Index after the JSON value starting at `s[i]` (structure only: what is inside strings and
+// scalars is left for the parser of the values kept), or npos.
+size_t SkipValue(std::string_view s, size_t i) {
+  if (i >= s.size()) return std::string_view::npos;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = SkipString(s, i);
+        if (i == std::string_view::npos) return i;
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return std::string_view::npos;
+  }
+  const size_t start = i;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+         s[i] != '\n' && s[i] != '\r') {
+    ++i;
+  }
+  return i == start ? std::string_view::npos : i;
+}
+
+// The values of the top-level members named in kRecordMembers (the last one of a repeated name,
+// as a parser keeps it), as text. False when `text` is not one object this walk can read (a key
+// with an escape, broken structure): the caller then parses the record whole.
+bool FindRecordMembers(std::string_view text, std::string_view* values) {
+  size_t i = SkipSpace(text, 0);
+  if (i >= text.size() || text[i] != '{') return false;
+  i = SkipSpace(text, i + 1);
+  if (i < text.size() && text[i] == '}') return SkipSpace(text, i + 1) == text.size();
+  while (true) {
+    if (i >= text.size() || text[i] != '"') return false;
+    const size_t key_end = SkipString(text, i);
+    if (key_end == std::string_view::npos) return false;
+    const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    if (key.find('\\') != std::string_view::npos) return false;
+    i = SkipSpace(text, key_end);
+    if (i >= text.size() || text[i] != ':') return false;
+    i = SkipSpace(text, i + 1);
+    const size_t value_end = SkipValue(text, i);
+    if (value_end == std::string_view::npos) return false;
+    for (size_t m = 0; m < kRecordMemberCount; ++m) {
+      if (key == kRecordMembers[m]) values[m] = text.substr(i, value_end - i);
+    }
+    i = SkipSpace(text, value_end);
+    if (i >= text.size()) return false;
+    if (text[i] == '}') return SkipSpace(text, i + 1) == text.size();
+    if (text[i] != ',') return false;
+    i = SkipSpace(text, i + 1);
+  }
+}
+
+// The record as appliers see it. API calls: only the members appliers read, each parsed on its
+// own (the rest of a record is most of its bytes and would only be parsed to be dropped).
+// Config items are kept whole. An unreadable record reads as an empty object.
+applier::json ParseRecord(const Event& event) {
+  using applier::json;
+  if (event.kind == EventKind::kApiCall) {
+    std::string_view values[kRecordMemberCount];
+    if (FindRecordMembers(event.document, values)) {
+      json record = json::object();
+      bool readable = true;
+      for (size_t m = 0; m < kRecordMemberCount && readable; ++m) {
+        if (values[m].data() == nullptr) continue;
+        json v = json::parse(values[m], nullptr, false);
+        if (v.is_discarded()) {
+          readable = false;
+        } else {
+          record[std::string(kRecordMembers[m])] = std::move(v);
+        }
+      }
+      if (readable) return record;
+    }
+  }
+  const bool api_call = event.kind == EventKind::kApiCall;
+  json record = json::parse(
+      event.document,
+      [api_call](int depth, json::parse_event_t what, json& parsed) {
+        if (!api_call || depth != 1 || what != json::parse_event_t::key) return true;
+        const std::string& k = parsed.get_ref<const std::string&>();
+        return std::find(std::begin(kRecordMembers), std::end(kRecordMembers), k) !=
+               std::end(kRecordMembers);
+      },
+      false);
+  if (record.is_discarded()) record = json::object();
+  return record;
+}
+
+}  // namespace
+
 Applier::Applier() : impl_(new Impl) {
   applier::RegisterIamAppliers(&impl_->handlers);
   applier::RegisterNetworkAppliers(&impl_->handlers);
@@ -731,19 +862,7 @@ Applier::~Applier() { delete impl_; }
 void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
   if (event.kind == EventKind::kComplianceChange) return;
   if (event.kind == EventKind::kApiCall && (!event.error_code.empty() || event.read_only)) return;
-  // API calls: only the members appliers read are kept (the rest of a record is most of its
-  // bytes and would only be allocated to be dropped). Config items are kept whole.
-  const bool api_call = event.kind == EventKind::kApiCall;
-  applier::json record = applier::json::parse(
-      event.document,
-      [api_call](int depth, applier::json::parse_event_t what, applier::json& parsed) {
-        if (!api_call || depth != 1 || what != applier::json::parse_event_t::key) return true;
-        const std::string& k = parsed.get_ref<const std::string&>();
-        return k == "requestParameters" || k == "responseElements" || k == "resources" ||
-               k == "errorCode";
-      },
-      false);
-  if (record.is_discarded()) record = applier::json::object();
+  const applier::json record = ParseRecord(event);
   // A record that slipped through with an errorCode the decoder did not lift is still failed.
   if (event.kind == EventKind::kApiCall && !applier::Str(record, "errorCode").empty()) return;
   try {

@@ -3,6 +3,7 @@
 // knows that Config does not (creator, access keys, logging flags).
 
 #include <climits>
+#include <memory>
 
 #include "engine/applier_internal.h"
 #include "engine/time_util.h"
@@ -156,7 +157,11 @@ void Op::ApplyConfigItem() {
   int64_t last_ms = INT64_MIN;
   bool tombstoned = false;
   if (have) {
-    doc = json::parse(before, nullptr, false);
+    if (std::shared_ptr<const json> parsed = ctx_.ParsedResource(key)) {
+      doc = *parsed;
+    } else {
+      doc = json::parse(before, nullptr, false);
+    }
     if (!doc.is_object()) doc = json::object();
     const json& ms = At(At(doc, "driftwatch"), "lastChangeMs");
     if (ms.is_number_integer()) last_ms = ms.get<int64_t>();
@@ -226,7 +231,7 @@ void Op::ApplyConfigItem() {
   change["changed"] = have ? Diff(doc, item) : json::array({"created"});
   std::string after = Dump(item);
   if (tombstoned) ctx_.DeleteResource(tomb_key);
-  ctx_.PutResource(key, after);
+  ctx_.PutResource(key, after, std::make_shared<const json>(std::move(item)));
   h.change = Dump(change);
   h.document_after = after;
   d.after = std::move(after);

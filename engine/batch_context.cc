@@ -19,11 +19,22 @@ bool BatchContext::GetResource(std::string_view key, std::string* document) {
 }
 
 void BatchContext::PutResource(std::string key, std::string document) {
-  resources_[std::move(key)] = ResourceSlot{true, std::move(document)};
+  resources_[std::move(key)] = ResourceSlot{true, std::move(document), nullptr};
+}
+
+void BatchContext::PutResource(std::string key, std::string document,
+                               std::shared_ptr<const nlohmann::json> parsed) {
+  resources_[std::move(key)] = ResourceSlot{true, std::move(document), std::move(parsed)};
+}
+
+std::shared_ptr<const nlohmann::json> BatchContext::ParsedResource(std::string_view key) const {
+  auto it = resources_.find(std::string(key));
+  if (it == resources_.end() || !it->second.exists) return nullptr;
+  return it->second.parsed;
 }
 
 void BatchContext::DeleteResource(std::string key) {
-  resources_[std::move(key)] = ResourceSlot{false, {}};
+  resources_[std::move(key)] = ResourceSlot{false, {}, nullptr};
 }
 
 void BatchContext::AddHistory(HistoryEntry entry) { history_.push_back(std::move(entry)); }

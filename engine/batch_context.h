@@ -4,6 +4,8 @@
 // status changed are collected for emission after the commit. Single-threaded.
 
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +25,13 @@ class BatchContext {
   // Current document of a resource; false when it does not exist (or was deleted).
   bool GetResource(std::string_view key, std::string* document);
   void PutResource(std::string key, std::string document);
+  // PutResource with the document's parsed form alongside (what parsing `document` yields), so
+  // that a later change in the same batch copies it instead of parsing the text again.
+  void PutResource(std::string key, std::string document,
+                   std::shared_ptr<const nlohmann::json> parsed);
+  // The parsed form given with the resource's current document in this batch, else nullptr
+  // (documents read from the store, or put as text only).
+  std::shared_ptr<const nlohmann::json> ParsedResource(std::string_view key) const;
   void DeleteResource(std::string key);
   void AddHistory(HistoryEntry entry);
 
@@ -55,6 +64,7 @@ class BatchContext {
   struct ResourceSlot {
     bool exists;
     std::string document;
+    std::shared_ptr<const nlohmann::json> parsed;  // may be null
   };
   StateStore* store_;
   std::unordered_map<std::string, ResourceSlot> resources_;
