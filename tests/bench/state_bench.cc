@@ -10,6 +10,8 @@
 //   rules:  the same with the project's rule pack (config/rules) loaded, as `replay` runs it
 //   diagnostic: state without rules and without syncing the WAL (not crash-safe), to show what
 //           the per-batch fsync costs on this machine
+//   diagnostic: the event decoder alone over the same lines (no state, no rules): the ceiling
+//           the rest of the replay divides
 // and prints the median records/s of each and the ratios state/raw and rules/raw (target for the
 // whole replay, state included: >= 0.50).
 //
@@ -205,6 +207,26 @@ double RunPipeline(const std::vector<std::string>& lines, const std::string& dir
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+double RunDecoder(const std::vector<std::string>& lines) {
+  driftwatch::SimdjsonEventDecoder decoder;
+  std::vector<driftwatch::Event> events;
+  std::vector<driftwatch::EventDecoder::Rejected> rejected;
+  size_t decoded = 0;
+  const auto start = Clock::now();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    events.clear();
+    rejected.clear();
+    decoder.Decode(lines[i], "file:/bench", &events, &rejected);
+    decoded += events.size();
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (decoded != lines.size()) {
+    std::fprintf(stderr, "state_bench: decoded %zu events from %zu lines\n", decoded, lines.size());
+    std::exit(1);
+  }
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -226,7 +248,7 @@ int main(int argc, char** argv) {
       (std::filesystem::temp_directory_path() / ("dw-state-bench-" + std::to_string(getpid())))
           .string();
 
-  std::vector<double> raw, state, ruled, unsynced;
+  std::vector<double> raw, state, ruled, unsynced, decoded;
   simdjson::dom::parser parser;
   for (int r = 0; r < reps; ++r) {
     const auto start = Clock::now();
@@ -243,6 +265,7 @@ int main(int argc, char** argv) {
     state.push_back(RunPipeline(lines, dir, rules_dir, false));
     ruled.push_back(RunPipeline(lines, dir, rules_dir, true));
     unsynced.push_back(RunPipeline(lines, dir, rules_dir, false, /*sync=*/false));
+    decoded.push_back(RunDecoder(lines));
   }
   std::filesystem::remove_all(dir);
   const double n = static_cast<double>(lines.size());
@@ -258,5 +281,8 @@ int main(int argc, char** argv) {
   const double unsynced_rate = n / Median(unsynced);
   std::printf("diagnostic: no rules, WAL not synced: %12.0f records/s  ratio %.2f\n", unsynced_rate,
               unsynced_rate / raw_rate);
+  const double decode_rate = n / Median(decoded);
+  std::printf("diagnostic: event decoder alone:      %12.0f records/s  ratio %.2f\n", decode_rate,
+              decode_rate / raw_rate);
   return 0;
 }
