@@ -138,6 +138,8 @@ while todo:
     closure.add(p)
     todo.extend(depends(p) or [])
 base = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g", "libbz2-1.0", "liblzma5", "libzstd1"}
+# A sanitizer build of the test suite links the sanitizer runtimes; the image's build does not.
+base |= {"libasan8", "libubsan1", "liblsan0", "libtsan2"}
 for pkg in os.environ["DW_LIBPKGS"].split():
     check(pkg in closure or pkg in base,
           f"Dockerfile: the binary needs a library from {pkg}, which the runtime stage does not install")
