@@ -21,7 +21,7 @@ ctest --test-dir "$root/build-test" -j"$jobs" --output-on-failure --timeout 900
 
 if [ "${DW_SKIP_SANITIZERS:-0}" != 1 ]; then
   step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
-  "$root/scripts/build.sh" "$root/build-asan" -DDW_WERROR=ON -DDW_SANITIZE=ON \
+  "$root/scripts/build.sh" "$root/build-asan" -DDW_WERROR=ON -DDW_SANITIZE=ON -DDW_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo
   step "tests under ASan + UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
