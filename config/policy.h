@@ -26,6 +26,10 @@ struct Policy {
   std::vector<std::string> trusted_accounts;  // besides the event's own account
   bool has_trusted_ami_owners = false;
   std::vector<std::string> trusted_ami_owners;  // account ids, or aliases such as "amazon"
+  // AMI ids always trusted whatever their owner, and the way to trust an image whose owner
+  // driftwatch cannot learn (public images it never saw described). Used only while
+  // trusted_ami_owners is set.
+  std::vector<std::string> trusted_amis;
   std::vector<int> public_ports;                // default: none
   int access_key_max_age_days = 90;             // bounds: 1..3650
   bool has_iam_admin_principals = false;

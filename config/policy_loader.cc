@@ -148,6 +148,14 @@ bool IsAccountId(std::string_view s) {
   return true;
 }
 
+bool IsAmiId(std::string_view s) {
+  if (s.size() < 12 || s.size() > 21 || s.substr(0, 4) != "ami-") return false;
+  for (char c : s.substr(4)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 bool IsAmiOwner(std::string_view s) {
   return IsAccountId(s) || s == "amazon" || s == "aws-marketplace" || s == "self";
 }
@@ -210,6 +218,8 @@ Status LoadPolicyFromNode(const YamlNode& root, std::string_view file_name, Poli
           p.has_trusted_ami_owners = true;
           r.StringList(v, e.key, &p.trusted_ami_owners, IsAmiOwner,
                        "a 12-digit account id, 'amazon', 'aws-marketplace' or 'self'");
+        } else if (e.key == "trusted_amis") {
+          r.StringList(v, e.key, &p.trusted_amis, IsAmiId, "an AMI id like ami-0abc12345678");
         } else if (e.key == "iam_admin_principals") {
           p.has_iam_admin_principals = true;
           r.StringList(v, e.key, &p.iam_admin_principals, IsPrincipalPattern,
@@ -231,7 +241,7 @@ Status LoadPolicyFromNode(const YamlNode& root, std::string_view file_name, Poli
         } else {
           r.Problem(e.line, e.key,
                     "unknown key (expected approved_regions, approved_resource_types, "
-                    "trusted_accounts, trusted_ami_owners, public_ports, "
+                    "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
                     "access_key_max_age_days, iam_admin_principals, suppressions)");
         }
       }

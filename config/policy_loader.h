@@ -6,7 +6,9 @@
 //     approved_resource_types: ["AWS::EC2::Instance"] # unset: resource-type check off
 //     trusted_accounts: ["111122223333"]              # 12-digit ids; default: none but the
 //                                                     # account itself
-//     trusted_ami_owners: [amazon, "123456789012"]    # unset: AMI-owner check off
+//     trusted_ami_owners: [amazon, "123456789012"]    # unset: AMI-owner check off; "self"
+//                                                     # = the instance's own account
+//     trusted_amis: [ami-0abc12345678]                # AMI ids trusted whatever the owner
 //     public_ports: [80, 443]                         # 0..65535; default: none
 //     access_key_max_age_days: 90                     # 1..3650, default 90
 //     iam_admin_principals: ["arn:aws:iam::111122223333:role/admin*"]  # unset: check off

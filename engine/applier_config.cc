@@ -223,6 +223,11 @@ void Op::ApplyConfigItem() {
   // Keep only the document fields of the item, not delivery details.
   for (const char* drop : {"relatedEvents", "configurationItemDiff"}) item.erase(drop);
   if (have) CarryOver(doc, item);
+  // Config's instance items carry the imageId but not its owner: stamp it from state.
+  if (type == "AWS::EC2::Instance" && At(item, "configuration").is_object()) {
+    StampImageOwner(*this, t.account, t.region, have ? At(doc, "configuration") : json(),
+                    item["configuration"]);
+  }
   json& dw = ObjectAt(item, "driftwatch");
   dw["lastChangeMs"] = capture_ms;
   dw["lastEventId"] = event_.id;

@@ -102,6 +102,10 @@ class Op {
   // A Config item replaces the document (or deletes it).
   void ApplyConfigItem();
 
+  // Reads another resource's current document (defined in applier_compute.cc); false when the
+  // resource is unknown or its document unreadable.
+  bool Peek(const Target& t, json* doc) const;
+
  private:
   enum class Mode { kUpdate, kCreate, kDelete };
   void Apply(const Target& t, Mode mode, const MutateFn& fn);
@@ -124,6 +128,13 @@ void RegisterNetworkAppliers(HandlerMap* map);
 void RegisterDataAppliers(HandlerMap* map);
 void RegisterLoggingAppliers(HandlerMap* map);
 void RegisterComputeAppliers(HandlerMap* map);
+
+// Instance configuration `cfg` (with imageId) of an instance in `account`/`region`: sets
+// imageOwnerId (and imageOwnerAlias) from the image's document when driftwatch knows the image,
+// else keeps what `previous` (the instance's former configuration, may be null) had for the
+// same image. Defined in applier_compute.cc.
+void StampImageOwner(const Op& op, const std::string& account, const std::string& region,
+                     const json& previous, json& cfg);
 
 // ARN of a resource whose ARN form is known, else "".
 std::string MakeArn(const Target& t);

@@ -43,6 +43,11 @@ bool ParseSeverity(std::string_view name, Severity* out) {
 }
 
 std::string MakeFindingId(std::string_view rule_id, const FindingResource& r) {
+  return MakeFindingId(rule_id, r, std::string_view());
+}
+
+std::string MakeFindingId(std::string_view rule_id, const FindingResource& r,
+                          std::string_view qualifier) {
   uint64_t h = 14695981039346656037ULL;
   auto mix = [&h](std::string_view part) {
     for (unsigned char c : part) {
@@ -57,6 +62,7 @@ std::string MakeFindingId(std::string_view rule_id, const FindingResource& r) {
   mix(r.region);
   mix(r.type);
   mix(r.id);
+  if (!qualifier.empty()) mix(qualifier);
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
   return buf;

@@ -54,6 +54,10 @@ inline constexpr size_t kMaxFindingEventIds = 20;
 
 // Stable id for rule + resource: hex of a 64-bit FNV-1a over "rule_id\0account\0region\0type\0id".
 std::string MakeFindingId(std::string_view rule_id, const FindingResource& resource);
+// The same with a qualifier that splits one rule's findings on one resource (the AWS Config rule
+// name of a compliance finding); an empty qualifier gives MakeFindingId(rule_id, resource).
+std::string MakeFindingId(std::string_view rule_id, const FindingResource& resource,
+                          std::string_view qualifier);
 
 // One JSON object, no trailing newline, in the DESIGN.md finding format (times as RFC 3339 UTC).
 std::string FindingToJson(const Finding& f);

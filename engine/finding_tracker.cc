@@ -23,8 +23,9 @@ void AddEventId(Finding* f, std::string_view event_id) {
 FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemplate& rule,
                                             const FindingResource& resource,
                                             const FindingActor& actor, std::string_view event_id,
-                                            int64_t time_ms, std::string evidence) {
-  const std::string id = MakeFindingId(rule.rule_id, resource);
+                                            int64_t time_ms, std::string evidence,
+                                            std::string_view qualifier) {
+  const std::string id = MakeFindingId(rule.rule_id, resource, qualifier);
   Finding f;
   if (ctx.GetFinding(id, &f) && f.status == FindingStatus::kOpen) {
     const bool known_event =
@@ -59,8 +60,8 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
 
 bool FindingTracker::Resolve(BatchContext& ctx, std::string_view rule_id,
                              const FindingResource& resource, std::string_view event_id,
-                             int64_t time_ms) {
-  const std::string id = MakeFindingId(rule_id, resource);
+                             int64_t time_ms, std::string_view qualifier) {
+  const std::string id = MakeFindingId(rule_id, resource, qualifier);
   Finding f;
   if (!ctx.GetFinding(id, &f) || f.status != FindingStatus::kOpen) return false;
   f.status = FindingStatus::kResolved;

@@ -432,7 +432,20 @@ class Compiler {
       return optional(policy_.has_approved_resource_types, policy_.approved_resource_types);
     }
     if (name == "trusted_ami_owners") {
+      // "self" (AWS's own alias) trusts the resource's own account, like trusted_accounts.
+      for (const std::string& o : policy_.trusted_ami_owners) {
+        if (o == "self") *own_account = true;
+      }
       return optional(policy_.has_trusted_ami_owners, policy_.trusted_ami_owners);
+    }
+    if (name == "trusted_amis") {
+      // Part of the AMI-owner check: off with it.
+      if (!policy_.has_trusted_ami_owners && !in_exception) {
+        *disabled = true;
+        if (reason->empty()) *reason = "policy.trusted_ami_owners is not set";
+      }
+      *values = policy_.trusted_amis;
+      return true;
     }
     if (name == "iam_admin_principals") {
       return optional(policy_.has_iam_admin_principals, policy_.iam_admin_principals);
@@ -452,7 +465,7 @@ class Compiler {
     }
     Problem(pol->line, "unknown policy value '" + name +
                            "' (expected approved_regions, approved_resource_types, "
-                           "trusted_accounts, trusted_ami_owners, public_ports, "
+                           "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
                            "access_key_max_age_days, iam_admin_principals)");
     return false;
   }

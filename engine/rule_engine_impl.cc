@@ -164,11 +164,19 @@ struct CompiledRuleEngine::Impl {
     return a;
   }
 
+  // A resource has one compliance state per AWS Config rule: findings on compliance changes
+  // are kept apart per Config rule, so that one rule turning COMPLIANT does not resolve
+  // another's finding on the same resource.
+  static std::string_view Qualifier(const Event& e) {
+    return e.kind == EventKind::kComplianceChange ? std::string_view(e.config_rule)
+                                                  : std::string_view();
+  }
+
   void EvaluateEventRule(uint32_t idx, const Event& event, BatchContext& ctx) {
     const CompiledRule& rule = set.rules[idx];
     if (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) {
       FindingTracker::Resolve(ctx, rule.meta.rule_id, EventResource(rule, event), event.id,
-                              event.time_ms);
+                              event.time_ms, Qualifier(event));
       return;
     }
     if (!Holds(rule)) return;
@@ -176,7 +184,7 @@ struct CompiledRuleEngine::Impl {
     FindingActor actor = ActorOf(event);
     if (!policy.suppressions.empty() && Suppressed(rule, resource, actor, nullptr, &ctx)) return;
     FindingTracker::Open(ctx, rule.meta, resource, actor, event.id, event.time_ms,
-                         Evidence(rule, &event));
+                         Evidence(rule, &event), Qualifier(event));
   }
 
   void ClearDeadline(uint32_t rule, const std::string& key) {

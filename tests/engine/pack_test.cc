@@ -46,7 +46,8 @@ Policy PackPolicy() {
                                "AWS::Config::ConfigurationRecorder"};
   p.trusted_accounts = {"222233334444"};
   p.has_trusted_ami_owners = true;
-  p.trusted_ami_owners = {"amazon", kAccount};
+  p.trusted_ami_owners = {"amazon", "self"};
+  p.trusted_amis = {"ami-0a1b2c3d4e5f60718"};
   p.public_ports = {80, 443};
   p.access_key_max_age_days = 90;
   p.has_iam_admin_principals = true;

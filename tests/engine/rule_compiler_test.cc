@@ -198,6 +198,28 @@ TEST(RuleCompilerTest, UnsetOptionalPolicyDisablesTheRuleButNotInExceptions) {
   EXPECT_TRUE(r.rules[0].enabled);
 }
 
+TEST(RuleCompilerTest, TrustedAmisBelongToTheAmiOwnerCheck) {
+  const char* text = R"(- rule: ami-check
+  title: AMI
+  category: inventory
+  severity: low
+  description: Something happened; do the thing about it.
+  state: {resource_types: ["AWS::EC2::Instance"]}
+  condition: {field: configuration.imageId, not_in: {policy: trusted_amis}}
+)";
+  RuleLoadResult r = Check(text);
+  ASSERT_TRUE(r.ok()) << Dump(r);
+  ASSERT_EQ(r.rules.size(), 1u);
+  EXPECT_FALSE(r.rules[0].enabled) << "trusted_amis alone does not turn the AMI check on";
+  EXPECT_EQ(r.rules[0].disabled_reason, "policy.trusted_ami_owners is not set");
+
+  Policy policy;
+  policy.has_trusted_ami_owners = true;
+  policy.trusted_ami_owners = {"self"};
+  r = Check(text, policy);
+  EXPECT_TRUE(r.rules[0].enabled) << "an empty trusted_amis is a valid list";
+}
+
 TEST(RuleCompilerTest, JsonOutputForTools) {
   RuleLoadResult r = Check("- rule: x\n  title: y\n");
   const std::string json = r.ToJson();

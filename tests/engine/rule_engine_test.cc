@@ -324,6 +324,45 @@ TEST_F(RuleEngineTest, ExceptionsAndResolveConditions) {
   EXPECT_TRUE(Run(*engine, compliance("COMPLIANT", "patch", "c3")).empty()) << "resolved once";
 }
 
+TEST_F(RuleEngineTest, ComplianceFindingsAreKeptApartPerConfigRule) {
+  auto engine = MustLoad(Rule(
+      "noncompliant", "  event: {source: config.amazonaws.com, names: [ComplianceChange]}\n",
+      "{field: compliance.type, equals: NON_COMPLIANT}",
+      "  resolve: {field: compliance.type, equals: COMPLIANT}\n"));
+  auto compliance = [](const std::string& type, const std::string& rule, const std::string& id) {
+    Event e;
+    e.kind = EventKind::kComplianceChange;
+    e.id = id;
+    e.time_ms = 1700000000000;
+    e.account = "111122223333";
+    e.region = "us-east-1";
+    e.event_source = "config.amazonaws.com";
+    e.event_name = "ComplianceChange";
+    e.compliance_type = type;
+    e.config_rule = rule;
+    e.resources.push_back({"AWS::EC2::Instance", "i-1", ""});
+    e.document = "{}";
+    return e;
+  };
+  std::vector<Finding> patch = Run(*engine, compliance("NON_COMPLIANT", "required-patches", "p1"));
+  std::vector<Finding> ssm = Run(*engine, compliance("NON_COMPLIANT", "ssm-association", "s1"));
+  ASSERT_EQ(patch.size(), 1u);
+  ASSERT_EQ(ssm.size(), 1u) << "a second Config rule on the same resource is a second finding";
+  EXPECT_NE(patch[0].finding_id, ssm[0].finding_id);
+  EXPECT_EQ(patch[0].resource.id, ssm[0].resource.id);
+  // One Config rule back to COMPLIANT resolves its own finding only.
+  std::vector<Finding> resolved = Run(*engine, compliance("COMPLIANT", "required-patches", "p2"));
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].finding_id, patch[0].finding_id);
+  Finding stored;
+  bool found = false;
+  ASSERT_TRUE(store_.GetFinding(ssm[0].finding_id, &stored, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(stored.status, FindingStatus::kOpen);
+  // A repeat of the same Config rule updates its finding, it does not open another.
+  EXPECT_TRUE(Run(*engine, compliance("NON_COMPLIANT", "ssm-association", "s2")).empty());
+}
+
 StateDelta SgDelta(const json& permissions, bool deleted = false) {
   StateDelta d;
   d.type = "AWS::EC2::SecurityGroup";
