@@ -1,6 +1,7 @@
 #include "engine/rule_engine_impl.h"
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -73,6 +74,7 @@ struct CompiledRuleEngine::Impl {
   RuleIndex index;
   RuleEvalContext eval;
   bool any_tag_suppression = false;
+  int64_t state_parses = 0;
   // Time-driven checks waiting for the watermark: (deadline, rule, resource key) -> resource.
   std::map<std::tuple<int64_t, uint32_t, std::string>, FindingResource> deadlines;
   std::map<std::pair<uint32_t, std::string>, int64_t> deadline_of;
@@ -370,7 +372,19 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
     });
     return;
   }
-  json doc = json::parse(delta.after, nullptr, false);
+  // The applier left the document's parsed form in the batch: use it, unless the resource has
+  // changed again since this delta (then the text in the batch is no longer delta.after).
+  std::shared_ptr<const json> parsed = ctx.ParsedResource(delta.resource_key);
+  if (parsed != nullptr) {
+    std::string current;
+    if (!ctx.GetResource(delta.resource_key, &current) || current != delta.after) parsed.reset();
+  }
+  json own;
+  if (parsed == nullptr) {
+    ++m.state_parses;
+    own = json::parse(delta.after, nullptr, false);
+  }
+  const json& doc = parsed != nullptr ? *parsed : own;
   if (doc.is_discarded() || !doc.is_object()) return;
   m.eval.BeginDocument(&doc, delta.account, ctx.watermark_ms());
   m.ForStateRules(delta.type, [&](uint32_t idx) {
@@ -438,6 +452,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
 size_t CompiledRuleEngine::rule_count() const { return impl_->set.rules.size(); }
 size_t CompiledRuleEngine::pending_deadlines() const { return impl_->deadlines.size(); }
 int64_t CompiledRuleEngine::document_parses() const { return impl_->eval.document_parses(); }
+int64_t CompiledRuleEngine::state_document_parses() const { return impl_->state_parses; }
 
 std::string RuleLoadResult::ToText() const {
   std::string out;

@@ -75,6 +75,9 @@ class CompiledRuleEngine : public RuleEngine {
   // How many times an event document was parsed (at most once per event, and only when a
   // candidate rule reads a field outside the normalized Event).
   int64_t document_parses() const;
+  // How many times a resource document was parsed for state rules: never when the batch holds
+  // the document's parsed form (BatchContext::ParsedResource), as the appliers leave it.
+  int64_t state_document_parses() const;
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 // finding lifecycle, suppressions and time-driven checks.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -396,6 +397,50 @@ constexpr const char* kSgRule = R"(- rule: sg-open
         - {field: "ipv4Ranges[].cidrIp", open_to_world: true}
         - {port_range_outside: {from: fromPort, to: toPort, ports: {policy: public_ports}}}
 )";
+
+TEST_F(RuleEngineTest, StateRulesUseTheParsedDocumentTheBatchHolds) {
+  Policy policy;
+  policy.public_ports = {443};
+  auto engine = MustLoad(kSgRule, policy);
+  Event cause = ApiCall("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {{"eventID", "a1"}});
+  json open22 = json::array({{{"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22},
+                              {"ipv4Ranges", {{{"cidrIp", "0.0.0.0/0"}}}}}});
+  json open443 = json::array({{{"ipProtocol", "tcp"}, {"fromPort", 443}, {"toPort", 443},
+                               {"ipv4Ranges", {{{"cidrIp", "0.0.0.0/0"}}}}}});
+  const StateDelta d22 = SgDelta(open22);
+  {
+    // As the appliers leave it: text and parsed form together. No parse, same verdict.
+    BatchContext ctx(&store_);
+    ctx.PutResource(d22.resource_key, d22.after,
+                    std::make_shared<const json>(json::parse(d22.after)));
+    engine->OnStateDelta(d22, cause, ctx);
+    EXPECT_EQ(engine->state_document_parses(), 0);
+    ctx.TakeWrites();
+    std::vector<Finding> out = ctx.TakeEmitted();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].status, FindingStatus::kOpen);
+  }
+  {
+    // The resource changed again in the batch after this delta: the delta's own text counts.
+    BatchContext ctx(&store_);
+    const StateDelta d443 = SgDelta(open443);
+    ctx.PutResource(d22.resource_key, d443.after,
+                    std::make_shared<const json>(json::parse(d443.after)));
+    engine->OnStateDelta(d22, cause, ctx);
+    EXPECT_EQ(engine->state_document_parses(), 1);
+    ctx.TakeWrites();
+    std::vector<Finding> out = ctx.TakeEmitted();
+    ASSERT_EQ(out.size(), 1u) << "evaluated on d22's document, not the later one";
+    EXPECT_EQ(out[0].status, FindingStatus::kOpen);
+  }
+  {
+    // Text only (read from the store): parsed once.
+    BatchContext ctx(&store_);
+    ctx.PutResource(d22.resource_key, d22.after);
+    engine->OnStateDelta(d22, cause, ctx);
+    EXPECT_EQ(engine->state_document_parses(), 2);
+  }
+}
 
 TEST_F(RuleEngineTest, StateRuleOpensWhileThePredicateHoldsAndResolvesOnce) {
   Policy policy;
