@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <map>
+#include <thread>
 
 namespace driftwatch {
 
@@ -35,12 +37,25 @@ struct KafkaSource::Impl {
   Clock::time_point last_lag_refresh{};
   Clock::time_point last_probe{};
 
+  // A connection failed since the last probe: CheckConnection() probes even when connected.
+  std::atomic<bool> suspect{false};
+
   void SetError(std::string e) {
     std::lock_guard<std::mutex> lock(mu);
     last_error = std::move(e);
   }
 
-  // Commits `offsets` (next offsets) for the given partitions; sync waits for the broker.
+  // Set while Close() runs: every wait inside it (a revoke's commit) ends by then.
+  bool closing = false;
+  Clock::time_point close_deadline{};
+  // Close()'s result, returned again by later calls.
+  Status close_status;
+  // True once the consumer has left the group (or never has to); false after Close() gave up.
+  bool closed_cleanly = false;
+
+  // Commits `offsets` (next offsets) for the given partitions. A sync commit waits for the
+  // broker's answer, but never past the close deadline (while closing) or 10 s: a broker that is
+  // gone must not hold a rebalance or a shutdown forever.
   void Commit(const std::map<TopicPartition, int64_t>& offsets, bool sync) {
     if (offsets.empty()) return;
     rd_kafka_topic_partition_list_t* list =
@@ -48,12 +63,61 @@ struct KafkaSource::Impl {
     for (const auto& [tp, next] : offsets) {
       rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = next;
     }
-    rd_kafka_resp_err_t e = rd_kafka_commit(rk, list, sync ? 0 : 1);
+    if (!sync) {
+      rd_kafka_resp_err_t e = rd_kafka_commit(rk, list, 1);
+      NoteCommitResult(e);
+      rd_kafka_topic_partition_list_destroy(list);
+      return;
+    }
+    const auto deadline = closing ? close_deadline : Clock::now() + std::chrono::seconds(10);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+    rd_kafka_resp_err_t e = rd_kafka_commit_queue(rk, list, q, nullptr, nullptr);
+    rd_kafka_topic_partition_list_destroy(list);
+    bool answered = e != RD_KAFKA_RESP_ERR_NO_ERROR;
+    while (!answered) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) break;
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(std::min<int64_t>(left, 100)));
+      if (ev == nullptr) continue;
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+        answered = true;
+        e = rd_kafka_event_error(ev);
+      }
+      rd_kafka_event_destroy(ev);
+    }
+    // A late answer goes to a destroyed queue, where librdkafka drops it.
+    rd_kafka_queue_destroy(q);
+    if (!answered) {
+      SetError("offset commit: no answer from the group coordinator in time; not waiting longer");
+      return;
+    }
+    NoteCommitResult(e);
+  }
+
+  void NoteCommitResult(rd_kafka_resp_err_t e) {
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       // Not fatal: the stored positions are the truth; the group's offsets catch up next time.
       SetError(std::string("offset commit: ") + rd_kafka_err2str(e));
     }
-    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  // A rebalance event served by Close(): revocations as in a running consumer (commit what is
+  // durable, release); an assignment is acknowledged as is, without reading positions, since the
+  // partitions are revoked again right after.
+  void OnCloseRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      Revoke(parts, rd_kafka_assignment_lost(rk) != 0);
+      return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, parts);
+    } else if (!cooperative) {
+      rd_kafka_assign(rk, nullptr);
+    }
   }
 
   void Assign(rd_kafka_topic_partition_list_t* parts) {
@@ -68,8 +132,8 @@ struct KafkaSource::Impl {
       }
       int64_t stored = 0;
       bool found = false;
-      Status s = options.positions->GetPosition(KafkaPositionKey(p->topic, p->partition),
-                                                &stored, &found);
+      Status s =
+          options.positions->GetPosition(KafkaPositionKey(p->topic, p->partition), &stored, &found);
       if (!s.ok()) SetError("reading stored position: " + s.message());
       if (s.ok() && found && stored > offset) offset = stored;
       p->offset = offset;
@@ -177,9 +241,20 @@ bool Set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, std:
   return true;
 }
 
-void OnRebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
+void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                 void* opaque) {
   auto* impl = static_cast<KafkaSource::Impl*>(opaque);
+  if (impl->owner == nullptr) {  // being destroyed (not expected: closed already): just release
+    if (impl->cooperative) {
+      rd_kafka_error_t* e = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+                                ? rd_kafka_incremental_assign(rk, parts)
+                                : rd_kafka_incremental_unassign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     impl->Assign(parts);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -224,9 +299,12 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
   rd_kafka_conf_set_rebalance_cb(conf, OnRebalance);
   rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* impl = static_cast<KafkaSource::Impl*>(opaque);
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-      if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) impl->owner->connected_.store(false);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && impl->owner != nullptr) {
+      impl->owner->connected_.store(false);
     }
+    // A dropped or refused connection: not always followed by "all brokers down" (the group
+    // coordinator's connection is counted apart), so CheckConnection probes.
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) impl->suspect.store(true);
     impl->SetError(std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " +
                    reason);
   });
@@ -254,7 +332,25 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
 KafkaSource::~KafkaSource() {
   if (impl_ == nullptr) return;
   Close().IgnoreError();
-  rd_kafka_destroy(impl_->rk);
+  // Close() has left the group or given up on it: destroying must not close again (and wait
+  // again, without our deadline). The destroy itself can still wait for commits queued for an
+  // unreachable coordinator (up to session.timeout.ms): it runs on a thread that keeps the Impl
+  // (the callbacks' opaque) alive, and is left to finish alone after kDestroyWait.
+  constexpr auto kDestroyWait = std::chrono::seconds(2);
+  std::shared_ptr<Impl> impl = std::move(impl_);
+  impl->owner = nullptr;  // no callback reaches this object from now on
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> destroyed = done->get_future();
+  std::thread destroyer([impl, done] {
+    rd_kafka_destroy_flags(impl->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    impl->rk = nullptr;
+    done->set_value();
+  });
+  if (destroyed.wait_for(kDestroyWait) == std::future_status::ready) {
+    destroyer.join();
+  } else {
+    destroyer.detach();
+  }
 }
 
 Status KafkaSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
@@ -267,7 +363,8 @@ Status KafkaSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     // Once the wait is over, take only what librdkafka already holds.
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(impl_->rk, left > 0 ? static_cast<int>(left) : 0);
+    rd_kafka_message_t* msg =
+        rd_kafka_consumer_poll(impl_->rk, left > 0 ? static_cast<int>(left) : 0);
     if (msg == nullptr) {
       if (left <= 0) break;
       continue;
@@ -309,25 +406,69 @@ void KafkaSource::OnBatchDurable() {
 }
 
 Status KafkaSource::Close() {
-  if (impl_->closed) return Status::Ok();
-  impl_->closed = true;
-  // Revokes through the rebalance callback, which commits what is durable.
-  rd_kafka_resp_err_t e = rd_kafka_consumer_close(impl_->rk);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error(std::string("closing the Kafka consumer: ") + rd_kafka_err2str(e));
+  Impl* impl = impl_.get();
+  if (impl->closed) return impl->close_status;
+  impl->closed = true;
+  const int timeout_ms = std::max(0, impl->options.close_timeout_ms);
+  impl->closing = true;
+  impl->close_deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Asynchronous close served here with a deadline: rd_kafka_consumer_close() waits as long as
+  // the group protocol does, which is forever when the coordinator never answers again. The
+  // revocation arrives on `q` as an event and is handled like one in Next (commit what is
+  // durable, release the partitions).
+  rd_kafka_queue_t* q = rd_kafka_queue_new(impl->rk);
+  std::string failure;
+  if (rd_kafka_error_t* err = rd_kafka_consumer_close_queue(impl->rk, q); err != nullptr) {
+    failure = rd_kafka_error_string(err);
+    rd_kafka_error_destroy(err);
   }
-  return Status::Ok();
+  while (failure.empty() && rd_kafka_consumer_closed(impl->rk) == 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(impl->close_deadline - Clock::now())
+            .count();
+    if (left <= 0) break;
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(std::min<int64_t>(left, 100)));
+    if (ev == nullptr) continue;
+    switch (rd_kafka_event_type(ev)) {
+      case RD_KAFKA_EVENT_REBALANCE:
+        impl->OnCloseRebalance(rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
+        break;
+      case RD_KAFKA_EVENT_ERROR:
+        impl->SetError(std::string("closing: ") + rd_kafka_event_error_string(ev));
+        break;
+      default:
+        break;  // fetched messages and other results: nothing more is read after Close()
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  impl->closing = false;
+  impl->closed_cleanly = failure.empty() && rd_kafka_consumer_closed(impl->rk) != 0;
+  rd_kafka_queue_destroy(q);
+  if (!failure.empty()) {
+    impl->close_status = Status::Error("closing the Kafka consumer: " + failure);
+  } else if (!impl->closed_cleanly) {
+    std::string why = last_error();
+    impl->close_status = Status::Error(
+        "closing the Kafka consumer: the group was not left within " + std::to_string(timeout_ms) +
+        " ms" + (why.empty() ? "" : " (last error: " + why + ")") +
+        "; gave up: state and positions are durable in the state store, only the group's "
+        "offsets may lag and the group sees this member go when its session times out");
+  }
+  return impl->close_status;
 }
 
 void KafkaSource::CheckConnection() {
-  if (connected_.load()) return;
+  if (connected_.load() && !impl_->suspect.load()) return;
   const auto now = Clock::now();
   if (now - impl_->last_probe < std::chrono::seconds(1)) return;
   impl_->last_probe = now;
+  impl_->suspect.store(false);
   const struct rd_kafka_metadata* md = nullptr;
   if (rd_kafka_metadata(impl_->rk, 0, nullptr, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_metadata_destroy(md);
     connected_.store(true);
+  } else {
+    connected_.store(false);
   }
 }
 

@@ -16,12 +16,13 @@
 // no handler or it fails, records of the revoked partitions are dropped from the batch in hand:
 // the next owner reads them again from the committed offset, so nothing is lost.
 //
-// Broker outages: the consumer keeps retrying; connected() turns false on "all brokers down" and
-// true again once a metadata request succeeds (CheckConnection). Messages still arriving from
-// librdkafka's prefetch queue do not count as a connection.
+// Broker outages: the consumer keeps retrying; connected() turns false on "all brokers down", or
+// when a metadata request fails after a connection was dropped or refused, and true again once a
+// metadata request succeeds (CheckConnection). Messages still arriving from librdkafka's prefetch
+// queue do not count as a connection.
 //
 // Threading: one thread calls Next/OnBatchDurable/Close; the rebalance and drain callbacks run on
-// that thread, inside Next. lag() may be read from any thread.
+// that thread, inside Next or Close. lag() may be read from any thread.
 
 #include <atomic>
 #include <cstdint>
@@ -44,6 +45,8 @@ struct KafkaSourceOptions {
   std::string group_id = "driftwatch";
   std::vector<std::pair<std::string, std::string>> properties;  // passed to librdkafka as is
   int batch_max_wait_ms = 100;  // Next() returns what it has after this long
+  // Close() gives up leaving the group after this long (see Close()).
+  int close_timeout_ms = 5000;
   // Stored positions are read from here on assignment (required).
   StateStore* positions = nullptr;
 };
@@ -73,11 +76,23 @@ class KafkaSource : public RecordSource {
   void SetDrainHandler(DrainHandler handler) { drain_ = std::move(handler); }
 
   // Leaves the group: the batch in hand must have been made durable (or it is re-read by the next
-  // owner). Commits synchronously. Idempotent.
+  // owner). Revokes the assignment (committing what is durable) and leaves the group, waiting at
+  // most close_timeout_ms in all; when the cluster does not answer in that time (broker gone,
+  // coordinator lost) it gives up and returns an error saying so. Giving up loses nothing: the
+  // state and its positions are durable in the StateStore, the group's offsets are a courtesy for
+  // lag tools and the next owner seeks to the stored positions anyway; the group sees this member
+  // leave only when its session times out. Idempotent: later calls return the first call's
+  // result.
+  //
+  // The destructor closes (if Close() was not called) and destroys the handle without closing
+  // again. librdkafka's destroy still waits for commits queued for an unreachable coordinator,
+  // up to session.timeout.ms (45 s by default); the destructor waits for it at most 2 s, then
+  // leaves it to finish on its own thread, so a process that is shutting down exits on time.
   Status Close();
 
   bool connected() const { return connected_.load(); }
-  // Probes the cluster with a metadata request when not connected (at most once a second).
+  // Probes the cluster with a metadata request (at most once a second, waiting at most 0.5 s)
+  // when not connected or a connection failed since the last probe.
   void CheckConnection();
   // Partitions assigned now, with their consumer lag.
   std::vector<PartitionLag> lag() const;
@@ -89,7 +104,7 @@ class KafkaSource : public RecordSource {
 
  private:
   KafkaSource() = default;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with a destroy that outlives the destructor
   DrainHandler drain_;
   std::atomic<bool> connected_{true};
   std::atomic<int64_t> rebalances_{0};

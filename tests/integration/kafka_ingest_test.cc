@@ -4,10 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/finding.h"
@@ -80,6 +84,35 @@ struct Member {
     return store.Commit(ws);
   }
 };
+
+// Closes and destroys `source` on another thread and waits for that up to `watchdog_ms`, far
+// longer than any close should take: returns false if it was still running then (the thread is
+// left behind; the test fails). `*status` is Close()'s result.
+bool CloseAndDestroyWithin(std::unique_ptr<KafkaSource> source, int watchdog_ms, Status* status) {
+  auto done = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = done->get_future();
+  std::thread closer([done, s = std::move(source)]() mutable {
+    const auto start = std::chrono::steady_clock::now();
+    Status st = s->Close();
+    const auto closed = std::chrono::steady_clock::now();
+    s.reset();  // rd_kafka_destroy must not wait for the group either
+    const auto destroyed = std::chrono::steady_clock::now();
+    using ms = std::chrono::milliseconds;
+    // For the log only: how long each part took (no timed assertion).
+    std::fprintf(stderr, "close: %lld ms (%s), destroy: %lld ms\n",
+                 static_cast<long long>(std::chrono::duration_cast<ms>(closed - start).count()),
+                 st.ok() ? "left the group" : st.message().c_str(),
+                 static_cast<long long>(std::chrono::duration_cast<ms>(destroyed - closed).count()));
+    done->set_value(st);
+  });
+  if (result.wait_for(std::chrono::milliseconds(watchdog_ms)) != std::future_status::ready) {
+    closer.detach();
+    return false;
+  }
+  closer.join();
+  *status = result.get();
+  return true;
+}
 
 // Polls `source` once and applies what it returns as one durable batch.
 void PollOnce(KafkaSource* source, Member* m) {
@@ -236,6 +269,82 @@ TEST_F(KafkaIngestTest, BrokerOutageIsReportedAndNothingIsLost) {
   std::set<std::string> unique(m.seen.begin(), m.seen.end());
   EXPECT_EQ(unique.size(), 80u);
   EXPECT_EQ(m.seen.size(), 80u);
+  // Leaving the group after the outage is bounded (it once waited forever here).
+  Status closed;
+  ASSERT_TRUE(CloseAndDestroyWithin(std::move(source), 60000, &closed)) << "Close() hung";
+}
+
+// The broker goes away for good while the consumer owns partitions: Close() (the service's
+// SIGTERM path) and the destructor still return, say why the group was not left when they give
+// up, and the state keeps every position. The watchdog is generous (close_timeout_ms is 1 s): it
+// only tells a bounded close from a hang.
+TEST_F(KafkaIngestTest, CloseReturnsWhenTheBrokerIsDownForGood) {
+  Member m;
+  KafkaSourceOptions so;
+  so.brokers = broker_->bootstrap();
+  so.topics = {"ct"};
+  so.group_id = "g-gone";
+  so.properties = kFastGroup;
+  so.batch_max_wait_ms = 50;
+  so.close_timeout_ms = 1000;
+  so.positions = &m.store;
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(KafkaSource::Open(so, &source).ok());
+  Produce(0, 40);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    return m.seen.size() >= 40;
+  }, 20000));
+  ASSERT_TRUE(broker_->SetDown(true).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    source->CheckConnection();
+    return !source->connected();
+  }, 30000)) << "the outage was not noticed";
+
+  Status closed;
+  ASSERT_TRUE(CloseAndDestroyWithin(std::move(source), 60000, &closed)) << "Close() hung";
+  if (!closed.ok()) {
+    EXPECT_NE(closed.message().find("gave up"), std::string::npos) << closed.message();
+  }
+  int64_t stored_total = 0;
+  for (int p = 0; p < 4; ++p) {
+    int64_t next = 0;
+    bool found = false;
+    ASSERT_TRUE(m.store.GetPosition(KafkaPositionKey("ct", p), &next, &found).ok());
+    if (found) stored_total += next;
+  }
+  EXPECT_EQ(stored_total, 40);
+  EXPECT_EQ(m.seen.size(), 40u);
+}
+
+TEST_F(KafkaIngestTest, CloseReturnsWhenTheClusterIsDestroyed) {
+  Member m;
+  KafkaSourceOptions so;
+  so.brokers = broker_->bootstrap();
+  so.topics = {"ct"};
+  so.group_id = "g-destroyed";
+  so.properties = kFastGroup;
+  so.batch_max_wait_ms = 50;
+  so.close_timeout_ms = 1000;
+  so.positions = &m.store;
+  std::unique_ptr<KafkaSource> source;
+  ASSERT_TRUE(KafkaSource::Open(so, &source).ok());
+  Produce(0, 20);
+  ASSERT_TRUE(WaitFor([&] {
+    PollOnce(source.get(), &m);
+    return m.seen.size() >= 20;
+  }, 20000));
+  producer_.reset();
+  broker_.reset();  // the cluster and its listeners are gone: connections are refused
+  for (int i = 0; i < 5; ++i) PollOnce(source.get(), &m);
+
+  Status closed;
+  ASSERT_TRUE(CloseAndDestroyWithin(std::move(source), 60000, &closed)) << "Close() hung";
+  if (!closed.ok()) {
+    EXPECT_NE(closed.message().find("gave up"), std::string::npos) << closed.message();
+  }
+  EXPECT_EQ(m.seen.size(), 20u);
 }
 
 TEST_F(KafkaIngestTest, ReplayReadsExactlyTheTimeRangeAndEnds) {
