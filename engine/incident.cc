@@ -198,8 +198,8 @@ Status CallsFromHistory(StateStore* store, const IncidentQuery& q, IncidentRepor
   return Status::Ok();
 }
 
-std::string UserKey(const ActivityRecord& call, const std::string& user) {
-  return MakeResourceKey(call.account, "global", "AWS::IAM::User", user);
+std::string UserKey(const std::string& account, const std::string& user) {
+  return MakeResourceKey(account, "global", "AWS::IAM::User", user);
 }
 
 // Current document of a resource, parsed (null when it does not exist).
@@ -318,42 +318,71 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
     out->resources.push_back(std::move(res));
   }
 
-  // Access keys: created by the incident, and long-term keys it used.
+  // Access keys: created, used, deleted, deactivated or activated by the incident; one row each.
   std::map<std::string, IncidentAccessKey> keys;
+  std::map<std::string, std::string> key_account;  // where its user is looked up
+  auto key_row = [&](const ActivityRecord& c, const std::string& id,
+                     const std::string& user) -> IncidentAccessKey& {
+    IncidentAccessKey& k = keys[id];
+    k.access_key_id = id;
+    if (k.user_name.empty()) k.user_name = user;
+    if (!key_account.count(id)) key_account[id] = c.account;
+    return k;
+  };
   for (const ActivityRecord& c : out->calls) {
     if (c.event_name == "CreateAccessKey" && Succeeded(c) && !c.issued_access_key_id.empty()) {
-      IncidentAccessKey& k = keys[c.issued_access_key_id];
-      k.access_key_id = c.issued_access_key_id;
-      k.user_name = c.issued_arn;
+      IncidentAccessKey& k = key_row(c, c.issued_access_key_id, c.issued_arn);
       k.created = true;
       k.created_event_id = c.event_id;
-      k.status_now = KeyStatusNow(store, UserKey(c, c.issued_arn), k.access_key_id, &read_status);
+    }
+    const bool key_change = c.event_source == "iam.amazonaws.com" &&
+                            (c.event_name == "DeleteAccessKey" || c.event_name == "UpdateAccessKey");
+    const json detail = key_change && Succeeded(c) ? Parse(c.detail) : json();
+    const std::string changed_id = Str(detail, "accessKeyId");
+    if (!changed_id.empty()) {
+      // Without userName the key is the caller's own.
+      std::string user = Str(detail, "userName");
+      if (user.empty()) user = UserNameFromArn(c.principal_arn);
+      IncidentAccessKey& k = key_row(c, changed_id, user);
+      if (c.event_name == "DeleteAccessKey") {
+        k.deleted = true;
+        k.deleted_event_id = c.event_id;
+      } else if (Str(detail, "status") == "Inactive") {
+        k.deactivated = true;
+        k.deactivated_event_id = c.event_id;
+      } else if (Str(detail, "status") == "Active") {
+        k.activated = true;
+        k.activated_event_id = c.event_id;
+      }
+    }
+    // Long-term keys only (AKIA); temporary ones (ASIA) end with their session.
+    if (c.access_key_id.rfind("AKIA", 0) == 0) {
+      key_row(c, c.access_key_id, UserNameFromArn(c.principal_arn)).used = true;
     }
   }
-  for (const ActivityRecord& c : out->calls) {
-    // Long-term keys only (AKIA); temporary ones (ASIA) end with their session.
-    if (c.access_key_id.rfind("AKIA", 0) != 0 || keys.count(c.access_key_id)) continue;
-    IncidentAccessKey& k = keys[c.access_key_id];
-    k.access_key_id = c.access_key_id;
-    k.user_name = UserNameFromArn(c.principal_arn);
+  for (auto& [id, k] : keys) {
     k.status_now = k.user_name.empty()
                        ? "unknown"
-                       : KeyStatusNow(store, UserKey(c, k.user_name), k.access_key_id,
+                       : KeyStatusNow(store, UserKey(key_account[id], k.user_name), id,
                                       &read_status);
+    out->access_keys.push_back(std::move(k));
   }
-  for (auto& [id, k] : keys) out->access_keys.push_back(std::move(k));
 
   // IAM changes named by the calls' detail.
   for (const ActivityRecord& c : out->calls) {
     if (!Succeeded(c) || c.event_source != "iam.amazonaws.com") continue;
     const json detail = Parse(c.detail);
     const std::string& n = c.event_name;
-    if (n == "CreateLoginProfile") {
+    if (n == "CreateLoginProfile" || n == "UpdateLoginProfile" || n == "DeleteLoginProfile") {
       IncidentLoginProfile lp;
       lp.user_name = Str(detail, "userName");
+      if (lp.user_name.empty()) lp.user_name = UserNameFromArn(c.principal_arn);  // the caller's
+      lp.action = n == "CreateLoginProfile"   ? "created"
+                  : n == "UpdateLoginProfile" ? "updated"
+                                              : "deleted";
       lp.event_id = c.event_id;
       lp.time_ms = c.time_ms;
-      const json doc = CurrentDocument(store, UserKey(c, lp.user_name), &read_status);
+      const json doc = CurrentDocument(store, UserKey(c.account, lp.user_name), &read_status);
       const json& profile = At(At(doc, "configuration"), "loginProfile");
       lp.exists_now = profile.is_object();
       out->login_profiles.push_back(std::move(lp));
@@ -422,13 +451,36 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
 
   // Undo checklist, in a fixed order: keys, login profiles, policies, resources, reverts.
   for (const IncidentAccessKey& k : out->access_keys) {
+    // A key the incident deleted is gone for good (ids are never reused), whatever its user's
+    // document says now; a key it deactivated and nobody activated again is Inactive.
+    if (k.deleted) continue;
     if (k.status_now == "Active" || k.status_now == "unknown") {
       out->undo.push_back({"deactivate-key", k.access_key_id,
                            k.user_name.empty() ? "user unknown" : "user " + k.user_name});
     }
   }
+  // Login profiles: what the incident did last to each user's profile decides. Created (or
+  // created, then its password changed) and still there: delete it. Only its password changed
+  // (a profile the incident did not create) and still there: the owner's password is known to
+  // the attacker, reset it. Deleted last: nothing to undo here.
+  std::map<std::string, std::pair<bool, std::string>> profiles;  // user -> (created, last action)
   for (const IncidentLoginProfile& lp : out->login_profiles) {
-    if (lp.exists_now) out->undo.push_back({"delete-login-profile", lp.user_name, "user"});
+    auto& [created, last] = profiles[lp.user_name];
+    if (lp.action == "created") created = true;
+    if (lp.action == "deleted") created = false;
+    last = lp.action;
+  }
+  for (const auto& [user, what] : profiles) {
+    bool exists = false;
+    for (const IncidentLoginProfile& lp : out->login_profiles) {
+      if (lp.user_name == user) exists = lp.exists_now;
+    }
+    if (!exists || what.second == "deleted") continue;
+    if (what.first) {
+      out->undo.push_back({"delete-login-profile", user, "user"});
+    } else {
+      out->undo.push_back({"reset-password", user, "password changed by the incident"});
+    }
   }
   std::set<std::tuple<std::string, std::string, std::string>> detached;
   for (const IncidentPolicy& p : out->policies) {
@@ -442,11 +494,20 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
       out->undo.push_back({"delete-resource", r.resource_key, "created by " + r.actions.front()});
     }
   }
+  // Key and login-profile calls have their own items above (or cannot be undone: a deleted key),
+  // so they alone do not make a resource to revert.
+  static const std::set<std::string> kOwnItems = {
+      "CreateAccessKey",    "UpdateAccessKey",    "DeleteAccessKey",
+      "CreateLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile"};
   for (const IncidentResource& r : out->resources) {
     if (!r.created && r.modified && r.exists_now && r.last_change_is_incident) {
       std::string what;
-      for (const std::string& a : r.actions) what += (what.empty() ? "" : ", ") + a;
-      out->undo.push_back({"revert-change", r.resource_key, what});
+      bool other = false;
+      for (const std::string& a : r.actions) {
+        what += (what.empty() ? "" : ", ") + a;
+        other = other || !kOwnItems.count(a);
+      }
+      if (other) out->undo.push_back({"revert-change", r.resource_key, what});
     }
   }
   return Status::Ok();
@@ -479,6 +540,9 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
 std::string UndoLine(const IncidentUndo& u) {
   if (u.action == "deactivate-key") return "deactivate access key " + u.target + " (" + u.detail + ")";
   if (u.action == "delete-login-profile") return "delete the login profile of user " + u.target;
+  if (u.action == "reset-password") {
+    return "reset the console password of user " + u.target + " (" + u.detail + ")";
+  }
   if (u.action == "detach-policy") return "detach " + u.target + " from " + u.detail;
   if (u.action == "delete-inline-policy") {
     return "delete inline policy " + u.target + " of " + u.detail;
@@ -558,17 +622,23 @@ std::string IncidentToMarkdown(const IncidentReport& r) {
          (res.last_change_is_incident ? std::string("-") : Cell(res.last_changed_by)) + " |\n";
   }
 
-  o += "\n## Access keys\n\n| key | user | created by the incident | status now |\n|---|---|---|---|\n";
+  o += "\n## Access keys\n\n| key | user | what the incident did | status now |\n"
+       "|---|---|---|---|\n";
   for (const IncidentAccessKey& k : r.access_keys) {
-    o += "| " + k.access_key_id + " | " + Cell(k.user_name) + " | " +
-         (k.created ? "yes (" + k.created_event_id + ")" : std::string("no (used)")) + " | " +
-         k.status_now + " |\n";
+    std::vector<std::string> did;
+    if (k.created) did.push_back("created (" + k.created_event_id + ")");
+    if (k.used) did.push_back("used");
+    if (k.activated) did.push_back("activated (" + k.activated_event_id + ")");
+    if (k.deactivated) did.push_back("deactivated (" + k.deactivated_event_id + ")");
+    if (k.deleted) did.push_back("deleted (" + k.deleted_event_id + ")");
+    o += "| " + k.access_key_id + " | " + Cell(k.user_name) + " | " + Cell(Join(did, ", ")) +
+         " | " + k.status_now + " |\n";
   }
-  o += "\n## Login profiles created\n\n";
+  o += "\n## Login profiles created, changed or deleted\n\n";
   if (r.login_profiles.empty()) o += "none\n";
   for (const IncidentLoginProfile& lp : r.login_profiles) {
-    o += "- user " + lp.user_name + " at " + Time(lp.time_ms) +
-         (lp.exists_now ? " (still there)" : " (gone)") + "\n";
+    o += "- user " + lp.user_name + ": " + lp.action + " at " + Time(lp.time_ms) +
+         (lp.exists_now ? " (a login profile exists now)" : " (no login profile now)") + "\n";
   }
   o += "\n## Policies attached\n\n";
   if (r.policies.empty()) o += "none\n";
@@ -634,10 +704,18 @@ std::string IncidentToNdjson(const IncidentReport& r) {
                         {"userName", k.user_name},
                         {"created", k.created},
                         {"createdEventId", k.created_event_id},
+                        {"used", k.used},
+                        {"deleted", k.deleted},
+                        {"deletedEventId", k.deleted_event_id},
+                        {"deactivated", k.deactivated},
+                        {"deactivatedEventId", k.deactivated_event_id},
+                        {"activated", k.activated},
+                        {"activatedEventId", k.activated_event_id},
                         {"statusNow", k.status_now}});
   }
   for (const IncidentLoginProfile& lp : r.login_profiles) {
     line("login_profile", {{"userName", lp.user_name},
+                           {"action", lp.action},
                            {"eventId", lp.event_id},
                            {"time", Time(lp.time_ms)},
                            {"existsNow", lp.exists_now}});

@@ -53,16 +53,27 @@ struct IncidentResource {
   int64_t last_ms = 0;
 };
 
+// A long-term access key the incident created, used, deleted, deactivated or activated (one row
+// per key, whatever it did with it).
 struct IncidentAccessKey {
   std::string access_key_id;
   std::string user_name;      // when known
-  bool created = false;       // created by a call of the incident (else: used by it)
+  bool created = false;       // created by a call of the incident
   std::string created_event_id;
+  bool used = false;          // calls of the incident were signed with it
+  bool deleted = false;       // deleted by a call of the incident
+  std::string deleted_event_id;
+  bool deactivated = false;   // set Inactive by a call of the incident
+  std::string deactivated_event_id;
+  bool activated = false;     // set Active by a call of the incident
+  std::string activated_event_id;
   std::string status_now;     // "Active", "Inactive", "deleted", or "unknown"
 };
 
+// A login profile (console password) the incident created, changed or deleted.
 struct IncidentLoginProfile {
   std::string user_name;
+  std::string action;  // "created", "updated" (password changed) or "deleted"
   std::string event_id;
   int64_t time_ms = 0;
   bool exists_now = false;
@@ -88,7 +99,7 @@ struct IncidentTrustChange {
 
 struct IncidentUndo {
   std::string action;  // delete-resource, deactivate-key, detach-policy, delete-inline-policy,
-                       // delete-login-profile, revert-change
+                       // delete-login-profile, reset-password, revert-change
   std::string target;  // resource key, access key id, policy ARN/name
   std::string detail;  // the user/role/group, or what the change was
 };

@@ -32,6 +32,11 @@ diff -u "$TMP/want.txt" "$TMP/check.txt" || fail "checklist differs"
 grep -q 'Call index: complete' "$TMP/report.md" || fail "coverage line"
 grep -q 'DeleteDetector | AccessDenied' "$TMP/report.md" || fail "failed call missing"
 grep -q 'ASIAEXAMPLETEMP00001' "$TMP/report.md" || fail "assumed-role session not followed"
+grep -q '^| AKIAEXAMPLEBACKUP007 | backup-svc | created ([^)]*), used | Active |$' "$TMP/report.md" \
+  || fail "created key row"
+grep -q '^| AKIAEXAMPLELEAKED007 | ci-build | used | Inactive |$' "$TMP/report.md" \
+  || fail "used key row"
+grep -q '^- user backup-svc: created at ' "$TMP/report.md" || fail "login profile row"
 
 "$BIN" incident --state "$TMP/s" --session sync "${WIN[@]}" --format ndjson >"$TMP/r.ndjson"
 python3 - "$TMP/r.ndjson" <<'PY'
@@ -41,6 +46,22 @@ calls = [r for r in rows if r["kind"] == "call"]
 assert len(calls) == 5, len(calls)
 assert all(r["sessionName"] == "sync" for r in calls)
 assert rows[0]["kind"] == "query" and rows[0]["coverage"] == "complete"
+PY
+
+# Keys and login profiles deleted or deactivated in the window: the scenario's own cleanup
+# (user admin) deactivated the leaked key; the report of that principal says so, and the key is
+# not in its checklist.
+"$BIN" incident --state "$TMP/s" --principal arn:aws:iam::111122223333:user/admin \
+  --from 2026-11-02T09:00:00Z --to 2026-11-03T00:00:00Z --format ndjson >"$TMP/admin.ndjson"
+python3 - "$TMP/admin.ndjson" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = {r["accessKeyId"]: r for r in rows if r["kind"] == "access_key"}
+k = keys["AKIAEXAMPLELEAKED007"]
+assert k["deactivated"] and k["deactivatedEventId"] and not k["deleted"], k
+assert k["statusNow"] == "Inactive", k
+undo = [r["target"] for r in rows if r["kind"] == "undo"]
+assert "AKIAEXAMPLELEAKED007" not in undo, undo
 PY
 
 # Same report twice (a fresh process, same state): byte for byte.
