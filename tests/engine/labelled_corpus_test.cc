@@ -26,7 +26,7 @@ namespace {
 using json = nlohmann::json;
 
 const std::string kSourceDir = DW_SOURCE_DIR;
-constexpr double kFlaggedFloor = 0.78;
+constexpr double kFlaggedFloor = 0.85;
 constexpr double kLeftAloneFloor = 0.80;
 
 std::string CorpusDir() {

@@ -476,12 +476,24 @@ TEST_F(RuleEngineTest, StateRuleOpensWhileThePredicateHoldsAndResolvesOnce) {
   EXPECT_EQ(out[0].event_ids, (std::vector<std::string>{"a1", "a2", "r1"}));
   EXPECT_TRUE(Delta(*engine, SgDelta(open443), revoke, revoke.time_ms).empty());
 
+  // A late event from before the resolution belongs to the resolved episode: no reopening.
+  Event late = cause;
+  late.id = "a0";
+  late.time_ms += 500;
+  EXPECT_TRUE(Delta(*engine, SgDelta(open22), late, revoke.time_ms).empty());
   // Opens again as a new episode under the same id; deletion resolves it.
-  out = Delta(*engine, SgDelta(open22), later, revoke.time_ms + 1);
+  Event reopen = cause;
+  reopen.id = "a3";
+  reopen.time_ms = revoke.time_ms + 1;
+  out = Delta(*engine, SgDelta(open22), reopen, revoke.time_ms + 1);
   ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event_ids, std::vector<std::string>{"a3"});
   EXPECT_EQ(out[0].status, FindingStatus::kOpen);
   EXPECT_EQ(out[0].resolved_at_ms, 0);
-  out = Delta(*engine, SgDelta(json::array(), /*deleted=*/true), revoke, revoke.time_ms + 5);
+  Event gone = cause;
+  gone.id = "d1";
+  gone.time_ms = revoke.time_ms + 5;
+  out = Delta(*engine, SgDelta(json::array(), /*deleted=*/true), gone, gone.time_ms);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].status, FindingStatus::kResolved);
 }
