@@ -348,7 +348,9 @@ int RunService(const Args& args) {
   parts.sinks = sinks;
   parts.dead_letter = dead_letters.empty() ? nullptr : &dead_letters;
   parts.probe = &probe;
+  parts.record_activity = cfg.activity_index;  // state.activity_index, for `driftwatch incident`
   Pipeline pipeline(std::move(parts));
+  Log("activity index %s (state.activity_index)", cfg.activity_index ? "on" : "off");
 
   std::vector<PipelineRecord> records;
   auto process = [&](const std::vector<RawRecord>& batch) -> Status {

@@ -38,6 +38,9 @@ struct MetricsConfig {
 struct ServiceConfig {
   KafkaConfig kafka;
   std::string state_path;  // "": a fresh temporary directory (lost at exit)
+  // state.activity_index: index every call (read-only and failed ones too) by principal, access
+  // key, source IP and session, for `driftwatch incident` on the live state.
+  bool activity_index = true;
   MetricsConfig metrics;
   std::vector<std::string> rules_paths;  // empty: the built-in pack (config/rules)
   Policy policy;  // the `policy:` section (config/policy_loader.h); defaults when absent
