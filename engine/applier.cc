@@ -232,8 +232,14 @@ std::string PrincipalLabel(const Principal& p) {
 
 }  // namespace
 
-Op::Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas)
-    : event_(event), record_(record), ctx_(ctx), deltas_(deltas) {}
+Op::Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas,
+       std::string_view record_text, const HandlerMap* handlers)
+    : event_(event),
+      record_(record),
+      ctx_(ctx),
+      deltas_(deltas),
+      record_text_(record_text),
+      handlers_(handlers) {}
 
 Target Op::Regional(std::string type, std::string id) const {
   Target t;
@@ -286,6 +292,7 @@ HistoryEntry Op::NewHistory(const std::string& key) const {
   h.principal_type = event_.principal.type;
   h.access_key_id = event_.principal.access_key_id;
   h.source_ip = event_.source_ip;
+  if (event_.kind == EventKind::kApiCall) h.replay = ReplayText();
   return h;
 }
 
@@ -304,16 +311,64 @@ void Op::Update(const Target& t, const MutateFn& fn) { Apply(t, Mode::kUpdate, f
 void Op::Create(const Target& t, const MutateFn& fn) { Apply(t, Mode::kCreate, fn); }
 void Op::Delete(const Target& t) { Apply(t, Mode::kDelete, nullptr); }
 
+void Op::Transform(const Target& t, Mode mode, const MutateFn& fn, bool* exists, json* doc,
+                   json* change) const {
+  if (mode == Mode::kDelete) {
+    (*change)["deleted"] = true;
+    *exists = false;
+    *doc = json();
+    return;
+  }
+  const bool have = *exists;
+  json work = (mode == Mode::kCreate || !have) ? NewDocument(t) : std::move(*doc);
+  if (mode == Mode::kCreate) {
+    StampCreator(work);
+    (*change)["created"] = true;
+  } else if (!have) {
+    ObjectAt(work, "driftwatch")["partial"] = true;
+  }
+  if (!t.arn.empty()) work["ARN"] = t.arn;
+  if (!t.resource_id.empty()) work["resourceId"] = t.resource_id;
+  if (!t.name.empty()) work["resourceName"] = t.name;
+  // A call with no effect on the fields still tells the state as of its time: it is stamped
+  // like any change, so that an older call arriving later is put before it.
+  if (fn && !fn(work, *change)) (*change)["noEffect"] = true;
+  work["configurationItemCaptureTime"] = FormatTimestamp(event_.time_ms);
+  work["configurationItemStatus"] = have ? "OK" : "ResourceDiscovered";
+  json& dw = ObjectAt(work, "driftwatch");
+  dw["lastChangeMs"] = event_.time_ms;
+  dw["lastEventId"] = event_.id;
+  dw["lastChangedBy"] = event_.principal.arn;
+  dw["source"] = "cloudtrail";
+  // Recreated (or created twice): nothing of the old document is kept but what Config can't know.
+  if (mode == Mode::kCreate && have) (*change)["replacedExisting"] = true;
+  *doc = std::move(work);
+  *exists = true;
+}
+
 void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   if (t.key_id.empty() || t.type.empty()) {
     RecordUnknownWrite();
     return;
   }
   const std::string key = MakeResourceKey(t.account, t.region, t.type, t.key_id);
+  if (rebuild_ != nullptr) {
+    if (key != rebuild_->key) return;  // another resource: not the one being rebuilt
+    json change = json::object();
+    bool exists = rebuild_->exists;
+    Transform(t, mode, fn, &exists, &rebuild_->doc, &change);
+    if (rebuild_->exists && !exists) {
+      rebuild_->deleted_at_ms = event_.time_ms;
+      rebuild_->deleted_by_event = event_.id;
+    }
+    rebuild_->exists = exists;
+    return;
+  }
   std::string before;
   const bool have = ctx_.GetResource(key, &before);
   json doc;
   int64_t last_ms = INT64_MIN;
+  std::string last_event;
   bool tombstoned = false;
   if (have) {
     // A document this batch already changed comes parsed: copying it is cheaper than parsing.
@@ -324,8 +379,9 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     }
     if (!doc.is_object()) doc = NewDocument(t);  // unreadable: start again rather than stop
     last_ms = LastChangeMs(doc);
+    last_event = Str(At(doc, "driftwatch"), "lastEventId");
     // A redelivery that outlived the seen-id TTL: already applied, nothing to do.
-    if (!event_.id.empty() && Str(At(doc, "driftwatch"), "lastEventId") == event_.id) return;
+    if (!event_.id.empty() && last_event == event_.id) return;
   } else {
     std::string tomb_text;
     if (ctx_.GetResource(TombstoneKey(key), &tomb_text)) {
@@ -333,53 +389,28 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
       const json& ms = At(tomb, "deletedAtMs");
       if (ms.is_number_integer()) {
         last_ms = ms.get<int64_t>();
+        last_event = Str(tomb, "eventId");
         tombstoned = true;
-        if (Str(tomb, "eventId") == event_.id && !event_.id.empty()) return;
+        if (last_event == event_.id && !event_.id.empty()) return;
       }
     }
   }
-  const bool older = event_.time_ms < last_ms;
+  // Event time decides, and the event id breaks ties, so that any arrival order ends alike.
+  const bool older = event_.time_ms < last_ms || (event_.time_ms == last_ms &&
+                                                  !last_event.empty() && event_.id < last_event);
+  if (older && ApplyLate(t, mode, fn, key, have, tombstoned)) return;
 
   HistoryEntry h = NewHistory(key);
   StateDelta d = NewDelta(t, key);
   if (have) d.before = std::move(before);
   json change = json::object();
 
-  if (mode == Mode::kDelete) {
-    change["deleted"] = true;
-    h.deleted = true;
-    if (older) {
-      change["notApplied"] = "older than current document";
-      h.applied = false;
-      d.applied = false;
-      d.after = d.before;
-      d.deleted = false;
-    } else {
-      if (have) ctx_.DeleteResource(key);
-      json tomb = {{"deletedAtMs", event_.time_ms}, {"eventId", event_.id}};
-      ctx_.PutResource(TombstoneKey(key), Dump(tomb));
-      d.deleted = true;
-    }
-    h.change = Dump(change);
-    ctx_.AddHistory(std::move(h));
-    deltas_->push_back(std::move(d));
-    return;
-  }
-
-  // `doc` is read again below only when the change is older than it.
-  json work = (mode == Mode::kCreate || !have) ? NewDocument(t) : older ? doc : std::move(doc);
-  if (mode == Mode::kCreate) {
-    StampCreator(work);
-    change["created"] = true;
-  } else if (!have) {
-    ObjectAt(work, "driftwatch")["partial"] = true;
-  }
-  if (!t.arn.empty()) work["ARN"] = t.arn;
-  if (!t.resource_id.empty()) work["resourceId"] = t.resource_id;
-  if (!t.name.empty()) work["resourceName"] = t.name;
-  const bool effect = fn ? fn(work, change) : true;
-
   if (older) {
+    // History cannot place it (a later change was kept without its call): kept, not applied.
+    if (mode == Mode::kDelete) {
+      change["deleted"] = true;
+      h.deleted = true;
+    }
     change["notApplied"] = "older than current document";
     h.applied = false;
     d.applied = false;
@@ -397,33 +428,224 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     deltas_->push_back(std::move(d));
     return;
   }
-  // A call with no effect on the fields still tells the state as of its time: it is stamped
-  // like any change, so that an older call arriving later does not overwrite it.
-  if (!effect) change["noEffect"] = true;
 
-  work["configurationItemCaptureTime"] = FormatTimestamp(event_.time_ms);
-  work["configurationItemStatus"] = have ? "OK" : "ResourceDiscovered";
-  json& dw = ObjectAt(work, "driftwatch");
-  dw["lastChangeMs"] = event_.time_ms;
-  dw["lastEventId"] = event_.id;
-  dw["lastChangedBy"] = event_.principal.arn;
-  dw["source"] = "cloudtrail";
-  if (mode == Mode::kCreate && have) {
-    // Recreated (or created twice): keep nothing of the old document but what Config can't know.
-    change["replacedExisting"] = true;
+  bool exists = have;
+  Transform(t, mode, fn, &exists, &doc, &change);
+  if (!exists) {
+    h.deleted = true;
+    if (have) ctx_.DeleteResource(key);
+    json tomb = {{"deletedAtMs", event_.time_ms}, {"eventId", event_.id}};
+    ctx_.PutResource(TombstoneKey(key), Dump(tomb));
+    d.deleted = true;
+  } else {
+    std::string after = Dump(doc);
+    if (tombstoned) ctx_.DeleteResource(TombstoneKey(key));
+    ctx_.PutResource(key, after, std::make_shared<const json>(std::move(doc)));
+    h.document_after = after;
+    d.after = std::move(after);
   }
-  std::string after = Dump(work);
-  if (tombstoned) ctx_.DeleteResource(TombstoneKey(key));
-  ctx_.PutResource(key, after, std::make_shared<const json>(std::move(work)));
   h.change = Dump(change);
-  h.document_after = after;
-  d.after = std::move(after);
   ctx_.AddHistory(std::move(h));
   deltas_->push_back(std::move(d));
 }
 
+bool Op::ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::string& key,
+                   bool have, bool tombstoned) {
+  if (handlers_ == nullptr) return false;
+  std::vector<HistoryEntry> entries;
+  ctx_.HistoryOf(key, &entries);
+  // The call's place in event time: after every entry that sorts before (time, event id).
+  size_t place = 0;
+  while (place < entries.size() &&
+         (entries[place].time_ms < event_.time_ms ||
+          (entries[place].time_ms == event_.time_ms && entries[place].event_id < event_.id))) {
+    ++place;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    // Already in history: a redelivery, nothing to do.
+    if (!event_.id.empty() && entries[i].event_id == event_.id) return true;
+    // A later change that changed the document but cannot be applied again.
+    if (i >= place && entries[i].kind == EventKind::kApiCall && entries[i].replay.empty() &&
+        (!entries[i].document_after.empty() || entries[i].deleted)) {
+      return false;
+    }
+  }
+  // The document just before the call: what the last change before it left.
+  Rebuild rb;
+  rb.key = key;
+  for (size_t i = place; i-- > 0;) {
+    const HistoryEntry& e = entries[i];
+    if (e.deleted && e.applied) break;
+    if (!e.document_after.empty()) {
+      rb.doc = json::parse(e.document_after, nullptr, false);
+      rb.exists = rb.doc.is_object();
+      break;
+    }
+  }
+  if (!rb.exists) rb.doc = json();
+
+  // This call in its place. Rules see every step from here on, each as of its own call.
+  std::string step_before = rb.exists ? Dump(rb.doc) : std::string();
+  auto step = [&](std::string after, std::shared_ptr<const Event> cause) {
+    StateDelta d = NewDelta(t, key);
+    d.before = std::move(step_before);
+    d.deleted = !rb.exists;
+    d.after = after;
+    d.cause = std::move(cause);
+    step_before = std::move(after);
+    deltas_->push_back(std::move(d));
+  };
+  HistoryEntry h = NewHistory(key);
+  json change = json::object();
+  const bool existed = rb.exists;
+  Transform(t, mode, fn, &rb.exists, &rb.doc, &change);
+  change["appliedLate"] = true;
+  if (existed && !rb.exists) {
+    rb.deleted_at_ms = event_.time_ms;
+    rb.deleted_by_event = event_.id;
+  }
+  h.deleted = !rb.exists && mode == Mode::kDelete;
+  h.document_after = rb.exists ? Dump(rb.doc) : std::string();
+  h.change = Dump(change);
+  step(h.document_after, nullptr);
+  ctx_.AddHistory(std::move(h));
+
+  // The later changes over it, in event-time order; their history records the new documents.
+  for (size_t i = place; i < entries.size(); ++i) {
+    HistoryEntry& e = entries[i];
+    if (e.kind == EventKind::kConfigItem) {
+      // A configuration item is the whole document as AWS Config saw it.
+      if (!e.applied) continue;
+      auto item = std::make_shared<Event>();
+      item->kind = EventKind::kConfigItem;
+      item->id = e.event_id;
+      item->time_ms = e.time_ms;
+      item->event_name = e.action;
+      item->principal.arn = e.principal_arn;
+      item->principal.type = e.principal_type;
+      if (e.deleted) {
+        if (rb.exists) {
+          rb.deleted_at_ms = e.time_ms;
+          rb.deleted_by_event = e.event_id;
+        }
+        rb.exists = false;
+        rb.doc = json();
+      } else if (!e.document_after.empty()) {
+        json d = json::parse(e.document_after, nullptr, false);
+        if (d.is_object()) {
+          rb.doc = std::move(d);
+          rb.exists = true;
+        }
+      }
+      step(rb.exists ? Dump(rb.doc) : std::string(), std::move(item));
+      continue;
+    }
+    if (e.replay.empty()) continue;  // unknown writes: history only
+    Event call;
+    json record;
+    if (!ParseReplay(e, &call, &record)) continue;
+    const bool existed_before = rb.exists;
+    Op again(call, record, ctx_, nullptr, {}, handlers_);
+    again.replay_ = e.replay;
+    again.replay_built_ = true;
+    again.set_rebuild(&rb);
+    try {
+      again.Dispatch();
+    } catch (const std::exception&) {
+      continue;  // as when it first came: a shape no applier foresaw changes nothing
+    }
+    std::string after = rb.exists ? Dump(rb.doc) : std::string();
+    const bool deleted = existed_before && !rb.exists;
+    step(after, std::make_shared<const Event>(call));
+    if (!e.applied || e.document_after != after || e.deleted != deleted) {
+      if (!e.applied) {
+        json c = json::parse(e.change, nullptr, false);
+        if (c.is_object()) {
+          c.erase("notApplied");
+          e.change = Dump(c);
+        }
+      }
+      e.applied = true;
+      e.deleted = deleted;
+      e.document_after = std::move(after);
+      ctx_.AddHistory(e);
+    }
+  }
+
+  if (rb.exists) {
+    if (tombstoned) ctx_.DeleteResource(TombstoneKey(key));
+    ctx_.PutResource(key, step_before, std::make_shared<const json>(std::move(rb.doc)));
+  } else {
+    if (have) ctx_.DeleteResource(key);
+    json tomb = {{"deletedAtMs", rb.deleted_at_ms}, {"eventId", rb.deleted_by_event}};
+    ctx_.PutResource(TombstoneKey(key), Dump(tomb));
+  }
+  return true;
+}
+
+const std::string& Op::ReplayText() const {
+  if (replay_built_) return replay_;
+  replay_built_ = true;
+  if (record_text_.empty() || event_.kind != EventKind::kApiCall) return replay_;
+  const Principal& p = event_.principal;
+  json head = {{"v", 1},
+               {"source", event_.event_source},
+               {"name", event_.event_name},
+               {"account", event_.account},
+               {"region", event_.region},
+               {"ip", event_.source_ip},
+               {"p",
+                {{"type", p.type},
+                 {"arn", p.arn},
+                 {"account", p.account_id},
+                 {"key", p.access_key_id},
+                 {"user", p.user_name},
+                 {"session", p.session_name},
+                 {"issuer", p.issuer_arn},
+                 {"invokedBy", p.invoked_by}}}};
+  replay_ = Dump(head);
+  replay_.pop_back();  // the closing brace: the record follows
+  replay_.append(",\"record\":").append(record_text_).push_back('}');
+  return replay_;
+}
+
+bool ParseReplay(const HistoryEntry& entry, Event* event, json* record) {
+  json r = json::parse(entry.replay, nullptr, false);
+  if (!r.is_object() || !At(r, "record").is_object()) return false;
+  event->kind = EventKind::kApiCall;
+  event->id = entry.event_id;
+  event->time_ms = entry.time_ms;
+  event->event_source = Str(r, "source");
+  event->event_name = Str(r, "name");
+  event->account = Str(r, "account");
+  event->region = Str(r, "region");
+  event->source_ip = Str(r, "ip");
+  const json& p = At(r, "p");
+  event->principal.type = Str(p, "type");
+  event->principal.arn = Str(p, "arn");
+  event->principal.account_id = Str(p, "account");
+  event->principal.access_key_id = Str(p, "key");
+  event->principal.user_name = Str(p, "user");
+  event->principal.session_name = Str(p, "session");
+  event->principal.issuer_arn = Str(p, "issuer");
+  event->principal.invoked_by = Str(p, "invokedBy");
+  *record = std::move(r["record"]);
+  return true;
+}
+
+void Op::Dispatch() {
+  if (handlers_ != nullptr) {
+    auto it = handlers_->find(event_.event_name);
+    if (it != handlers_->end()) {
+      it->second(*this);
+      return;
+    }
+  }
+  if (!ApplyGeneric()) RecordUnknownWrite();
+}
+
 void Op::RecordUnknown(const Target& t) {
-  if (t.key_id.empty() || t.type.empty()) return;
+  if (rebuild_ != nullptr || t.key_id.empty() || t.type.empty()) return;
   const std::string key = MakeResourceKey(t.account, t.region, t.type, t.key_id);
   HistoryEntry h = NewHistory(key);
   json change = {{"unknownWrite", true}};
@@ -724,6 +946,7 @@ bool Op::ApplyGeneric() {
 
 struct Applier::Impl {
   applier::HandlerMap handlers;
+  std::string record_text;  // reused across calls
 };
 
 namespace {
@@ -812,15 +1035,18 @@ bool FindRecordMembers(std::string_view text, std::string_view* values) {
 }
 
 // The record as appliers see it. API calls: only the members appliers read, each parsed on its
-// own (the rest of a record is most of its bytes and would only be parsed to be dropped).
-// Config items are kept whole. An unreadable record reads as an empty object.
-applier::json ParseRecord(const Event& event) {
+// own (the rest of a record is most of its bytes and would only be parsed to be dropped), and
+// their compact text in `text` (for history's replayable call). Config items are kept whole.
+// An unreadable record reads as an empty object.
+applier::json ParseRecord(const Event& event, std::string* text) {
   using applier::json;
+  text->clear();
   if (event.kind == EventKind::kApiCall) {
     std::string_view values[kRecordMemberCount];
     if (FindRecordMembers(event.document, values)) {
       json record = json::object();
       bool readable = true;
+      text->push_back('{');
       for (size_t m = 0; m < kRecordMemberCount && readable; ++m) {
         if (values[m].data() == nullptr) continue;
         json v = json::parse(values[m], nullptr, false);
@@ -828,9 +1054,14 @@ applier::json ParseRecord(const Event& event) {
           readable = false;
         } else {
           record[std::string(kRecordMembers[m])] = std::move(v);
+          // The decoder hands over compact text: the member's bytes are its compact form.
+          if (text->size() > 1) text->push_back(',');
+          text->append("\"").append(kRecordMembers[m]).append("\":").append(values[m]);
         }
       }
+      text->push_back('}');
       if (readable) return record;
+      text->clear();
     }
   }
   const bool api_call = event.kind == EventKind::kApiCall;
@@ -844,6 +1075,7 @@ applier::json ParseRecord(const Event& event) {
       },
       false);
   if (record.is_discarded()) record = json::object();
+  if (api_call) *text = applier::Dump(record);
   return record;
 }
 
@@ -862,21 +1094,16 @@ Applier::~Applier() { delete impl_; }
 void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
   if (event.kind == EventKind::kComplianceChange) return;
   if (event.kind == EventKind::kApiCall && (!event.error_code.empty() || event.read_only)) return;
-  const applier::json record = ParseRecord(event);
+  const applier::json record = ParseRecord(event, &impl_->record_text);
   // A record that slipped through with an errorCode the decoder did not lift is still failed.
   if (event.kind == EventKind::kApiCall && !applier::Str(record, "errorCode").empty()) return;
   try {
-    applier::Op op(event, record, ctx, deltas);
+    applier::Op op(event, record, ctx, deltas, impl_->record_text, &impl_->handlers);
     if (event.kind == EventKind::kConfigItem) {
       op.ApplyConfigItem();
       return;
     }
-    auto it = impl_->handlers.find(event.event_name);
-    if (it != impl_->handlers.end()) {
-      it->second(op);
-    } else if (!op.ApplyGeneric()) {
-      op.RecordUnknownWrite();
-    }
+    op.Dispatch();
   } catch (const std::exception& e) {
     // A JSON shape no applier foresaw: the event changes nothing rather than stop the stream.
     std::fprintf(stderr, "driftwatch: applier %s skipped event %s: %s\n", event.event_name.c_str(),

@@ -5,6 +5,7 @@
 // history with applied=false. Unknown write calls are recorded in history against the resources
 // they name.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct StateDelta {
   std::string after;   // document after ("" when deleted)
   bool deleted = false;
   bool applied = true;  // false when the change was older than the document and was not applied
+  // Set on the steps of a rebuild (a call delivered late, then the later calls applied again):
+  // the call this step is, for rules to judge the step as of it. Null: the event being applied.
+  std::shared_ptr<const Event> cause;
 };
 
 class Applier {

@@ -74,9 +74,29 @@ struct Target {
 // effect on the document.
 using MutateFn = std::function<bool(json& doc, json& change)>;
 
+class Op;
+using Handler = void (*)(Op& op);
+using HandlerMap = std::unordered_map<std::string_view, Handler>;
+
+// One resource's document being rebuilt in memory while calls are applied again in event-time
+// order (a call delivered late). An Op in rebuild mode changes only this resource, here, and
+// writes nothing to the batch.
+struct Rebuild {
+  std::string key;
+  bool exists = false;
+  json doc;
+  // The call that last deleted the resource while rebuilding (for its tombstone).
+  int64_t deleted_at_ms = 0;
+  std::string deleted_by_event;
+};
+
 class Op {
  public:
-  Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas);
+  // `record_text` is the compact text of `record` (the members appliers read), kept in history so
+  // that the call can be applied again; `handlers` dispatches such calls. Both may be empty/null:
+  // the call is then not replayable and a late call is kept in history without being applied.
+  Op(const Event& event, const json& record, BatchContext& ctx, std::vector<StateDelta>* deltas,
+     std::string_view record_text = {}, const HandlerMap* handlers = nullptr);
 
   const Event& event() const { return event_; }
   const json& record() const { return record_; }
@@ -102,6 +122,11 @@ class Op {
   // A Config item replaces the document (or deletes it).
   void ApplyConfigItem();
 
+  // Runs the call's applier (by event name, else the generic resolution).
+  void Dispatch();
+  // Applies this call to `rebuild` only (see Rebuild).
+  void set_rebuild(Rebuild* rebuild) { rebuild_ = rebuild; }
+
   // Reads another resource's current document (defined in applier_compute.cc); false when the
   // resource is unknown or its document unreadable.
   bool Peek(const Target& t, json* doc) const;
@@ -113,15 +138,30 @@ class Op {
   json NewDocument(const Target& t) const;
   void StampCreator(json& doc) const;
   StateDelta NewDelta(const Target& t, const std::string& key) const;
+  // The call as of this event: `*doc` (when `*exists`) becomes the document after it.
+  void Transform(const Target& t, Mode mode, const MutateFn& fn, bool* exists, json* doc,
+                 json* change) const;
+  // A call older than the resource's last change: rebuilds the document from history with this
+  // call in its event-time place and the later calls applied again. False when history cannot
+  // (a later change without a replayable call): the caller then keeps the call in history only.
+  bool ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::string& key,
+                 bool have, bool tombstoned);
+  // The replayable form of this call (HistoryEntry::replay), built on first use.
+  const std::string& ReplayText() const;
 
   const Event& event_;
   const json& record_;
   BatchContext& ctx_;
   std::vector<StateDelta>* deltas_;
+  std::string_view record_text_;
+  const HandlerMap* handlers_;
+  Rebuild* rebuild_ = nullptr;
+  mutable std::string replay_;
+  mutable bool replay_built_ = false;
 };
 
-using Handler = void (*)(Op& op);
-using HandlerMap = std::unordered_map<std::string_view, Handler>;
+// The Event and record a history entry's replayable call stands for; false when unreadable.
+bool ParseReplay(const HistoryEntry& entry, Event* event, json* record);
 
 void RegisterIamAppliers(HandlerMap* map);
 void RegisterNetworkAppliers(HandlerMap* map);

@@ -1,5 +1,7 @@
 #include "engine/batch_context.h"
 
+#include <map>
+
 namespace driftwatch {
 
 bool BatchContext::GetResource(std::string_view key, std::string* document) {
@@ -38,6 +40,25 @@ void BatchContext::DeleteResource(std::string key) {
 }
 
 void BatchContext::AddHistory(HistoryEntry entry) { history_.push_back(std::move(entry)); }
+
+void BatchContext::HistoryOf(std::string_view key, std::vector<HistoryEntry>* out) {
+  out->clear();
+  std::map<std::pair<int64_t, std::string>, HistoryEntry> merged;
+  if (!key.empty()) {
+    Status s = store_->ScanHistory(key, [&](const HistoryEntry& e) {
+      merged[{e.time_ms, e.event_id}] = e;
+      return true;
+    });
+    if (!s.ok() && read_status_.ok()) read_status_ = s;
+  }
+  // The batch's own entries come later and replace stored ones with the same time and event id,
+  // as they will in the store.
+  for (const HistoryEntry& e : history_) {
+    if (e.resource_key == key) merged[{e.time_ms, e.event_id}] = e;
+  }
+  out->reserve(merged.size());
+  for (auto& [unused, e] : merged) out->push_back(std::move(e));
+}
 
 bool BatchContext::SeenEvent(std::string_view event_id) {
   if (seen_.count(std::string(event_id)) != 0) return true;

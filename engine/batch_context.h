@@ -34,6 +34,10 @@ class BatchContext {
   std::shared_ptr<const nlohmann::json> ParsedResource(std::string_view key) const;
   void DeleteResource(std::string key);
   void AddHistory(HistoryEntry entry);
+  // Every history entry of `key`, stored and of this batch, in (time, event id) order; a batch
+  // entry replaces a stored one with the same time and event id (AddHistory of such an entry
+  // rewrites it).
+  void HistoryOf(std::string_view key, std::vector<HistoryEntry>* out);
 
   bool SeenEvent(std::string_view event_id);
   void MarkSeen(std::string event_id, int64_t time_ms);

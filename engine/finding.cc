@@ -68,7 +68,9 @@ std::string MakeFindingId(std::string_view rule_id, const FindingResource& r,
   return buf;
 }
 
-std::string FindingToJson(const Finding& f) {
+namespace {
+
+std::string ToJson(const Finding& f, bool stored) {
   nlohmann::ordered_json j;
   j["finding_id"] = f.finding_id;
   j["rule_id"] = f.rule_id;
@@ -95,8 +97,14 @@ std::string FindingToJson(const Finding& f) {
       f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
   j["evidence"] = evidence.is_discarded() ? nlohmann::ordered_json::object() : evidence;
   j["description"] = f.description;
+  if (stored) j["event_times_ms"] = f.event_times_ms;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
+
+}  // namespace
+
+std::string FindingToJson(const Finding& f) { return ToJson(f, false); }
+std::string FindingToStoredJson(const Finding& f) { return ToJson(f, true); }
 
 bool FindingFromJson(std::string_view json, Finding* out) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
@@ -132,6 +140,13 @@ bool FindingFromJson(std::string_view json, Finding* out) {
   }
   f.first_seen_ms = time("first_seen");
   f.last_seen_ms = time("last_seen");
+  if (auto it = j.find("event_times_ms"); it != j.end() && it->is_array()) {
+    for (const auto& t : *it) f.event_times_ms.push_back(t.is_number_integer() ? t.get<int64_t>() : 0);
+  }
+  // Not kept (the output format, or an older state): every id counts as seen at last_seen.
+  if (f.event_times_ms.size() != f.event_ids.size()) {
+    f.event_times_ms.assign(f.event_ids.size(), f.last_seen_ms);
+  }
   f.resolved_at_ms = time("resolved_at");
   if (auto it = j.find("evidence"); it != j.end()) f.evidence = it->dump();
   f.description = str(j, "description");

@@ -42,7 +42,10 @@ struct Finding {
   FindingStatus status = FindingStatus::kOpen;
   FindingResource resource;
   FindingActor actor;
-  std::vector<std::string> event_ids;  // newest last, bounded (kMaxFindingEventIds)
+  std::vector<std::string> event_ids;  // in event-time order (newest last), bounded
+                                       // (kMaxFindingEventIds)
+  // Event time of each of event_ids. Kept in state (FindingToStoredJson), not in the output.
+  std::vector<int64_t> event_times_ms;
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
   int64_t resolved_at_ms = 0;  // 0 while open
@@ -61,7 +64,9 @@ std::string MakeFindingId(std::string_view rule_id, const FindingResource& resou
 
 // One JSON object, no trailing newline, in the DESIGN.md finding format (times as RFC 3339 UTC).
 std::string FindingToJson(const Finding& f);
-// Inverse of FindingToJson; false when the text is not a finding.
+// FindingToJson plus what state keeps beside the output format (event_times_ms).
+std::string FindingToStoredJson(const Finding& f);
+// Inverse of FindingToJson and FindingToStoredJson; false when the text is not a finding.
 bool FindingFromJson(std::string_view json, Finding* out);
 
 }  // namespace driftwatch

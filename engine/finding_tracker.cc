@@ -5,17 +5,35 @@
 namespace driftwatch {
 namespace {
 
-void AddEventId(Finding* f, std::string_view event_id) {
-  if (event_id.empty()) return;
+// Adds the event in (time, id) order, keeping the newest kMaxFindingEventIds. Returns false when
+// the id is already there. The list is then the same whatever order the events came in.
+bool AddEvent(Finding* f, std::string_view event_id, int64_t time_ms) {
+  if (event_id.empty()) return true;
+  if (f->event_times_ms.size() != f->event_ids.size()) {
+    f->event_times_ms.assign(f->event_ids.size(), f->last_seen_ms);
+  }
   for (const std::string& id : f->event_ids) {
-    if (id == event_id) return;
+    if (id == event_id) return false;
   }
-  f->event_ids.emplace_back(event_id);
+  size_t at = f->event_ids.size();
+  while (at > 0 && (f->event_times_ms[at - 1] > time_ms ||
+                    (f->event_times_ms[at - 1] == time_ms && f->event_ids[at - 1] > event_id))) {
+    --at;
+  }
+  f->event_ids.emplace(f->event_ids.begin() + static_cast<std::ptrdiff_t>(at), event_id);
+  f->event_times_ms.insert(f->event_times_ms.begin() + static_cast<std::ptrdiff_t>(at), time_ms);
   if (f->event_ids.size() > kMaxFindingEventIds) {
-    f->event_ids.erase(f->event_ids.begin(),
-                       f->event_ids.begin() +
-                           static_cast<std::ptrdiff_t>(f->event_ids.size() - kMaxFindingEventIds));
+    const auto drop = static_cast<std::ptrdiff_t>(f->event_ids.size() - kMaxFindingEventIds);
+    f->event_ids.erase(f->event_ids.begin(), f->event_ids.begin() + drop);
+    f->event_times_ms.erase(f->event_times_ms.begin(), f->event_times_ms.begin() + drop);
   }
+  return true;
+}
+
+// Whether (time_ms, event_id) is the newest event the finding has seen.
+bool IsNewest(const Finding& f, std::string_view event_id, int64_t time_ms) {
+  if (event_id.empty() || f.event_ids.empty()) return time_ms >= f.last_seen_ms;
+  return f.event_ids.back() == event_id;
 }
 
 }  // namespace
@@ -27,15 +45,18 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
                                             std::string_view qualifier) {
   const std::string id = MakeFindingId(rule.rule_id, resource, qualifier);
   Finding f;
-  if (ctx.GetFinding(id, &f) && f.status == FindingStatus::kOpen) {
-    const bool known_event =
-        !event_id.empty() &&
-        std::find(f.event_ids.begin(), f.event_ids.end(), event_id) != f.event_ids.end();
-    if (known_event && time_ms <= f.last_seen_ms) return Change::kNone;
-    AddEventId(&f, event_id);
+  const bool found = ctx.GetFinding(id, &f);
+  // A repeat while open, or a late event from before the finding was resolved: it belongs to
+  // that episode. Actor and evidence are those of the newest event, first and last seen the
+  // extremes, so that any arrival order ends alike.
+  if (found && (f.status == FindingStatus::kOpen || time_ms < f.resolved_at_ms)) {
+    if (!AddEvent(&f, event_id, time_ms)) return Change::kNone;
+    if (IsNewest(f, event_id, time_ms)) {
+      if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
+      if (!evidence.empty()) f.evidence = std::move(evidence);
+    }
+    f.first_seen_ms = std::min(f.first_seen_ms, time_ms);
     f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
-    if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
-    if (!evidence.empty()) f.evidence = std::move(evidence);
     ctx.PutFinding(f, /*status_changed=*/false);
     return Change::kUpdated;
   }
@@ -49,9 +70,9 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
   opened.status = FindingStatus::kOpen;
   opened.resource = resource;
   opened.actor = actor;
-  AddEventId(&opened, event_id);
   opened.first_seen_ms = time_ms;
   opened.last_seen_ms = time_ms;
+  AddEvent(&opened, event_id, time_ms);
   opened.resolved_at_ms = 0;
   opened.evidence = evidence.empty() ? std::string("{}") : std::move(evidence);
   ctx.PutFinding(opened, /*status_changed=*/true);
@@ -64,8 +85,10 @@ bool FindingTracker::Resolve(BatchContext& ctx, std::string_view rule_id,
   const std::string id = MakeFindingId(rule_id, resource, qualifier);
   Finding f;
   if (!ctx.GetFinding(id, &f) || f.status != FindingStatus::kOpen) return false;
+  // Older than what the finding last saw hold: a late event whose moment has passed.
+  if (time_ms < f.last_seen_ms) return false;
   f.status = FindingStatus::kResolved;
-  AddEventId(&f, event_id);
+  AddEvent(&f, event_id, time_ms);
   f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
   f.resolved_at_ms = std::max(time_ms, f.first_seen_ms);
   if (f.resolved_at_ms == 0) f.resolved_at_ms = 1;  // 0 means "open" in the format

@@ -82,7 +82,9 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {
         parts_.rules->OnEvent(event, ctx);
-        for (const StateDelta& d : deltas_) parts_.rules->OnStateDelta(d, event, ctx);
+        for (const StateDelta& d : deltas_) {
+          parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
+        }
       }
     }
     if (!record.source.empty()) ctx.SetPosition(std::string(record.source), record.next_offset);

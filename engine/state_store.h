@@ -37,6 +37,10 @@ struct HistoryEntry {
   // The document after this change ("" when deleted or not applied); lets point-in-time
   // questions be answered from history alone.
   std::string document_after;
+  // The call in the form the applier can apply again (Applier::ReplayText), so that a call
+  // delivered late can be put in its place in event time and the later ones re-applied over
+  // it. "" for Config items, unknown writes and records written before format version 2.
+  std::string replay;
 };
 
 // Where a source stands: the next record to read. Kafka: "kafka:topic/partition"; files:

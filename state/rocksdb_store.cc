@@ -197,10 +197,24 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
     if (!s.ok()) return Status::Error("cannot initialise state " + path + ": " + s.ToString());
   } else if (!s.ok()) {
     return Status::Error("cannot read state " + path + ": " + s.ToString());
-  } else if (version != std::to_string(state_format::kFormatVersion)) {
-    return Status::Error("state " + path + " has on-disk format version " + version +
-                         "; this driftwatch reads version " +
-                         std::to_string(state_format::kFormatVersion));
+  } else {
+    int stored = 0;
+    for (char c : version) stored = (c >= '0' && c <= '9' && stored < 1000) ? stored * 10 + (c - '0') : -1;
+    if (version.empty() || stored < state_format::kOldestReadableFormatVersion ||
+        stored > state_format::kFormatVersion) {
+      return Status::Error("state " + path + " has on-disk format version " + version +
+                           "; this driftwatch reads versions " +
+                           std::to_string(state_format::kOldestReadableFormatVersion) + " to " +
+                           std::to_string(state_format::kFormatVersion));
+    }
+    if (stored != state_format::kFormatVersion && !options.read_only) {
+      // Older records stay readable; from now on records of the current version are written.
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = impl->db->Put(wo, impl->cf(kMeta), kMetaFormatVersion,
+                        std::to_string(state_format::kFormatVersion));
+      if (!s.ok()) return Status::Error("cannot upgrade state " + path + ": " + s.ToString());
+    }
   }
 
   std::string watermark;
@@ -298,7 +312,7 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
     newest = std::max(newest, time_ms);
   }
   for (const Finding& f : batch.findings) {
-    s = wb.Put(impl_->cf(kFindings), f.finding_id, FindingToJson(f));
+    s = wb.Put(impl_->cf(kFindings), f.finding_id, FindingToStoredJson(f));
     if (!s.ok()) return Status::Error("state batch: " + s.ToString());
   }
   for (const SourcePosition& p : batch.positions) {

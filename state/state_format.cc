@@ -3,7 +3,9 @@
 namespace driftwatch::state_format {
 namespace {
 
-constexpr uint8_t kHistoryRecordVersion = 1;
+// Version 1 records end after the flags byte; version 2 adds the replayable call after it.
+constexpr uint8_t kHistoryRecordV1 = 1;
+constexpr uint8_t kHistoryRecordVersion = 2;
 constexpr uint64_t kSignBit = 0x8000000000000000ull;
 
 void PutBigEndian64(std::string* out, uint64_t v) {
@@ -75,7 +77,7 @@ bool ParseHistoryKey(std::string_view key, std::string* resource_key, int64_t* t
 std::string EncodeHistoryValue(const HistoryEntry& e) {
   std::string out;
   out.reserve(64 + e.action.size() + e.principal_arn.size() + e.change.size() +
-              e.document_after.size());
+              e.document_after.size() + e.replay.size());
   out.push_back(static_cast<char>(kHistoryRecordVersion));
   PutLengthPrefixed(&out, e.action);
   PutLengthPrefixed(&out, e.principal_arn);
@@ -86,11 +88,14 @@ std::string EncodeHistoryValue(const HistoryEntry& e) {
   PutLengthPrefixed(&out, e.document_after);
   out.push_back(static_cast<char>(e.kind));
   out.push_back(static_cast<char>((e.applied ? 1 : 0) | (e.deleted ? 2 : 0)));
+  PutLengthPrefixed(&out, e.replay);
   return out;
 }
 
 bool DecodeHistoryValue(std::string_view in, HistoryEntry* e) {
-  if (in.empty() || static_cast<uint8_t>(in.front()) != kHistoryRecordVersion) return false;
+  if (in.empty()) return false;
+  const uint8_t version = static_cast<uint8_t>(in.front());
+  if (version != kHistoryRecordV1 && version != kHistoryRecordVersion) return false;
   in.remove_prefix(1);
   if (!GetLengthPrefixed(&in, &e->action) || !GetLengthPrefixed(&in, &e->principal_arn) ||
       !GetLengthPrefixed(&in, &e->principal_type) || !GetLengthPrefixed(&in, &e->access_key_id) ||
@@ -98,14 +103,17 @@ bool DecodeHistoryValue(std::string_view in, HistoryEntry* e) {
       !GetLengthPrefixed(&in, &e->document_after)) {
     return false;
   }
-  if (in.size() != 2) return false;
+  if (in.size() < 2) return false;
   const uint8_t kind = static_cast<uint8_t>(in[0]);
   if (kind > static_cast<uint8_t>(EventKind::kComplianceChange)) return false;
   e->kind = static_cast<EventKind>(kind);
   const uint8_t flags = static_cast<uint8_t>(in[1]);
   e->applied = (flags & 1) != 0;
   e->deleted = (flags & 2) != 0;
-  return true;
+  in.remove_prefix(2);
+  e->replay.clear();
+  if (version == kHistoryRecordV1) return in.empty();
+  return GetLengthPrefixed(&in, &e->replay) && in.empty();
 }
 
 std::string EncodeInt64(int64_t v) {

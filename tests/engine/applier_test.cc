@@ -1,7 +1,10 @@
 // The appliers' semantics: compute and inventory, unknown writes, failed calls, event-time
 // ordering, duplicates, deletion — and the same through the real pipeline and decoder.
 
+#include <algorithm>
+
 #include "engine/pipeline.h"
+#include "state/memory_store.h"
 #include "ingest/event_decoder.h"
 #include "tests/engine/applier_test_util.h"
 
@@ -119,7 +122,9 @@ TEST_F(ApplierSemanticsTest, FailedCallsChangeNothing) {
   EXPECT_TRUE(ctx2.TakeWrites().empty());
 }
 
-TEST_F(ApplierSemanticsTest, OlderChangeIsKeptInHistoryButDoesNotOverwrite) {
+// A call delivered late is put in its event-time place: the document is rebuilt from the state
+// before it, with the later calls applied again over it. It never overwrites newer state.
+TEST_F(ApplierSemanticsTest, LateCallTakesItsPlaceAndDoesNotOverwriteNewerState) {
   Apply(Record("CreateTrail", kCt, "2024-06-01T10:00:00Z", {{"name", "main"}}, {{"name", "main"}}));
   Apply(Record("StopLogging", kCt, "2024-06-01T10:10:00Z", {{"name", "main"}}));
   deltas_.clear();
@@ -130,10 +135,18 @@ TEST_F(ApplierSemanticsTest, OlderChangeIsKeptInHistoryButDoesNotOverwrite) {
   auto history = History(kTrail, "main");
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[1].action, "StartLogging");  // ordered by event time
-  EXPECT_FALSE(history[1].applied);
-  EXPECT_TRUE(history[1].document_after.empty());
-  ASSERT_EQ(deltas_.size(), 1u);
-  EXPECT_FALSE(deltas_[0].applied);
+  EXPECT_TRUE(history[1].applied);
+  EXPECT_EQ(json::parse(history[1].document_after)["configuration"]["isLogging"], true);
+  EXPECT_EQ(json::parse(history[1].change)["appliedLate"], true);
+  EXPECT_EQ(json::parse(history[2].document_after)["configuration"]["isLogging"], false);
+  // Rules see each step as of its own call: the late start, then the stop applied again.
+  ASSERT_EQ(deltas_.size(), 2u);
+  EXPECT_EQ(json::parse(deltas_[0].after)["configuration"]["isLogging"], true);
+  EXPECT_EQ(deltas_[0].cause, nullptr);
+  EXPECT_EQ(json::parse(deltas_[1].after)["configuration"]["isLogging"], false);
+  ASSERT_NE(deltas_[1].cause, nullptr);
+  EXPECT_EQ(deltas_[1].cause->event_name, "StopLogging");
+  EXPECT_EQ(deltas_[1].cause->principal.arn, testing_util::kAlice);
 }
 
 TEST_F(ApplierSemanticsTest, LateEventDoesNotResurrectDeletedResource) {
@@ -144,10 +157,78 @@ TEST_F(ApplierSemanticsTest, LateEventDoesNotResurrectDeletedResource) {
   EXPECT_EQ(ResourceCount(), 0u);  // tombstones are not resources
   auto history = History(kTrail, "main");
   ASSERT_EQ(history.size(), 3u);
-  EXPECT_FALSE(history[1].applied);
+  EXPECT_EQ(history[1].action, "StartLogging");
+  EXPECT_TRUE(history[2].deleted);
+  EXPECT_TRUE(history[2].document_after.empty());
+  // A second late call still finds it deleted.
+  Apply(Record("StopLogging", kCt, "2024-06-01T10:06:00Z", {{"name", "main"}}));
+  EXPECT_TRUE(Doc(kTrail, "main").is_null());
   // Re-created later: a new document.
   Apply(Record("CreateTrail", kCt, "2024-06-02T10:00:00Z", {{"name", "main"}}, {{"name", "main"}}));
   EXPECT_TRUE(Doc(kTrail, "main").is_object());
+}
+
+// Any arrival order of the same calls ends with the same documents (issue 7 item 3): every
+// permutation of a user's creation, policy, key and login profile, one call per batch.
+TEST(ApplierOrderTest, EveryArrivalOrderEndsWithTheSameDocument) {
+  const std::vector<json> calls = {
+      Record("CreateUser", "iam.amazonaws.com", "2024-06-01T10:00:00Z", {{"userName", "bob"}},
+             {{"user",
+               {{"userName", "bob"},
+                {"userId", "AIDABOB"},
+                {"path", "/"},
+                {"arn", "arn:aws:iam::111122223333:user/bob"},
+                {"createDate", "Jun 1, 2024 10:00:00 AM"}}}},
+             "o-1"),
+      Record("AttachUserPolicy", "iam.amazonaws.com", "2024-06-01T10:00:20Z",
+             {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}},
+             nullptr, "o-2"),
+      Record("CreateAccessKey", "iam.amazonaws.com", "2024-06-01T10:00:40Z", {{"userName", "bob"}},
+             {{"accessKey",
+               {{"userName", "bob"},
+                {"accessKeyId", "AKIABOB"},
+                {"status", "Active"},
+                {"createDate", "Jun 1, 2024 10:00:40 AM"}}}},
+             "o-3"),
+      Record("CreateLoginProfile", "iam.amazonaws.com", "2024-06-01T10:01:00Z",
+             {{"userName", "bob"}, {"passwordResetRequired", false}}, nullptr, "o-4"),
+      Record("DetachUserPolicy", "iam.amazonaws.com", "2024-06-01T10:01:00Z",
+             {{"userName", "bob"}, {"policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}},
+             nullptr, "o-5"),  // same second as o-4: the event id orders them
+  };
+  auto run = [&](const std::vector<size_t>& order) {
+    MemoryStore store;
+    Applier applier;
+    for (size_t i : order) {
+      BatchContext ctx(&store);
+      std::vector<StateDelta> deltas;
+      applier.Apply(FromRecord(calls[i]), ctx, &deltas);
+      EXPECT_TRUE(store.Commit(ctx.TakeWrites()).ok());
+    }
+    std::string dump;
+    EXPECT_TRUE(store
+                    .ScanResources([&](std::string_view key, std::string_view doc) {
+                      dump.append(key).append(" ").append(doc).append("\n");
+                      return true;
+                    })
+                    .ok());
+    return dump;
+  };
+  std::vector<size_t> order = {0, 1, 2, 3, 4};
+  const std::string in_order = run(order);
+  const json doc = json::parse(in_order.substr(in_order.find(' ') + 1));
+  EXPECT_EQ(doc["configuration"]["userId"], "AIDABOB");
+  EXPECT_EQ(doc["configuration"]["accessKeys"].size(), 1u);
+  EXPECT_TRUE(doc["configuration"]["attachedManagedPolicies"].empty());
+  EXPECT_FALSE(doc["driftwatch"].contains("partial"));
+  int permutations = 0;
+  while (std::next_permutation(order.begin(), order.end())) {
+    ++permutations;
+    std::string got = run(order);
+    EXPECT_EQ(got, in_order) << "order " << order[0] << order[1] << order[2] << order[3]
+                             << order[4];
+  }
+  EXPECT_EQ(permutations, 119);
 }
 
 TEST_F(ApplierSemanticsTest, DuplicateDeliveryIsANoOp) {

@@ -300,16 +300,57 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == "meta") meta = i;
     }
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", "2").ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", "3").ok());
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
   }
   std::unique_ptr<RocksDbStore> store;
   Status s = RocksDbStore::Open(path, {}, &store);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("format version 2"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("reads version 1"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("format version 3"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads versions 1 to 2"), std::string::npos) << s.message();
   EXPECT_EQ(store, nullptr);
+}
+
+// A state written by format version 1 (history records without the replayable call) opens,
+// and a writer records version 2 from then on.
+TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+  }
+  auto set_or_get = [&](const char* value, std::string* read) {
+    rocksdb::DBOptions options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
+    size_t meta = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") meta = i;
+    }
+    if (value != nullptr) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", value).ok());
+    } else {
+      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[meta], "format_version", read).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  };
+  set_or_get("1", nullptr);
+  {
+    std::unique_ptr<RocksDbStore> store;
+    Status s = RocksDbStore::Open(path, {}, &store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  std::string version;
+  set_or_get(nullptr, &version);
+  EXPECT_EQ(version, "2");
 }
 
 TEST(RocksDbStoreTest, RefusesForeignAndMissingDirectories) {
@@ -367,6 +408,20 @@ TEST(StateFormatTest, HistoryValueRoundTripAndRejectsGarbage) {
   EXPECT_EQ(back.document_after, "{\"doc\":true}");
   EXPECT_FALSE(state_format::DecodeHistoryValue(bytes.substr(0, bytes.size() - 3), &back));
   EXPECT_FALSE(state_format::DecodeHistoryValue("\x02garbage", &back));
+  EXPECT_TRUE(back.replay.empty());
+
+  // Version 2 carries the replayable call; a version 1 record (no such field) still reads.
+  e.replay = "{\"name\":\"CreateUser\"}";
+  ASSERT_TRUE(state_format::DecodeHistoryValue(state_format::EncodeHistoryValue(e), &back));
+  EXPECT_EQ(back.replay, e.replay);
+  std::string v1 = state_format::EncodeHistoryValue(e);
+  v1.resize(v1.size() - e.replay.size() - 1);  // drop the replay field
+  v1[0] = 1;
+  ASSERT_TRUE(state_format::DecodeHistoryValue(v1, &back));
+  EXPECT_TRUE(back.replay.empty());
+  EXPECT_EQ(back.document_after, "{\"doc\":true}");
+  v1[0] = 2;  // a version 2 record must have the field
+  EXPECT_FALSE(state_format::DecodeHistoryValue(v1, &back));
   std::string key, id;
   int64_t t = 0;
   ASSERT_TRUE(state_format::ParseHistoryKey(state_format::HistoryKey("a|b|c|d", INT64_MIN, "e"),
