@@ -257,9 +257,10 @@ int main(int argc, char** argv) {
   std::printf("record parses per event: built-in %.3f, with 1000 rules %.3f\n",
               static_cast<double>(base->document_parses()) / passes,
               static_cast<double>(big->document_parses()) / passes);
-  std::printf("ratio (median of per-pair ratios, with 1000 rules / built-in): %.3f "
-              "(target >= 0.90)\n",
-              ratio);
+  std::printf(
+      "ratio (median of per-pair ratios, with 1000 rules / built-in): %.3f "
+      "(target >= 0.90)\n",
+      ratio);
   if (base_findings != big_findings) {
     std::printf("note: finding changes differ (%zu vs %zu): a generated rule matched\n",
                 base_findings, big_findings);

@@ -326,10 +326,10 @@ TEST_F(RuleEngineTest, ExceptionsAndResolveConditions) {
 }
 
 TEST_F(RuleEngineTest, ComplianceFindingsAreKeptApartPerConfigRule) {
-  auto engine = MustLoad(Rule(
-      "noncompliant", "  event: {source: config.amazonaws.com, names: [ComplianceChange]}\n",
-      "{field: compliance.type, equals: NON_COMPLIANT}",
-      "  resolve: {field: compliance.type, equals: COMPLIANT}\n"));
+  auto engine = MustLoad(
+      Rule("noncompliant", "  event: {source: config.amazonaws.com, names: [ComplianceChange]}\n",
+           "{field: compliance.type, equals: NON_COMPLIANT}",
+           "  resolve: {field: compliance.type, equals: COMPLIANT}\n"));
   auto compliance = [](const std::string& type, const std::string& rule, const std::string& id) {
     Event e;
     e.kind = EventKind::kComplianceChange;
@@ -403,9 +403,13 @@ TEST_F(RuleEngineTest, StateRulesUseTheParsedDocumentTheBatchHolds) {
   policy.public_ports = {443};
   auto engine = MustLoad(kSgRule, policy);
   Event cause = ApiCall("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {{"eventID", "a1"}});
-  json open22 = json::array({{{"ipProtocol", "tcp"}, {"fromPort", 22}, {"toPort", 22},
+  json open22 = json::array({{{"ipProtocol", "tcp"},
+                              {"fromPort", 22},
+                              {"toPort", 22},
                               {"ipv4Ranges", {{{"cidrIp", "0.0.0.0/0"}}}}}});
-  json open443 = json::array({{{"ipProtocol", "tcp"}, {"fromPort", 443}, {"toPort", 443},
+  json open443 = json::array({{{"ipProtocol", "tcp"},
+                               {"fromPort", 443},
+                               {"toPort", 443},
                                {"ipv4Ranges", {{{"cidrIp", "0.0.0.0/0"}}}}}});
   const StateDelta d22 = SgDelta(open22);
   {
