@@ -9,12 +9,16 @@
 // so: the WAL is not synced during the fill (the queries do not depend on it), and the next
 // WriteSet is generated on a second thread while the previous one is committed.
 //
+// The queries then run as `driftwatch incident` runs them: on the state reopened read-only.
+//
 // usage: incident_bench [EVENTS (default 10000000)] [FILL_SECONDS (default 900)] [DIR]
+// (DIR: keep the state there; default a temporary directory, removed at the end)
 // The fill stops at EVENTS or FILL_SECONDS, whichever comes first; the figure printed says how
 // many events the state holds. Target: index query < 1 s and >= 100x faster than the scan.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -25,6 +29,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/incident.h"
 #include "state/rocksdb_store.h"
@@ -170,32 +175,48 @@ int main(int argc, char** argv) {
               static_cast<long long>(n), n >= target ? "target reached" : "stopped at the time limit",
               fill_s, n / fill_s, commit_s);
 
+  // Queried as `driftwatch incident` does: a fresh process's view, the state opened read-only
+  // (cold block cache, no compaction running). Index and scan alternate, three times each; the
+  // first index query is the cold one, the target is judged on the medians.
+  store.reset();
+  options.read_only = true;
+  options.create_if_missing = false;
+  if (Status s = RocksDbStore::Open(dir + "/state", options, &store); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
   IncidentQuery q;
   q.by = ActivityIndex::kPrincipal;
   q.value = "arn:aws:iam::111122223333:user/u4242";
-  auto start = std::chrono::steady_clock::now();
-  IncidentReport indexed;
-  if (Status s = BuildIncidentReport(store.get(), q, &indexed); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
+  std::vector<double> index_times, scan_times;
+  IncidentReport indexed, scanned;
+  for (int round = 0; round < 3; ++round) {
+    for (bool scan : {false, true}) {
+      q.force_history_scan = scan;
+      const auto start = std::chrono::steady_clock::now();
+      IncidentReport* report = scan ? &scanned : &indexed;
+      if (Status s = BuildIncidentReport(store.get(), q, report); !s.ok()) {
+        std::fprintf(stderr, "%s\n", s.message().c_str());
+        return 2;
+      }
+      (scan ? scan_times : index_times).push_back(Seconds(start));
+    }
   }
-  const double index_s = Seconds(start);
-  q.force_history_scan = true;
-  start = std::chrono::steady_clock::now();
-  IncidentReport scanned;
-  if (Status s = BuildIncidentReport(store.get(), q, &scanned); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
-    return 2;
-  }
-  const double scan_s = Seconds(start);
+  const double index_cold = index_times[0];
+  std::sort(index_times.begin(), index_times.end());
+  std::sort(scan_times.begin(), scan_times.end());
+  const double index_s = index_times[1], scan_s = scan_times[1];
   size_t writes = 0;
   for (const ActivityRecord& c : indexed.calls) writes += c.read_only ? 0 : 1;
-  std::printf("index query: %zu calls (%zu changed state), %zu resources in %.4f s\n",
-              indexed.calls.size(), writes, indexed.resources.size(), index_s);
-  std::printf("history scan: %zu calls that changed state, %zu resources in %.3f s\n",
+  std::printf("index query: %zu calls (%zu changed state), %zu resources; first (cold) %.4f s, "
+              "median of 3 %.4f s\n",
+              indexed.calls.size(), writes, indexed.resources.size(), index_cold, index_s);
+  std::printf("history scan: %zu calls that changed state, %zu resources; median of 3 %.3f s\n",
               scanned.calls.size(), scanned.resources.size(), scan_s);
-  std::printf("ratio (scan / index): %.0fx; target: index < 1 s and >= 100x: %s\n",
-              scan_s / index_s, index_s < 1.0 && scan_s / index_s >= 100 ? "met" : "NOT met");
+  std::printf("ratio (scan / index), medians: %.0fx; cold index query vs median scan: %.0fx\n",
+              scan_s / index_s, scan_s / index_cold);
+  std::printf("target: index < 1 s and >= 100x (medians): %s\n",
+              index_s < 1.0 && scan_s / index_s >= 100 ? "met" : "NOT met");
   const bool same = scanned.calls.size() == writes &&
                     scanned.resources.size() == indexed.resources.size();
   if (!same) std::printf("MISMATCH between index and scan answers\n");
