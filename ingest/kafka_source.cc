@@ -14,6 +14,12 @@ namespace driftwatch {
 using TopicPartition = std::pair<std::string, int32_t>;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+std::atomic<int> g_destroys_in_flight{0};
+}  // namespace
+
+int KafkaSource::DestroysInFlight() { return g_destroys_in_flight.load(); }
+
 std::string KafkaPositionKey(const std::string& topic, int32_t partition) {
   return "kafka:" + topic + "/" + std::to_string(partition);
 }
@@ -341,9 +347,11 @@ KafkaSource::~KafkaSource() {
   impl->owner = nullptr;  // no callback reaches this object from now on
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> destroyed = done->get_future();
+  g_destroys_in_flight.fetch_add(1);
   std::thread destroyer([impl, done] {
     rd_kafka_destroy_flags(impl->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     impl->rk = nullptr;
+    g_destroys_in_flight.fetch_sub(1);
     done->set_value();
   });
   if (destroyed.wait_for(kDestroyWait) == std::future_status::ready) {
@@ -443,6 +451,23 @@ Status KafkaSource::Close() {
   }
   impl->closing = false;
   impl->closed_cleanly = failure.empty() && rd_kafka_consumer_closed(impl->rk) != 0;
+  if (!impl->closed_cleanly) {
+    // Giving up: release whatever is still assigned, so that the group handler does not wait for
+    // an acknowledgement that would have come through `q`.
+    if (impl->cooperative) {
+      rd_kafka_topic_partition_list_t* assigned = nullptr;
+      if (rd_kafka_assignment(impl->rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (assigned->cnt > 0) {
+          if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(impl->rk, assigned)) {
+            rd_kafka_error_destroy(e);
+          }
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+      }
+    } else {
+      rd_kafka_assign(impl->rk, nullptr);
+    }
+  }
   rd_kafka_queue_destroy(q);
   if (!failure.empty()) {
     impl->close_status = Status::Error("closing the Kafka consumer: " + failure);

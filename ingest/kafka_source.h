@@ -99,6 +99,9 @@ class KafkaSource : public RecordSource {
   int64_t rebalances() const { return rebalances_.load(); }
   // The most recent error reported by librdkafka ("" if none), for logs.
   std::string last_error() const;
+  // Consumers of this process whose handle is still being destroyed after their destructor
+  // returned (see Close()): for tests and shutdown logs.
+  static int DestroysInFlight();
 
   struct Impl;
 
