@@ -45,9 +45,9 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   for (const PipelineRecord& record : batch) {
     ++delta_counters.records;
     if (parts_.probe) parts_.probe->OnRecord(record.source);
-    events_.clear();
+    events_used_ = 0;
     rejected_.clear();
-    parts_.decoder->Decode(record.bytes, record.origin, &events_, &rejected_);
+    parts_.decoder->DecodeReusing(record.bytes, record.origin, &events_, &events_used_, &rejected_);
     for (const EventDecoder::Rejected& r : rejected_) {
       ++delta_counters.invalid;
       if (r.reason >= 0 && r.reason < 8) ++delta_counters.invalid_by_reason[r.reason];
@@ -57,22 +57,27 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
         if (!s.ok()) return Status::Error("dead-letter sink: " + s.message());
       }
     }
-    for (const Event& event : events_) {
+    for (size_t e = 0; e < events_used_; ++e) {
+      const Event& event = events_[e];
       ++delta_counters.events;
       if (parts_.probe) parts_.probe->OnEventDecoded(event, record.source);
-      if (!event.id.empty() && ctx.SeenEvent(event.id)) {
+      const bool may_change_state =
+          event.kind == EventKind::kConfigItem ||
+          (event.kind == EventKind::kApiCall && event.error_code.empty() && !event.read_only);
+      // Read-only and failed calls are never marked seen (they write nothing), so asking the
+      // store about them would only cost a read; a repeat of one is harmless (its finding and
+      // its index entry are keyed by the event id).
+      const bool remembered = may_change_state || event.kind != EventKind::kApiCall;
+      if (remembered && !event.id.empty() && ctx.SeenEvent(event.id)) {
         ++delta_counters.duplicates;
         if (parts_.probe) parts_.probe->OnDuplicateEvent();
         continue;
       }
       ctx.AdvanceWatermark(event.time_ms);
       deltas_.clear();
-      const bool may_change_state =
-          event.kind == EventKind::kConfigItem ||
-          (event.kind == EventKind::kApiCall && event.error_code.empty() && !event.read_only);
       if (may_change_state) applier_.Apply(event, ctx, &deltas_);
       // Only events that change something are remembered as seen: read-only calls never write.
-      if (!event.id.empty() && (may_change_state || event.kind != EventKind::kApiCall)) {
+      if (!event.id.empty() && remembered) {
         ctx.MarkSeen(event.id, event.time_ms);
       }
       if (event.kind == EventKind::kApiCall) {

@@ -61,6 +61,16 @@ class EventDecoder {
   };
   virtual void Decode(std::string_view bytes, std::string_view origin, std::vector<Event>* out,
                       std::vector<Rejected>* rejected) = 0;
+  // Like Decode, writing events to (*out)[*used], ... and advancing *used; Event objects already
+  // in `out` past *used may be overwritten in place (their strings keep their capacity). The
+  // default appends through Decode.
+  virtual void DecodeReusing(std::string_view bytes, std::string_view origin,
+                             std::vector<Event>* out, size_t* used,
+                             std::vector<Rejected>* rejected) {
+    out->resize(*used);
+    Decode(bytes, origin, out, rejected);
+    *used = out->size();
+  }
 };
 
 struct PipelineParts {
@@ -96,7 +106,8 @@ class Pipeline {
   Applier applier_;
   PipelineCounters counters_;
   int64_t watermark_ms_ = 0;
-  std::vector<Event> events_;  // reused across batches
+  std::vector<Event> events_;  // reused across records: only the first events_used_ are live
+  size_t events_used_ = 0;
   std::vector<StateDelta> deltas_;
   std::vector<EventDecoder::Rejected> rejected_;
   std::vector<ActivityRecord> activity_;

@@ -10,6 +10,17 @@ SimdjsonEventDecoder::SimdjsonEventDecoder(DecoderOptions options) : decoder_(op
 void SimdjsonEventDecoder::Decode(std::string_view bytes, std::string_view origin,
                                   std::vector<Event>* out, std::vector<Rejected>* rejected) {
   DecodeResult result = decoder_.Decode(bytes, origin, out);
+  Reject(result, rejected);
+}
+
+void SimdjsonEventDecoder::DecodeReusing(std::string_view bytes, std::string_view origin,
+                                         std::vector<Event>* out, size_t* used,
+                                         std::vector<Rejected>* rejected) {
+  DecodeResult result = decoder_.DecodeInto(bytes, origin, out, used);
+  Reject(result, rejected);
+}
+
+void SimdjsonEventDecoder::Reject(DecodeResult& result, std::vector<Rejected>* rejected) {
   for (InvalidRecord& bad : result.invalid) {
     Rejected r;
     r.reason = static_cast<int>(bad.reason);

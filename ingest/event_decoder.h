@@ -18,8 +18,11 @@ class SimdjsonEventDecoder : public EventDecoder {
   // storage); the detail names the element for a bad element of a log file or snapshot.
   void Decode(std::string_view bytes, std::string_view origin, std::vector<Event>* out,
               std::vector<Rejected>* rejected) override;
+  void DecodeReusing(std::string_view bytes, std::string_view origin, std::vector<Event>* out,
+                     size_t* used, std::vector<Rejected>* rejected) override;
 
  private:
+  void Reject(DecodeResult& result, std::vector<Rejected>* rejected);
   Decoder decoder_;
 };
 
