@@ -583,29 +583,61 @@ bool Op::ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::st
   return true;
 }
 
+namespace {
+
+// `"text"` as a JSON string (escapes quotes, backslashes and control characters; other bytes as
+// they are: the decoder's strings are UTF-8).
+void AppendQuoted(std::string* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20) {
+      out->append("\\u00");
+      out->push_back(kHex[u >> 4]);
+      out->push_back(kHex[u & 0xf]);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendMember(std::string* out, std::string_view name, std::string_view value) {
+  if (out->back() != '{') out->push_back(',');
+  AppendQuoted(out, name);
+  out->push_back(':');
+  AppendQuoted(out, value);
+}
+
+}  // namespace
+
 const std::string& Op::ReplayText() const {
   if (replay_built_) return replay_;
   replay_built_ = true;
   if (record_text_.empty() || event_.kind != EventKind::kApiCall) return replay_;
   const Principal& p = event_.principal;
-  json head = {{"v", 1},
-               {"source", event_.event_source},
-               {"name", event_.event_name},
-               {"account", event_.account},
-               {"region", event_.region},
-               {"ip", event_.source_ip},
-               {"p",
-                {{"type", p.type},
-                 {"arn", p.arn},
-                 {"account", p.account_id},
-                 {"key", p.access_key_id},
-                 {"user", p.user_name},
-                 {"session", p.session_name},
-                 {"issuer", p.issuer_arn},
-                 {"invokedBy", p.invoked_by}}}};
-  replay_ = Dump(head);
-  replay_.pop_back();  // the closing brace: the record follows
-  replay_.append(",\"record\":").append(record_text_).push_back('}');
+  std::string& r = replay_;
+  r.reserve(256 + record_text_.size());
+  r = "{\"v\":1";
+  AppendMember(&r, "source", event_.event_source);
+  AppendMember(&r, "name", event_.event_name);
+  AppendMember(&r, "account", event_.account);
+  AppendMember(&r, "region", event_.region);
+  AppendMember(&r, "ip", event_.source_ip);
+  r.append(",\"p\":{");
+  AppendMember(&r, "type", p.type);
+  AppendMember(&r, "arn", p.arn);
+  AppendMember(&r, "account", p.account_id);
+  AppendMember(&r, "key", p.access_key_id);
+  AppendMember(&r, "user", p.user_name);
+  AppendMember(&r, "session", p.session_name);
+  AppendMember(&r, "issuer", p.issuer_arn);
+  AppendMember(&r, "invokedBy", p.invoked_by);
+  r.append("},\"record\":").append(record_text_).push_back('}');
   return replay_;
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engine/applier_internal.h"
 #include "engine/pipeline.h"
 #include "state/memory_store.h"
 #include "ingest/event_decoder.h"
@@ -166,6 +167,27 @@ TEST_F(ApplierSemanticsTest, LateEventDoesNotResurrectDeletedResource) {
   // Re-created later: a new document.
   Apply(Record("CreateTrail", kCt, "2024-06-02T10:00:00Z", {{"name", "main"}}, {{"name", "main"}}));
   EXPECT_TRUE(Doc(kTrail, "main").is_object());
+}
+
+// History keeps each call in a form that can be applied again, whatever its strings hold.
+TEST_F(ApplierSemanticsTest, HistoryKeepsTheCallReplayable) {
+  json r = Record("StopLogging", kCt, "2024-06-01T10:00:00Z", {{"name", "main \"x\"\n"}});
+  r["userIdentity"]["userName"] = "al\\ice\t\"q\"";
+  r["sourceIPAddress"] = std::string("198.51.100.7\x01", 13);
+  Apply(r);
+  auto history = History(kTrail, "main \"x\"\n");
+  ASSERT_EQ(history.size(), 1u);
+  Event call;
+  json record;
+  ASSERT_TRUE(applier::ParseReplay(history[0], &call, &record)) << history[0].replay;
+  EXPECT_EQ(call.event_name, "StopLogging");
+  EXPECT_EQ(call.event_source, kCt);
+  EXPECT_EQ(call.principal.user_name, "al\\ice\t\"q\"");
+  EXPECT_EQ(call.principal.arn, testing_util::kAlice);
+  EXPECT_EQ(call.source_ip, std::string("198.51.100.7\x01", 13));
+  EXPECT_EQ(call.time_ms, history[0].time_ms);
+  EXPECT_EQ(record["requestParameters"]["name"], "main \"x\"\n");
+  // Config items are whole documents in history: nothing to replay.
 }
 
 // Any arrival order of the same calls ends with the same documents (issue 7 item 3): every
