@@ -398,7 +398,12 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   // Event time decides, and the event id breaks ties, so that any arrival order ends alike.
   const bool older = event_.time_ms < last_ms || (event_.time_ms == last_ms &&
                                                   !last_event.empty() && event_.id < last_event);
-  if (older && ApplyLate(t, mode, fn, key, have, tombstoned)) return;
+  if (older && ApplyLate(t, key, have, tombstoned, NewHistory(key),
+                         [&](bool* exists, json* d, json* change) {
+                           Transform(t, mode, fn, exists, d, change);
+                         })) {
+    return;
+  }
 
   HistoryEntry h = NewHistory(key);
   StateDelta d = NewDelta(t, key);
@@ -449,21 +454,21 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   deltas_->push_back(std::move(d));
 }
 
-bool Op::ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::string& key,
-                   bool have, bool tombstoned) {
+bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tombstoned,
+                   HistoryEntry h, const StepFn& apply) {
   if (handlers_ == nullptr) return false;
   std::vector<HistoryEntry> entries;
   ctx_.HistoryOf(key, &entries);
-  // The call's place in event time: after every entry that sorts before (time, event id).
+  // The change's place in event time: after every entry that sorts before (time, event id).
   size_t place = 0;
   while (place < entries.size() &&
-         (entries[place].time_ms < event_.time_ms ||
-          (entries[place].time_ms == event_.time_ms && entries[place].event_id < event_.id))) {
+         (entries[place].time_ms < h.time_ms ||
+          (entries[place].time_ms == h.time_ms && entries[place].event_id < h.event_id))) {
     ++place;
   }
   for (size_t i = 0; i < entries.size(); ++i) {
     // Already in history: a redelivery, nothing to do.
-    if (!event_.id.empty() && entries[i].event_id == event_.id) return true;
+    if (!h.event_id.empty() && entries[i].event_id == h.event_id) return true;
     // A later change that changed the document but cannot be applied again.
     if (i >= place && entries[i].kind == EventKind::kApiCall && entries[i].replay.empty() &&
         (!entries[i].document_after.empty() || entries[i].deleted)) {
@@ -495,16 +500,16 @@ bool Op::ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::st
     step_before = std::move(after);
     deltas_->push_back(std::move(d));
   };
-  HistoryEntry h = NewHistory(key);
   json change = json::object();
   const bool existed = rb.exists;
-  Transform(t, mode, fn, &rb.exists, &rb.doc, &change);
+  apply(&rb.exists, &rb.doc, &change);
   change["appliedLate"] = true;
   if (existed && !rb.exists) {
-    rb.deleted_at_ms = event_.time_ms;
-    rb.deleted_by_event = event_.id;
+    rb.deleted_at_ms = h.time_ms;
+    rb.deleted_by_event = h.event_id;
   }
-  h.deleted = !rb.exists && mode == Mode::kDelete;
+  h.applied = true;
+  h.deleted = change.contains("deleted");
   h.document_after = rb.exists ? Dump(rb.doc) : std::string();
   h.change = Dump(change);
   step(h.document_after, nullptr);

@@ -190,12 +190,42 @@ void Op::ApplyConfigItem() {
   HistoryEntry h = NewHistory(key);
   h.time_ms = capture_ms;
   h.action = event_.event_name.empty() ? "ConfigurationItemChange" : event_.event_name;
+  // Keep only the document fields of the item, not delivery details.
+  for (const char* drop : {"relatedEvents", "configurationItemDiff"}) item.erase(drop);
+  // The item over the document before it (`*exists`, `*current`): what Config says replaces it.
+  auto apply = [&](bool* exists, json* current, json* change) {
+    (*change)["configurationItemStatus"] = status;
+    if (deleting) {
+      (*change)["deleted"] = true;
+      *exists = false;
+      *current = json();
+      return;
+    }
+    json next = item;
+    if (*exists) CarryOver(*current, next);
+    // Config's instance items carry the imageId but not its owner: stamp it from state.
+    if (type == "AWS::EC2::Instance" && At(next, "configuration").is_object()) {
+      StampImageOwner(*this, t.account, t.region, *exists ? At(*current, "configuration") : json(),
+                      next["configuration"]);
+    }
+    json& dw = ObjectAt(next, "driftwatch");
+    dw["lastChangeMs"] = capture_ms;
+    dw["lastEventId"] = event_.id;
+    dw["lastChangedBy"] = "";
+    dw["source"] = "config";
+    (*change)["changed"] = *exists ? Diff(*current, next) : json::array({"created"});
+    *current = std::move(next);
+    *exists = true;
+  };
+  if (older && ApplyLate(t, key, have, tombstoned, h, apply)) return;
+
   StateDelta d = NewDelta(t, key);
   d.before = have ? before : std::string();
   json change = json::object();
-  change["configurationItemStatus"] = status;
 
   if (older) {
+    // History cannot place it (a later change was kept without its call): kept, not applied.
+    change["configurationItemStatus"] = status;
     change["notApplied"] = "older than current document";
     h.applied = false;
     h.deleted = deleting;
@@ -208,38 +238,21 @@ void Op::ApplyConfigItem() {
   }
   std::string tomb_key(kTombstonePrefix);
   tomb_key += key;
-  if (deleting) {
-    change["deleted"] = true;
+  bool exists = have;
+  apply(&exists, &doc, &change);
+  if (!exists) {
     h.deleted = true;
     if (have) ctx_.DeleteResource(key);
     ctx_.PutResource(tomb_key, Dump(json{{"deletedAtMs", capture_ms}, {"eventId", event_.id}}));
     d.deleted = true;
-    h.change = Dump(change);
-    ctx_.AddHistory(std::move(h));
-    deltas_->push_back(std::move(d));
-    return;
+  } else {
+    std::string after = Dump(doc);
+    if (tombstoned) ctx_.DeleteResource(tomb_key);
+    ctx_.PutResource(key, after, std::make_shared<const json>(std::move(doc)));
+    h.document_after = after;
+    d.after = std::move(after);
   }
-
-  // Keep only the document fields of the item, not delivery details.
-  for (const char* drop : {"relatedEvents", "configurationItemDiff"}) item.erase(drop);
-  if (have) CarryOver(doc, item);
-  // Config's instance items carry the imageId but not its owner: stamp it from state.
-  if (type == "AWS::EC2::Instance" && At(item, "configuration").is_object()) {
-    StampImageOwner(*this, t.account, t.region, have ? At(doc, "configuration") : json(),
-                    item["configuration"]);
-  }
-  json& dw = ObjectAt(item, "driftwatch");
-  dw["lastChangeMs"] = capture_ms;
-  dw["lastEventId"] = event_.id;
-  dw["lastChangedBy"] = "";
-  dw["source"] = "config";
-  change["changed"] = have ? Diff(doc, item) : json::array({"created"});
-  std::string after = Dump(item);
-  if (tombstoned) ctx_.DeleteResource(tomb_key);
-  ctx_.PutResource(key, after, std::make_shared<const json>(std::move(item)));
   h.change = Dump(change);
-  h.document_after = after;
-  d.after = std::move(after);
   ctx_.AddHistory(std::move(h));
   deltas_->push_back(std::move(d));
 }

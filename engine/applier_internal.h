@@ -141,11 +141,13 @@ class Op {
   // The call as of this event: `*doc` (when `*exists`) becomes the document after it.
   void Transform(const Target& t, Mode mode, const MutateFn& fn, bool* exists, json* doc,
                  json* change) const;
-  // A call older than the resource's last change: rebuilds the document from history with this
-  // call in its event-time place and the later calls applied again. False when history cannot
-  // (a later change without a replayable call): the caller then keeps the call in history only.
-  bool ApplyLate(const Target& t, Mode mode, const MutateFn& fn, const std::string& key,
-                 bool have, bool tombstoned);
+  // A change older than the resource's last change: rebuilds the document from history with
+  // this change (`apply`, recorded as `h`, placed by h's time and event id) in its event-time
+  // place and the later changes applied again. False when history cannot (a later change
+  // without a replayable call): the caller then keeps the change in history only.
+  using StepFn = std::function<void(bool* exists, json* doc, json* change)>;
+  bool ApplyLate(const Target& t, const std::string& key, bool have, bool tombstoned,
+                 HistoryEntry h, const StepFn& apply);
   // The replayable form of this call (HistoryEntry::replay), built on first use.
   const std::string& ReplayText() const;
 

@@ -169,6 +169,46 @@ TEST_F(ApplierSemanticsTest, LateEventDoesNotResurrectDeletedResource) {
   EXPECT_TRUE(Doc(kTrail, "main").is_object());
 }
 
+// A Config item delivered after a later CloudTrail call takes its place too: the item, then the
+// call over it — in either arrival order.
+TEST(ApplierOrderTest, ConfigItemAndLaterCallEndAlikeInEitherOrder) {
+  json item = {{"configurationItemCaptureTime", "2024-06-01T10:00:00.000Z"},
+               {"configurationStateId", 7},
+               {"awsAccountId", "111122223333"},
+               {"configurationItemStatus", "OK"},
+               {"resourceType", kTrail},
+               {"resourceId", "main"},
+               {"ARN", "arn:aws:cloudtrail:us-east-1:111122223333:trail/main"},
+               {"awsRegion", "us-east-1"},
+               {"configuration", {{"name", "main"}, {"isMultiRegionTrail", true}}},
+               {"supplementaryConfiguration", json::object()}};
+  const Event config = ConfigItem(item);
+  const Event stop =
+      FromRecord(Record("StopLogging", kCt, "2024-06-01T10:05:00Z", {{"name", "main"}}));
+  auto run = [&](std::vector<Event> order) {
+    MemoryStore store;
+    Applier applier;
+    for (const Event& e : order) {
+      BatchContext ctx(&store);
+      std::vector<StateDelta> deltas;
+      applier.Apply(e, ctx, &deltas);
+      EXPECT_TRUE(store.Commit(ctx.TakeWrites()).ok());
+    }
+    std::string text;
+    bool found = false;
+    EXPECT_TRUE(store.GetResource(MakeResourceKey(testing_util::kAccount, "us-east-1", kTrail,
+                                                  "main"),
+                                  &text, &found)
+                    .ok());
+    return found ? text : std::string();
+  };
+  const std::string in_order = run({config, stop});
+  const json doc = json::parse(in_order);
+  EXPECT_EQ(doc["configuration"]["isMultiRegionTrail"], true);
+  EXPECT_EQ(doc["configuration"]["isLogging"], false);
+  EXPECT_EQ(run({stop, config}), in_order);
+}
+
 // History keeps each call in a form that can be applied again, whatever its strings hold.
 TEST_F(ApplierSemanticsTest, HistoryKeepsTheCallReplayable) {
   json r = Record("StopLogging", kCt, "2024-06-01T10:00:00Z", {{"name", "main \"x\"\n"}});
