@@ -338,6 +338,7 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
 KafkaSource::~KafkaSource() {
   if (impl_ == nullptr) return;
   Close().IgnoreError();
+  if (impl_->rk == nullptr) return;
   // Close() has left the group or given up on it: destroying must not close again (and wait
   // again, without our deadline). The destroy itself can still wait for commits queued for an
   // unreachable coordinator (up to session.timeout.ms): it runs on a thread that keeps the Impl
@@ -417,6 +418,7 @@ Status KafkaSource::Close() {
   Impl* impl = impl_.get();
   if (impl->closed) return impl->close_status;
   impl->closed = true;
+  if (impl->rk == nullptr) return impl->close_status;  // Open() failed before the handle existed
   const int timeout_ms = std::max(0, impl->options.close_timeout_ms);
   impl->closing = true;
   impl->close_deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
