@@ -288,11 +288,9 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
     IncidentResource res;
     res.resource_key = key;
     bool any = false;
-    HistoryEntry last;
-    Status s = store->ScanHistory(key, [&](const HistoryEntry& e) {
-      if (e.applied) last = e;
+    // Only the window's entries: a resource's whole history can be long.
+    Status s = store->ScanHistoryRange(key, q.from_ms, q.to_ms, [&](const HistoryEntry& e) {
       if (!event_ids.count(e.event_id)) return true;
-      if (e.time_ms < q.from_ms || e.time_ms > q.to_ms) return true;
       const json change = Parse(e.change);
       if (At(change, "created") == json(true)) {
         res.created = true;
@@ -309,6 +307,20 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
     });
     if (!s.ok()) return s;
     if (!any) continue;
+    // Who changed it last: the newest applied entry (the newest one, unless it was a change
+    // history could not place).
+    HistoryEntry last;
+    bool have_last = false;
+    if (Status l = store->LastHistory(key, &last, &have_last); !l.ok()) return l;
+    if (have_last && !last.applied) {
+      have_last = false;
+      Status f = store->ScanHistory(key, [&](const HistoryEntry& e) {
+        if (e.applied) last = e, have_last = true;
+        return true;
+      });
+      if (!f.ok()) return f;
+    }
+    if (!have_last) last = HistoryEntry();
     std::string doc;
     bool found = false;
     if (Status g = store->GetResource(key, &doc, &found); !g.ok()) return g;

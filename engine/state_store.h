@@ -130,6 +130,25 @@ class StateStore {
   // History of one resource key (or every resource when key is empty), in time order.
   virtual Status ScanHistory(std::string_view resource_key,
                              const std::function<bool(const HistoryEntry&)>& fn) = 0;
+  // History of one resource with from_ms <= time <= to_ms, in time order. Stores with an
+  // ordered history seek to from_ms; the default filters a full scan of the resource.
+  virtual Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
+                                  const std::function<bool(const HistoryEntry&)>& fn) {
+    return ScanHistory(resource_key, [&](const HistoryEntry& e) {
+      if (e.time_ms < from_ms) return true;
+      if (e.time_ms > to_ms) return false;
+      return fn(e);
+    });
+  }
+  // The newest history entry of one resource (`*found` false when it has none).
+  virtual Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) {
+    *found = false;
+    return ScanHistory(resource_key, [&](const HistoryEntry& e) {
+      *entry = e;
+      *found = true;
+      return true;
+    });
+  }
   virtual Status ScanFindings(const std::function<bool(const Finding&)>& fn) = 0;
 
   // Calls indexed under `value` for `index` with from_ms <= time <= to_ms, in (time, event id)

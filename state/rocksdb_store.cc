@@ -385,6 +385,56 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
   return Status::Ok();
 }
 
+Status RocksDbStore::ScanHistoryRange(std::string_view resource_key, int64_t from_ms,
+                                      int64_t to_ms,
+                                      const std::function<bool(const HistoryEntry&)>& fn) {
+  if (resource_key.empty()) return Status::Error("state scan history range: no resource key");
+  const std::string prefix = state_format::HistoryPrefix(resource_key);
+  const std::string start = state_format::HistoryKey(resource_key, from_ms, "");
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kHistory)));
+  HistoryEntry entry;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms, &entry.event_id)) {
+      return Status::Error("state " + impl_->path + ": unreadable history key");
+    }
+    if (entry.time_ms > to_ms) break;
+    if (!state_format::DecodeHistoryValue(View(it->value()), &entry)) {
+      return Status::Error("state " + impl_->path + ": unreadable history record");
+    }
+    if (!fn(entry)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* entry,
+                                 bool* found) {
+  *found = false;
+  if (resource_key.empty()) return Status::Error("state last history: no resource key");
+  const std::string prefix = state_format::HistoryPrefix(resource_key);
+  // Past every key of the resource: 0xFF bytes sort after any time and any event id.
+  const std::string past = prefix + std::string(24, '\xff');
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+  it->SeekForPrev(past);
+  if (it->Valid()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, prefix.size()) == prefix) {
+      if (!state_format::ParseHistoryKey(key, &entry->resource_key, &entry->time_ms,
+                                         &entry->event_id) ||
+          !state_format::DecodeHistoryValue(View(it->value()), entry)) {
+        return Status::Error("state " + impl_->path + ": unreadable history record");
+      }
+      *found = true;
+    }
+  }
+  if (!it->status().ok()) return Status::Error("state last history: " + it->status().ToString());
+  return Status::Ok();
+}
+
 Status RocksDbStore::ScanFindings(const std::function<bool(const Finding&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kFindings)));

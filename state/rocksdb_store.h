@@ -48,6 +48,9 @@ class RocksDbStore : public StateStore {
       const std::function<bool(std::string_view key, std::string_view document)>& fn) override;
   Status ScanHistory(std::string_view resource_key,
                      const std::function<bool(const HistoryEntry&)>& fn) override;
+  Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
+                          const std::function<bool(const HistoryEntry&)>& fn) override;
+  Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override;
   Status ScanFindings(const std::function<bool(const Finding&)>& fn) override;
   // Activity index (doc/state_format.md): a state made before it has none, and then answers
   // both scans with nothing when opened read-only (opened for writing, the family is added).

@@ -218,6 +218,46 @@ TEST_P(StoreTest, PointInTimeFromHistory) {
   EXPECT_EQ(at(300), (V{{trail, "{\"t\":1}"}}));
 }
 
+// One resource's history within a time range, and its newest entry, without reading the rest.
+TEST_P(StoreTest, HistoryRangeAndNewestEntry) {
+  const std::string sg = "1|us-east-1|AWS::EC2::SecurityGroup|sg-1";
+  const std::string sg10 = "1|us-east-1|AWS::EC2::SecurityGroup|sg-10";  // sg-1 is its prefix
+  WriteSet w;
+  w.history = {Entry(sg, -5, "neg", "{\"v\":0}"), Entry(sg, 100, "a", "{\"v\":1}"),
+               Entry(sg, 200, "b", "{\"v\":2}"),   Entry(sg, 200, "c", "{\"v\":3}"),
+               Entry(sg, 300, "d", "{\"v\":4}"),   Entry(sg10, 150, "x", "{\"w\":1}"),
+               Entry(sg10, 999, "y", "{\"w\":2}")};
+  ASSERT_TRUE(store_->Commit(w).ok());
+  auto range = [&](const std::string& key, int64_t from, int64_t to) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(store_
+                    ->ScanHistoryRange(key, from, to,
+                                       [&](const HistoryEntry& e) {
+                                         EXPECT_EQ(e.resource_key, key);
+                                         ids.push_back(e.event_id);
+                                         return true;
+                                       })
+                    .ok());
+    return ids;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(range(sg, 100, 200), (V{"a", "b", "c"}));
+  EXPECT_EQ(range(sg, 101, 299), (V{"b", "c"}));
+  EXPECT_EQ(range(sg, INT64_MIN, 0), V{"neg"});
+  EXPECT_EQ(range(sg, 301, INT64_MAX), V{});
+  EXPECT_EQ(range(sg10, 0, INT64_MAX), (V{"x", "y"}));
+  HistoryEntry last;
+  bool found = false;
+  ASSERT_TRUE(store_->LastHistory(sg, &last, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(last.event_id, "d");
+  EXPECT_EQ(last.document_after, "{\"v\":4}");
+  ASSERT_TRUE(store_->LastHistory(sg10, &last, &found).ok());
+  EXPECT_EQ(last.event_id, "y");
+  ASSERT_TRUE(store_->LastHistory("1|us-east-1|AWS::EC2::SecurityGroup|sg-2", &last, &found).ok());
+  EXPECT_FALSE(found);
+}
+
 TEST_P(StoreTest, FailedOrEmptyCommitsLeaveNothing) {
   if (!GetParam()) {
     auto* mem = static_cast<MemoryStore*>(store_.get());
