@@ -130,6 +130,17 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
 
+  // Point-lookup families keep one index block per table; the scanned families (history,
+  // activity, findings) grow tables whose single index block is megabytes, read and decompressed
+  // again by every iterator a query opens. There the index and filters are partitioned: a seek
+  // reads the small pinned top level and one 4 KiB partition.
+  rocksdb::BlockBasedTableOptions point_table = table;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
+
   rocksdb::ColumnFamilyOptions base;
   base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   base.compression = rocksdb::kLZ4Compression;
@@ -138,7 +149,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   rocksdb::ColumnFamilyOptions point = base;
   point.OptimizeForPointLookup(options.block_cache_bytes >> 20);
   // OptimizeForPointLookup installs its own table factory; keep the shared cache and bloom.
-  point.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  point.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point_table));
   point.memtable_whole_key_filtering = true;
   point.memtable_prefix_bloom_size_ratio = 0.02;
 
