@@ -319,6 +319,30 @@ TEST(RocksDbStoreTest, ReopenKeepsEverythingIncludingTheWatermark) {
   EXPECT_TRUE(seen);
 }
 
+// Writes (`value` non-null) or reads the recorded format version straight through RocksDB, the
+// way another driftwatch version would.
+void MetaVersion(const std::string& path, const char* value, std::string* read) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
+  size_t meta = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "meta") meta = i;
+  }
+  if (value != nullptr) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", value).ok());
+  } else {
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[meta], "format_version", read).ok());
+  }
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
 TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
   TempDir dir;
   const std::string path = dir.sub("state");
@@ -326,24 +350,7 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
     std::unique_ptr<RocksDbStore> store;
     ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   }
-  {
-    // Rewrite the meta version the way a future driftwatch would.
-    rocksdb::DBOptions options;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
-    size_t meta = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") meta = i;
-    }
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", "3").ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  MetaVersion(path, "3", nullptr);  // as a future driftwatch would record it
   std::unique_ptr<RocksDbStore> store;
   Status s = RocksDbStore::Open(path, {}, &store);
   ASSERT_FALSE(s.ok());
@@ -361,35 +368,14 @@ TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
     std::unique_ptr<RocksDbStore> store;
     ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   }
-  auto set_or_get = [&](const char* value, std::string* read) {
-    rocksdb::DBOptions options;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
-    size_t meta = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") meta = i;
-    }
-    if (value != nullptr) {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", value).ok());
-    } else {
-      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[meta], "format_version", read).ok());
-    }
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  };
-  set_or_get("1", nullptr);
+  MetaVersion(path, "1", nullptr);
   {
     std::unique_ptr<RocksDbStore> store;
     Status s = RocksDbStore::Open(path, {}, &store);
     ASSERT_TRUE(s.ok()) << s.message();
   }
   std::string version;
-  set_or_get(nullptr, &version);
+  MetaVersion(path, nullptr, &version);
   EXPECT_EQ(version, "2");
 }
 
