@@ -9,24 +9,13 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/flags.h"
 #include "app/wiring.h"
 #include "engine/finding.h"
 #include "engine/time_util.h"
 
 namespace driftwatch::app {
 namespace {
-
-constexpr const char* kFindingsUsage =
-    "usage: driftwatch findings --state DIR [--status open|resolved] [--category C]\n"
-    "                           [--severity S] [--rule ID] [--format table|ndjson]\n"
-    "  --category  identity, network, data-protection, logging, inventory, patching\n"
-    "  --severity  critical, high, medium, low, info (that severity and above)\n"
-    "  --format    table (default, for people) or ndjson (the finding format, for tools)\n";
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "driftwatch findings: %s\n%s", message.c_str(), kFindingsUsage);
-  return 2;
-}
 
 std::string Truncate(const std::string& s, size_t n) {
   return s.size() <= n ? s : s.substr(0, n - 3) + "...";
@@ -36,38 +25,49 @@ std::string Truncate(const std::string& s, size_t n) {
 
 int RunFindings(const Args& args) {
   std::string state_dir, status, category, severity, rule, format = "table";
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kFindingsUsage, stdout);
-      return 0;
-    }
-    std::string* target = nullptr;
-    if (a == "--state") target = &state_dir;
-    if (a == "--status") target = &status;
-    if (a == "--category") target = &category;
-    if (a == "--severity") target = &severity;
-    if (a == "--rule") target = &rule;
-    if (a == "--format") target = &format;
-    if (target == nullptr) return Usage("unknown argument '" + a + "'");
-    if (i + 1 >= args.size()) return Usage(a + " needs a value");
-    *target = args[++i];
-  }
-  if (state_dir.empty()) return Usage("--state DIR is required");
-  if (!status.empty() && status != "open" && status != "resolved") {
-    return Usage("--status is open or resolved, not '" + status + "'");
-  }
   Category want_category = Category::kIdentity;
-  if (!category.empty() && !ParseCategory(category, &want_category)) {
-    return Usage("unknown category '" + category + "'");
-  }
   Severity min_severity = Severity::kInfo;
-  if (!severity.empty() && !ParseSeverity(severity, &min_severity)) {
-    return Usage("unknown severity '" + severity + "'");
-  }
-  if (format != "table" && format != "ndjson" && format != "json") {
-    return Usage("--format is table or ndjson, not '" + format + "'");
-  }
+  FlagParser flags("findings", "the findings kept in a state directory");
+  flags
+      .Flag({.name = "--state",
+             .value = "DIR",
+             .needs = "a directory",
+             .help = "the state directory",
+             .required = true},
+            &state_dir)
+      .Choice({.name = "--status", .help = "only findings with this status"}, {"open", "resolved"},
+              &status)
+      .Flag({.name = "--category",
+             .value = "C",
+             .needs = "a category",
+             .help = "identity, network, data-protection, logging, inventory, patching"},
+            [&](const std::string& v) {
+              category = v;
+              return ParseCategory(v, &want_category) ? "" : "unknown category '" + v + "'";
+            })
+      .Flag({.name = "--severity",
+             .value = "S",
+             .needs = "a severity",
+             .help = "critical, high, medium, low, info (that severity and above)"},
+            [&](const std::string& v) {
+              severity = v;
+              return ParseSeverity(v, &min_severity) ? "" : "unknown severity '" + v + "'";
+            })
+      .Flag({.name = "--rule", .value = "ID", .needs = "a rule id", .help = "only this rule's"},
+            &rule)
+      .Flag({.name = "--format",
+             .value = "table|ndjson",
+             .help = "table (default, for people) or ndjson (the finding format, for tools)"},
+            [&](const std::string& v) {
+              // "json" is the old name of ndjson, still accepted.
+              if (v != "table" && v != "ndjson" && v != "json") {
+                return "must be table or ndjson, not '" + v + "'";
+              }
+              format = v;
+              return std::string();
+            })
+      .Epilog("exit status: 0 (also when nothing matches), 2 usage error or unreadable state");
+  if (auto done = flags.Parse(args)) return *done;
 
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(state_dir, &store);
@@ -97,8 +97,8 @@ int RunFindings(const Args& args) {
     if (a.severity != b.severity) return a.severity > b.severity;
     return a.last_seen_ms > b.last_seen_ms;
   });
-  std::printf("%-16s %-8s %-8s %-15s %-40s %-40s %s\n", "FINDING", "STATUS", "SEVERITY",
-              "CATEGORY", "RULE", "RESOURCE", "LAST SEEN");
+  std::printf("%-16s %-8s %-8s %-15s %-40s %-40s %s\n", "FINDING", "STATUS", "SEVERITY", "CATEGORY",
+              "RULE", "RESOURCE", "LAST SEEN");
   for (const Finding& f : found) {
     const std::string resource = f.resource.type + " " + f.resource.id;
     std::printf("%-16s %-8s %-8s %-15s %-40s %-40s %s\n", f.finding_id.c_str(),

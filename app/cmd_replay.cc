@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/flags.h"
 #include "app/wiring.h"
 #include "engine/pipeline.h"
 #include "exporters/finding_sinks.h"
@@ -22,27 +23,6 @@
 
 namespace driftwatch::app {
 namespace {
-
-constexpr const char* kReplayUsage =
-    "usage: driftwatch replay [OPTIONS] INPUT...\n"
-    "  INPUT                a file (.json, .ndjson, .json.gz, a CloudTrail log file or Config\n"
-    "                       snapshot), '-' for stdin, or kafka://BROKERS/TOPIC?from=TIME&to=TIME\n"
-    "  --format table|ndjson  findings as a table (default) or one JSON object per line\n"
-    "  --state DIR          keep the state in DIR (resumes where DIR's state ends); default: a\n"
-    "                       temporary state that is removed at exit\n"
-    "  --rules PATH         rule file or directory (repeatable; default: the built-in pack)\n"
-    "  --config FILE        read policy (approved regions, trusted accounts, ...) from FILE\n"
-    "  --dead-letter FILE   append records that cannot be decoded to FILE (NDJSON)\n"
-    "  --stats FILE         write the counters as one JSON object to FILE\n"
-    "  --batch-size N       records per state batch (default 1000, 1..1000000)\n"
-    "  --quiet              no summary or progress on stderr\n"
-    "  --no-activity        do not index calls by principal, key, IP and session (the index\n"
-    "                       `driftwatch incident` reads; on by default)\n";
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "driftwatch replay: %s\n", message.c_str());
-  return 2;
-}
 
 class TempDir {
  public:
@@ -100,55 +80,61 @@ class Progress {
 int RunReplay(const Args& args) {
   std::vector<std::string> inputs, rule_paths;
   std::string format = "table", state_dir, config_path, dead_letter_path, stats_path;
-  size_t batch_size = 1000;
+  int64_t batch_size = 1000;
   bool quiet = false;
   bool record_activity = true;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--help" || a == "-h") {
-      std::fputs(kReplayUsage, stdout);
-      return 0;
-    } else if (a == "--format") {
-      if (!value(&format)) return UsageError("--format needs a value");
-      if (format != "table" && format != "ndjson") {
-        return UsageError("--format must be table or ndjson, not '" + format + "'");
-      }
-    } else if (a == "--state") {
-      if (!value(&state_dir)) return UsageError("--state needs a directory");
-    } else if (a == "--rules") {
-      if (!value(&v)) return UsageError("--rules needs a path");
-      rule_paths.push_back(v);
-    } else if (a == "--config") {
-      if (!value(&config_path)) return UsageError("--config needs a file");
-    } else if (a == "--dead-letter") {
-      if (!value(&dead_letter_path)) return UsageError("--dead-letter needs a file");
-    } else if (a == "--stats") {
-      if (!value(&stats_path)) return UsageError("--stats needs a file");
-    } else if (a == "--batch-size") {
-      if (!value(&v)) return UsageError("--batch-size needs a number");
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || n < 1 || n > 1000000) {
-        return UsageError("--batch-size must be 1..1000000, not '" + v + "'");
-      }
-      batch_size = static_cast<size_t>(n);
-    } else if (a == "--quiet" || a == "-q") {
-      quiet = true;
-    } else if (a == "--no-activity") {
-      record_activity = false;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return UsageError("unknown option '" + a + "' (see --help)");
-    } else {
-      inputs.push_back(a);
-    }
-  }
-  if (inputs.empty()) return UsageError("no INPUT given (a file, '-' or kafka://...; see --help)");
+  FlagParser flags("replay",
+                   "run the pipeline over files, stdin or a Kafka time range, into a fresh "
+                   "temporary state (kept only with --state DIR)");
+  flags
+      .Positional("INPUT",
+                  "a file (.json, .ndjson, .json.gz, a CloudTrail log file or Config snapshot), "
+                  "'-' for stdin, or kafka://BROKERS/TOPIC?from=TIME&to=TIME",
+                  1, SIZE_MAX, &inputs)
+      .Choice(
+          {.name = "--format", .help = "findings as a table (default) or one JSON object per line"},
+          {"table", "ndjson"}, &format)
+      .Flag({.name = "--state",
+             .value = "DIR",
+             .needs = "a directory",
+             .help = "keep the state in DIR (resumes where DIR's state ends); default: a "
+                     "temporary state that is removed at exit"},
+            &state_dir)
+      .Flag({.name = "--rules",
+             .value = "PATH",
+             .needs = "a path",
+             .help = "rule file or directory (repeatable; default: the built-in pack)"},
+            [&rule_paths](const std::string& v) {
+              rule_paths.push_back(v);
+              return std::string();
+            })
+      .Flag({.name = "--config",
+             .value = "FILE",
+             .needs = "a file",
+             .help = "read policy (approved regions, trusted accounts, ...) from FILE"},
+            &config_path)
+      .Flag({.name = "--dead-letter",
+             .value = "FILE",
+             .needs = "a file",
+             .help = "append records that cannot be decoded to FILE (NDJSON)"},
+            &dead_letter_path)
+      .Flag({.name = "--stats",
+             .value = "FILE",
+             .needs = "a file",
+             .help = "write the counters as one JSON object to FILE"},
+            &stats_path)
+      .Integer({.name = "--batch-size",
+                .value = "N",
+                .needs = "a number",
+                .help = "records per state batch (default 1000, 1..1000000)"},
+               1, 1000000, &batch_size)
+      .Switch({.name = "--quiet", .help = "no summary or progress on stderr", .alias = "-q"},
+              &quiet)
+      .Switch({.name = "--no-activity",
+               .help = "do not index calls by principal, key, IP and session (the index "
+                       "`driftwatch incident` reads; on by default)"},
+              &record_activity, false);
+  if (auto done = flags.Parse(args)) return *done;
 
   // Open every input first: an unreadable one is an error before anything runs.
   std::vector<std::unique_ptr<RecordSource>> sources;
@@ -157,31 +143,31 @@ int RunReplay(const Args& args) {
   std::vector<std::string> problems;
   if (Status s = LoadPolicy(config_path, &policy, &problems); !s.ok()) {
     for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-    return UsageError(s.message());
+    return flags.Fail(s.message());
   }
   if (rule_paths.empty()) rule_paths = DefaultRulePaths();
   std::unique_ptr<RuleEngine> rules;
   if (Status s = MakeRuleEngine(rule_paths, policy, &rules, &problems); !s.ok()) {
     for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-    return UsageError(s.message());
+    return flags.Fail(s.message());
   }
 
   TempDir temp;
   const bool keep_state = !state_dir.empty();
   if (!keep_state) {
-    if (temp.path().empty()) return UsageError("cannot create a temporary state directory");
+    if (temp.path().empty()) return flags.Fail("cannot create a temporary state directory");
     state_dir = temp.path();
   }
   std::unique_ptr<StateStore> store;
-  if (Status s = OpenStateStore(state_dir, &store); !s.ok()) return UsageError(s.message());
+  if (Status s = OpenStateStore(state_dir, &store); !s.ok()) return flags.Fail(s.message());
   if (Status s = PrimeRuleEngine(rules.get(), store.get()); !s.ok()) {
-    return UsageError(s.message());
+    return flags.Fail(s.message());
   }
 
   for (const std::string& input : inputs) {
     if (input.rfind("kafka://", 0) == 0) {
       std::unique_ptr<RecordSource> src;
-      if (Status s = OpenKafkaReplaySource(input, &src); !s.ok()) return UsageError(s.message());
+      if (Status s = OpenKafkaReplaySource(input, &src); !s.ok()) return flags.Fail(s.message());
       sources.push_back(std::move(src));
       file_sources.push_back(nullptr);
       continue;
@@ -196,7 +182,7 @@ int RunReplay(const Args& args) {
       if (!store->GetPosition(key, &start, &found).ok() || !found) start = 0;
     }
     std::unique_ptr<FileSource> src;
-    if (Status s = FileSource::Open(input, start, &src); !s.ok()) return UsageError(s.message());
+    if (Status s = FileSource::Open(input, start, &src); !s.ok()) return flags.Fail(s.message());
     file_sources.push_back(src.get());
     sources.push_back(std::move(src));
   }
@@ -210,13 +196,13 @@ int RunReplay(const Args& args) {
   std::unique_ptr<DeadLetterFile> dead_letter;
   if (!dead_letter_path.empty()) {
     if (Status s = DeadLetterFile::Open(dead_letter_path, &dead_letter); !s.ok()) {
-      return UsageError(s.message());
+      return flags.Fail(s.message());
     }
   }
   FILE* stats_file = nullptr;
   if (!stats_path.empty()) {
     stats_file = std::fopen(stats_path.c_str(), "w");
-    if (stats_file == nullptr) return UsageError(stats_path + ": cannot open for writing");
+    if (stats_file == nullptr) return flags.Fail(stats_path + ": cannot open for writing");
   }
 
   std::unique_ptr<EventDecoder> decoder = MakeDecoder();
@@ -237,7 +223,7 @@ int RunReplay(const Args& args) {
   for (size_t k = 0; k < sources.size() && exit_code == 0; ++k) {
     bool more = true;
     while (more) {
-      if (Status s = sources[k]->Next(batch_size, &records, &more); !s.ok()) {
+      if (Status s = sources[k]->Next(static_cast<size_t>(batch_size), &records, &more); !s.ok()) {
         std::fprintf(stderr, "driftwatch replay: %s\n", s.message().c_str());
         exit_code = 2;
         break;

@@ -3,25 +3,20 @@
 // file's policy is used, so rules it turns off show as disabled. Exit 0 clean, 1 problems,
 // 2 usage or unreadable config.
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "app/commands.h"
+#include "app/flags.h"
 #include "app/wiring.h"
 #include "config/policy.h"
 #include "engine/rule_engine_impl.h"
 
 namespace driftwatch::app {
 namespace {
-
-constexpr const char* kRulesUsage =
-    "usage: driftwatch rules check [--config FILE] [--format table|json] [PATH...]\n"
-    "  PATH      rule files or directories of *.yaml (default: the built-in pack)\n"
-    "  --config  take policy (approved regions, trusted accounts, ...) from this config file\n"
-    "  --format  table (default, for people) or json (one object, for tools)\n"
-    "exit status: 0 no problems, 1 problems found, 2 usage error\n";
 
 std::vector<std::string> RulePathsOrDefault(const std::vector<std::string>& given) {
   if (!given.empty()) return given;
@@ -54,49 +49,45 @@ void PrintTable(const RuleLoadResult& r) {
   std::fputs(r.ToText().c_str(), r.ok() ? stdout : stderr);
 }
 
+// The `rules check` command line; `rules --help` shows the same usage.
+FlagParser CheckFlags(std::string* format, std::string* config_path,
+                      std::vector<std::string>* paths) {
+  FlagParser flags("rules check", "validate rule files and report every problem at once");
+  flags
+      .Positional("PATH", "rule files or directories of *.yaml (default: the built-in pack)", 0,
+                  SIZE_MAX, paths)
+      .Flag({.name = "--config",
+             .value = "FILE",
+             .needs = "a file",
+             .help = "take policy (approved regions, trusted accounts, ...) from this config "
+                     "file"},
+            config_path)
+      .Choice({.name = "--format",
+               .help = "table (default, for people) or json (one object, "
+                       "for tools)"},
+              {"table", "json"}, format)
+      .Epilog("exit status: 0 no problems, 1 problems found, 2 usage error");
+  return flags;
+}
+
 }  // namespace
 
 int RunRules(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kRulesUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] != "check") {
-    std::fprintf(stderr, "driftwatch rules: unknown sub-command '%s'\n%s", args[0].c_str(),
-                 kRulesUsage);
-    return 2;
-  }
   std::string format = "table";
   std::string config_path;
   std::vector<std::string> paths;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--format" || a == "--config") {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "driftwatch rules check: %s needs a value\n", a.c_str());
-        return 2;
-      }
-      (a == "--format" ? format : config_path) = args[++i];
-    } else if (a.rfind("--format=", 0) == 0) {
-      format = a.substr(9);
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_path = a.substr(9);
-    } else if (a == "--help" || a == "-h") {
-      std::fputs(kRulesUsage, stdout);
-      return 0;
-    } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "driftwatch rules check: unknown option '%s'\n%s", a.c_str(),
-                   kRulesUsage);
-      return 2;
-    } else {
-      paths.push_back(a);
-    }
+  FlagParser flags = CheckFlags(&format, &config_path, &paths);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    const std::string usage = flags.Usage();
+    std::fputs(usage.c_str(), args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
   }
-  if (format != "table" && format != "json") {
-    std::fprintf(stderr, "driftwatch rules check: --format is table or json, not '%s'\n",
-                 format.c_str());
+  if (args[0] != "check") {
+    std::fprintf(stderr, "driftwatch rules: unknown sub-command '%s' (only 'check'; see --help)\n",
+                 args[0].c_str());
     return 2;
   }
+  if (auto done = flags.Parse(Args(args.begin() + 1, args.end()))) return *done;
   Policy policy;
   if (!config_path.empty()) {
     std::vector<std::string> problems;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/flags.h"
 #include "app/wiring.h"
 #include "engine/event.h"
 #include "engine/state_store.h"
@@ -20,33 +21,6 @@ namespace driftwatch::app {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr const char* kStateUsage =
-    "usage: driftwatch state --state DIR [OPTIONS]\n"
-    "  resources in a state directory, as they are now or were at a time\n"
-    "  --state DIR              the state directory (required)\n"
-    "  --at TIME                as they were at TIME (RFC 3339, e.g. 2024-05-01T03:12:00Z);\n"
-    "                           answered from history; default: now\n"
-    "  --type T                 only resources of type T (e.g. AWS::EC2::SecurityGroup)\n"
-    "  --account A              only resources of account A\n"
-    "  --region R               only resources in region R ('global' for IAM)\n"
-    "  --format table|ndjson    a table (default) or one document per line\n";
-
-constexpr const char* kHistoryUsage =
-    "usage: driftwatch history --state DIR [OPTIONS] RESOURCE\n"
-    "  every change of one resource: time, action, principal, source IP, event id, what\n"
-    "  changed, and whether it was applied (changes older than the document are kept, not "
-    "applied)\n"
-    "  RESOURCE                 a resource id, name or ARN\n"
-    "  --all                    every resource's history instead of one (no RESOURCE)\n"
-    "  --state DIR              the state directory (required)\n"
-    "  --format table|ndjson    a table (default) or one JSON object per line\n"
-    "  --documents              ndjson: include each change's document after it\n";
-
-int Usage(const char* command, const std::string& message) {
-  std::fprintf(stderr, "driftwatch %s: %s\n", command, message.c_str());
-  return 2;
-}
 
 json ParseOrNull(std::string_view text) {
   if (text.empty()) return nullptr;
@@ -91,44 +65,41 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 int RunState(const Args& args) {
-  std::string dir, at_text, type, account, region, format = "table";
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kStateUsage, stdout);
-      return 0;
-    } else if (a == "--state") {
-      if (!value(&dir)) return Usage("state", "--state needs a directory");
-    } else if (a == "--at") {
-      if (!value(&at_text)) return Usage("state", "--at needs a time");
-    } else if (a == "--type") {
-      if (!value(&type)) return Usage("state", "--type needs a resource type");
-    } else if (a == "--account") {
-      if (!value(&account)) return Usage("state", "--account needs an account id");
-    } else if (a == "--region") {
-      if (!value(&region)) return Usage("state", "--region needs a region");
-    } else if (a == "--format") {
-      if (!value(&format)) return Usage("state", "--format needs a value");
-      if (format != "table" && format != "ndjson") {
-        return Usage("state", "--format must be table or ndjson, not '" + format + "'");
-      }
-    } else {
-      return Usage("state", "unexpected argument '" + a + "' (try --help)");
-    }
-  }
-  if (dir.empty()) return Usage("state", "--state DIR is required (try --help)");
+  std::string dir, type, account, region, format = "table";
   int64_t at_ms = INT64_MAX;
-  if (!at_text.empty() && !ParseTimestamp(at_text, &at_ms)) {
-    return Usage("state", "--at: '" + at_text + "' is not a time like 2024-05-01T03:12:00Z");
-  }
+  FlagParser flags("state", "resources in a state directory, as they are now or were at a time");
+  flags
+      .Flag({.name = "--state",
+             .value = "DIR",
+             .needs = "a directory",
+             .help = "the state directory",
+             .required = true},
+            &dir)
+      .Time({.name = "--at",
+             .help = "as they were at TIME (RFC 3339, e.g. 2024-05-01T03:12:00Z); answered from "
+                     "history; default: now"},
+            &at_ms)
+      .Flag({.name = "--type",
+             .value = "T",
+             .needs = "a resource type",
+             .help = "only resources of type T (e.g. AWS::EC2::SecurityGroup)"},
+            &type)
+      .Flag({.name = "--account",
+             .value = "A",
+             .needs = "an account id",
+             .help = "only resources of account A"},
+            &account)
+      .Flag({.name = "--region",
+             .value = "R",
+             .needs = "a region",
+             .help = "only resources in region R ('global' for IAM)"},
+            &region)
+      .Choice({.name = "--format", .help = "a table (default) or one document per line"},
+              {"table", "ndjson"}, &format);
+  if (auto done = flags.Parse(args)) return *done;
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(dir, &store);
-  if (!s.ok()) return Usage("state", s.message());
+  if (!s.ok()) return flags.Fail(s.message());
 
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ACCOUNT", "REGION", "TYPE", "ID", "LAST CHANGE", "BY", "CREATED BY"});
@@ -162,46 +133,36 @@ int RunState(const Args& args) {
 }
 
 int RunHistory(const Args& args) {
-  std::string dir, resource, format = "table";
+  std::string dir, format = "table";
+  std::vector<std::string> resources;
   bool documents = false;
   bool all = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kHistoryUsage, stdout);
-      return 0;
-    } else if (a == "--state") {
-      if (!value(&dir)) return Usage("history", "--state needs a directory");
-    } else if (a == "--format") {
-      if (!value(&format)) return Usage("history", "--format needs a value");
-      if (format != "table" && format != "ndjson") {
-        return Usage("history", "--format must be table or ndjson, not '" + format + "'");
-      }
-    } else if (a == "--documents") {
-      documents = true;
-    } else if (a == "--all") {
-      all = true;
-    } else if (!a.empty() && a[0] == '-' && a != "-") {
-      return Usage("history", "unknown option '" + a + "' (try --help)");
-    } else if (resource.empty()) {
-      resource = a;
-    } else {
-      return Usage("history", "one RESOURCE only, got '" + resource + "' and '" + a + "'");
-    }
-  }
-  if (dir.empty()) return Usage("history", "--state DIR is required (try --help)");
+  FlagParser flags("history",
+                   "every change of one resource: time, action, principal, source IP, event id, "
+                   "what changed, and whether it was applied (changes older than the document "
+                   "are kept, not applied)");
+  flags.Positional("RESOURCE", "a resource id, name or ARN (or --all)", 0, 1, &resources)
+      .Flag({.name = "--state",
+             .value = "DIR",
+             .needs = "a directory",
+             .help = "the state directory",
+             .required = true},
+            &dir)
+      .Switch({.name = "--all", .help = "every resource's history instead of one (no RESOURCE)"},
+              &all)
+      .Choice({.name = "--format", .help = "a table (default) or one JSON object per line"},
+              {"table", "ndjson"}, &format)
+      .Switch({.name = "--documents", .help = "ndjson: include each change's document after it"},
+              &documents);
+  if (auto done = flags.Parse(args)) return *done;
+  const std::string resource = resources.empty() ? std::string() : resources.front();
   if (resource.empty() && !all) {
-    return Usage("history", "RESOURCE (an id, name or ARN) or --all is required");
+    return flags.Fail("RESOURCE (an id, name or ARN) or --all is required");
   }
-  if (!resource.empty() && all) return Usage("history", "give RESOURCE or --all, not both");
+  if (!resource.empty() && all) return flags.Fail("give RESOURCE or --all, not both");
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(dir, &store);
-  if (!s.ok()) return Usage("history", s.message());
+  if (!s.ok()) return flags.Fail(s.message());
 
   // Which resource keys the reference names: the id part of the key, or the resourceId,
   // resourceName or ARN of any document the resource ever had.
