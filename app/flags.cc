@@ -177,6 +177,15 @@ int FlagParser::Error(const std::string& message) const {
 int FlagParser::Fail(const std::string& message) const { return Error(message); }
 
 std::optional<int> FlagParser::Parse(const Args& args) {
+  // --help anywhere before "--" answers, whatever else is wrong with the line.
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    if (a == "--help" || a == "-h") {
+      const std::string usage = Usage();
+      std::fwrite(usage.data(), 1, usage.size(), out_);
+      return 0;
+    }
+  }
   std::vector<std::string> positional;
   bool options_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -189,11 +198,6 @@ std::optional<int> FlagParser::Parse(const Args& args) {
     if (a == "--") {
       options_done = true;
       continue;
-    }
-    if (a == "--help" || a == "-h") {
-      const std::string usage = Usage();
-      std::fwrite(usage.data(), 1, usage.size(), out_);
-      return 0;
     }
     const size_t eq = a.rfind("--", 0) == 0 ? a.find('=') : std::string::npos;
     const std::string name = eq == std::string::npos ? a : a.substr(0, eq);
