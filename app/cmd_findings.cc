@@ -24,27 +24,15 @@ std::string Truncate(const std::string& s, size_t n) {
 }  // namespace
 
 int RunFindings(const Args& args) {
-  std::string state_dir, status, category, severity, rule, format = "table";
+  std::string state_dir, status, severity, rule, format = "table";
+  bool has_category = false;
   Category want_category = Category::kIdentity;
   Severity min_severity = Severity::kInfo;
   FlagParser flags("findings", "the findings kept in a state directory");
-  flags
-      .Flag({.name = "--state",
-             .value = "DIR",
-             .needs = "a directory",
-             .help = "the state directory",
-             .required = true},
-            &state_dir)
+  flags.Flag(StateDirFlag(), &state_dir)
       .Choice({.name = "--status", .help = "only findings with this status"}, {"open", "resolved"},
               &status)
-      .Flag({.name = "--category",
-             .value = "C",
-             .needs = "a category",
-             .help = "identity, network, data-protection, logging, inventory, patching"},
-            [&](const std::string& v) {
-              category = v;
-              return ParseCategory(v, &want_category) ? "" : "unknown category '" + v + "'";
-            })
+      .Flag(CategoryFlag(), CategoryValue(&want_category, &has_category))
       .Flag({.name = "--severity",
              .value = "S",
              .needs = "a severity",
@@ -78,7 +66,7 @@ int RunFindings(const Args& args) {
   std::vector<Finding> found;
   s = store->ScanFindings([&](const Finding& f) {
     if (!status.empty() && FindingStatusName(f.status) != status) return true;
-    if (!category.empty() && f.category != want_category) return true;
+    if (has_category && f.category != want_category) return true;
     if (f.severity < min_severity) return true;
     if (!rule.empty() && f.rule_id != rule) return true;
     found.push_back(f);

@@ -46,13 +46,7 @@ int RunIncident(const Args& args) {
       "whether they still exist, access keys created, used, deleted or (de)activated, login "
       "profiles created, changed or deleted, policies, trust policies, findings opened, and what "
       "to undo.");
-  flags
-      .Flag({.name = "--state",
-             .value = "DIR",
-             .needs = "a directory",
-             .help = "the state directory",
-             .required = true},
-            &state_dir)
+  flags.Flag(StateDirFlag(), &state_dir)
       .Flag({.name = "--principal", .value = "ARN", .needs = "an ARN", .help = "a principal"},
             selector(ActivityIndex::kPrincipal))
       .Flag({.name = "--access-key", .value = "ID", .needs = "a key id", .help = "an access key"},
@@ -103,13 +97,7 @@ int RunTimeline(const Args& args) {
   FlagParser flags("timeline",
                    "one line per state change and per finding opened or resolved, in event-time "
                    "order");
-  flags
-      .Flag({.name = "--state",
-             .value = "DIR",
-             .needs = "a directory",
-             .help = "the state directory",
-             .required = true},
-            &state_dir)
+  flags.Flag(StateDirFlag(), &state_dir)
       .Time({.name = "--from", .help = "the window's start", .required = true}, &q.from_ms)
       .Time({.name = "--to", .help = "the window's end", .required = true}, &q.to_ms)
       .Flag({.name = "--resource",
@@ -117,15 +105,7 @@ int RunTimeline(const Args& args) {
              .needs = "a resource",
              .help = "a resource key (account|region|type|id) or a bare id / name"},
             NonEmpty(&q.resource))
-      .Flag({.name = "--category",
-             .value = "C",
-             .needs = "a category",
-             .help = "identity, network, data-protection, logging, inventory, patching"},
-            [&q](const std::string& v) {
-              if (!ParseCategory(v, &q.category)) return "unknown category '" + v + "'";
-              q.has_category = true;
-              return std::string();
-            })
+      .Flag(CategoryFlag(), CategoryValue(&q.category, &q.has_category))
       .Choice({.name = "--format", .help = "a table (default) or one JSON object per line"},
               {"table", "ndjson"}, &format);
   if (auto done = flags.Parse(args)) return *done;

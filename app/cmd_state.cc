@@ -68,13 +68,7 @@ int RunState(const Args& args) {
   std::string dir, type, account, region, format = "table";
   int64_t at_ms = INT64_MAX;
   FlagParser flags("state", "resources in a state directory, as they are now or were at a time");
-  flags
-      .Flag({.name = "--state",
-             .value = "DIR",
-             .needs = "a directory",
-             .help = "the state directory",
-             .required = true},
-            &dir)
+  flags.Flag(StateDirFlag(), &dir)
       .Time({.name = "--at",
              .help = "as they were at TIME (RFC 3339, e.g. 2024-05-01T03:12:00Z); answered from "
                      "history; default: now"},
@@ -142,12 +136,7 @@ int RunHistory(const Args& args) {
                    "what changed, and whether it was applied (changes older than the document "
                    "are kept, not applied)");
   flags.Positional("RESOURCE", "a resource id, name or ARN (or --all)", 0, 1, &resources)
-      .Flag({.name = "--state",
-             .value = "DIR",
-             .needs = "a directory",
-             .help = "the state directory",
-             .required = true},
-            &dir)
+      .Flag(StateDirFlag(), &dir)
       .Switch({.name = "--all", .help = "every resource's history instead of one (no RESOURCE)"},
               &all)
       .Choice({.name = "--format", .help = "a table (default) or one JSON object per line"},

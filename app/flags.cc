@@ -324,4 +324,27 @@ std::string FlagParser::Usage() const {
   return out;
 }
 
+FlagSpec StateDirFlag() {
+  return {.name = "--state",
+          .value = "DIR",
+          .needs = "a directory",
+          .help = "the state directory",
+          .required = true};
+}
+
+FlagSpec CategoryFlag() {
+  return {.name = "--category",
+          .value = "C",
+          .needs = "a category",
+          .help = "identity, network, data-protection, logging, inventory, patching"};
+}
+
+FlagParser::OnValue CategoryValue(Category* out, bool* given) {
+  return [out, given](const std::string& v) {
+    if (!ParseCategory(v, out)) return "unknown category '" + v + "'";
+    *given = true;
+    return std::string();
+  };
+}
+
 }  // namespace driftwatch::app

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "engine/finding.h"
 
 namespace driftwatch::app {
 
@@ -105,5 +106,12 @@ class FlagParser {
   FILE* out_ = stdout;
   FILE* err_ = stderr;
 };
+
+// Declarations several commands share, so that they read the same everywhere.
+// `--state DIR`, required: the state directory a query command reads.
+FlagSpec StateDirFlag();
+// `--category C`, with CategoryValue: one of the finding categories into *out, *given set.
+FlagSpec CategoryFlag();
+FlagParser::OnValue CategoryValue(Category* out, bool* given);
 
 }  // namespace driftwatch::app
