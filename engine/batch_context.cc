@@ -11,11 +11,20 @@ bool BatchContext::GetResource(std::string_view key, std::string* document) {
     *document = it->second.document;
     return true;
   }
+  if (cache_ != nullptr) {
+    if (const StateCache::Resource* r = cache_->FindResource(key)) {
+      if (r->exists) *document = r->document;
+      return r->exists;
+    }
+  }
   bool found = false;
   Status s = store_->GetResource(key, document, &found);
   if (!s.ok()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
+  }
+  if (cache_ != nullptr) {
+    cache_->PutResource(key, StateCache::Resource{found, found ? *document : std::string(), nullptr});
   }
   return found;
 }
@@ -31,8 +40,13 @@ void BatchContext::PutResource(std::string key, std::string document,
 
 std::shared_ptr<const nlohmann::json> BatchContext::ParsedResource(std::string_view key) const {
   auto it = resources_.find(std::string(key));
-  if (it == resources_.end() || !it->second.exists) return nullptr;
-  return it->second.parsed;
+  if (it != resources_.end()) return it->second.exists ? it->second.parsed : nullptr;
+  if (cache_ != nullptr) {
+    if (const StateCache::Resource* r = cache_->FindResource(key)) {
+      return r->exists ? r->parsed : nullptr;
+    }
+  }
+  return nullptr;
 }
 
 void BatchContext::DeleteResource(std::string key) {
@@ -81,11 +95,20 @@ bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
     *finding = it->second;
     return true;
   }
+  if (cache_ != nullptr) {
+    if (const StateCache::FindingEntry* f = cache_->FindFinding(finding_id)) {
+      if (f->exists) *finding = f->finding;
+      return f->exists;
+    }
+  }
   bool found = false;
   Status s = store_->GetFinding(finding_id, finding, &found);
   if (!s.ok()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
+  }
+  if (cache_ != nullptr) {
+    cache_->PutFinding(finding_id, StateCache::FindingEntry{found, found ? *finding : Finding()});
   }
   return found;
 }
@@ -106,9 +129,11 @@ size_t BatchContext::pending_writes() const {
 
 WriteSet BatchContext::TakeWrites() {
   WriteSet w;
+  taken_parsed_.clear();
   for (auto& [key, slot] : resources_) {
     if (slot.exists) {
       w.put_resources.emplace_back(key, std::move(slot.document));
+      taken_parsed_.push_back(std::move(slot.parsed));
     } else {
       w.delete_resources.push_back(key);
     }
@@ -128,6 +153,24 @@ std::vector<Finding> BatchContext::TakeEmitted() {
   findings_.clear();
   findings_order_.clear();
   return out;
+}
+
+void BatchContext::Published(WriteSet* writes) {
+  if (cache_ == nullptr) return;
+  for (size_t i = 0; i < writes->put_resources.size(); ++i) {
+    auto& [key, document] = writes->put_resources[i];
+    cache_->PutResource(key, StateCache::Resource{true, std::move(document),
+                                                  i < taken_parsed_.size() ? taken_parsed_[i]
+                                                                           : nullptr});
+  }
+  for (const std::string& key : writes->delete_resources) {
+    cache_->PutResource(key, StateCache::Resource{});
+  }
+  for (Finding& f : writes->findings) {
+    const std::string id = f.finding_id;
+    cache_->PutFinding(id, StateCache::FindingEntry{true, std::move(f)});
+  }
+  taken_parsed_.clear();
 }
 
 }  // namespace driftwatch

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/finding.h"
+#include "engine/state_cache.h"
 #include "engine/state_store.h"
 #include "engine/status.h"
 
@@ -20,7 +21,10 @@ namespace driftwatch {
 
 class BatchContext {
  public:
-  explicit BatchContext(StateStore* store) : store_(store) {}
+  // `cache` (optional) answers reads before the store and learns what the store answers; it
+  // learns the batch's own writes only through Published, once they are durable.
+  explicit BatchContext(StateStore* store, StateCache* cache = nullptr)
+      : store_(store), cache_(cache) {}
 
   // Current document of a resource; false when it does not exist (or was deleted).
   bool GetResource(std::string_view key, std::string* document);
@@ -29,8 +33,8 @@ class BatchContext {
   // that a later change in the same batch copies it instead of parsing the text again.
   void PutResource(std::string key, std::string document,
                    std::shared_ptr<const nlohmann::json> parsed);
-  // The parsed form given with the resource's current document in this batch, else nullptr
-  // (documents read from the store, or put as text only).
+  // The parsed form given with the resource's current document in this batch or kept by the
+  // cache, else nullptr (documents read from the store, or put as text only).
   std::shared_ptr<const nlohmann::json> ParsedResource(std::string_view key) const;
   void DeleteResource(std::string key);
   void AddHistory(HistoryEntry entry);
@@ -62,6 +66,8 @@ class BatchContext {
   // Builds the WriteSet (resources last-write-wins per key) and the findings to emit.
   WriteSet TakeWrites();
   std::vector<Finding> TakeEmitted();
+  // After `writes` (from TakeWrites) is durable: hands its documents and findings to the cache.
+  void Published(WriteSet* writes);
   size_t pending_writes() const;
 
  private:
@@ -71,7 +77,10 @@ class BatchContext {
     std::shared_ptr<const nlohmann::json> parsed;  // may be null
   };
   StateStore* store_;
+  StateCache* cache_;
   std::unordered_map<std::string, ResourceSlot> resources_;
+  // Parsed forms of TakeWrites' put_resources, index for index, kept for Published.
+  std::vector<std::shared_ptr<const nlohmann::json>> taken_parsed_;
   std::vector<HistoryEntry> history_;
   std::unordered_set<std::string> seen_;
   std::vector<std::pair<std::string, int64_t>> seen_new_;

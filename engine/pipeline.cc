@@ -22,6 +22,7 @@ constexpr std::string_view kWatermarkSource = "watermark";
 
 Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
+  if (parts_.cache_bytes > 0) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
   activity_run_ = std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()),
                                                        parts_.record_activity);
   if (parts_.store != nullptr) {
@@ -37,7 +38,7 @@ Pipeline::~Pipeline() = default;
 
 Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   const auto started = std::chrono::steady_clock::now();
-  BatchContext ctx(parts_.store);
+  BatchContext ctx(parts_.store, cache_.get());
   ctx.set_watermark_ms(watermark_ms_);
   PipelineCounters delta_counters;
   activity_.clear();
@@ -113,6 +114,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   if (!writes.empty()) {
     Status s = parts_.store->Commit(writes);
     if (!s.ok()) return s;
+    ctx.Published(&writes);
   }
   watermark_ms_ = ctx.watermark_ms();
 

@@ -15,6 +15,7 @@
 #include "engine/finding_sink.h"
 #include "engine/probe.h"
 #include "engine/rule_engine.h"
+#include "engine/state_cache.h"
 #include "engine/state_store.h"
 #include "engine/status.h"
 
@@ -84,6 +85,9 @@ struct PipelineParts {
   // Index every CloudTrail call (read-only and failed ones too) by principal, key, source IP and
   // session for `driftwatch incident`. Off for the live service's throughput; replay turns it on.
   bool record_activity = false;
+  // Memory for documents and findings kept between batches (StateCache), so that resources a
+  // stream keeps changing are neither read from the store nor parsed again. 0 turns it off.
+  size_t cache_bytes = size_t{64} << 20;
 };
 
 class ActivityRunTracker;
@@ -105,6 +109,7 @@ class Pipeline {
   PipelineParts parts_;
   Applier applier_;
   PipelineCounters counters_;
+  std::unique_ptr<StateCache> cache_;  // null when PipelineParts::cache_bytes is 0
   int64_t watermark_ms_ = 0;
   std::vector<Event> events_;  // reused across records: only the first events_used_ are live
   size_t events_used_ = 0;

@@ -1,0 +1,194 @@
+#include "engine/state_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/policy.h"
+#include "engine/pipeline.h"
+#include "engine/rule_engine_impl.h"
+#include "engine/time_util.h"
+#include "ingest/event_decoder.h"
+#include "state/memory_store.h"
+
+namespace driftwatch {
+namespace {
+
+const std::string kSourceDir = DW_SOURCE_DIR;
+
+TEST(StateCacheTest, KeepsWithinItsBytesAndDropsTheLeastRecentlyUsed) {
+  StateCache cache(8 * 1024);
+  const std::string doc(500, 'x');
+  for (int i = 0; i < 100; ++i) {
+    cache.PutResource("k" + std::to_string(i), StateCache::Resource{true, doc, nullptr});
+    // k0 is read after every put, so it stays the most recently used.
+    ASSERT_NE(cache.FindResource("k0"), nullptr) << "after put " << i;
+    EXPECT_LE(cache.bytes(), size_t{8 * 1024});
+  }
+  EXPECT_EQ(cache.FindResource("k1"), nullptr);   // evicted long ago
+  EXPECT_NE(cache.FindResource("k99"), nullptr);  // the newest
+  EXPECT_LT(cache.entries(), size_t{20});
+  EXPECT_GT(cache.entries(), size_t{5});
+}
+
+TEST(StateCacheTest, RemembersAbsenceAndReplacesInPlace) {
+  StateCache cache(1 << 20);
+  EXPECT_EQ(cache.FindResource("k"), nullptr);
+  cache.PutResource("k", StateCache::Resource{});
+  const StateCache::Resource* r = cache.FindResource("k");
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(r->exists);
+  cache.PutResource("k", StateCache::Resource{true, "{\"v\":1}", nullptr});
+  r = cache.FindResource("k");
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->exists);
+  EXPECT_EQ(r->document, "{\"v\":1}");
+  EXPECT_EQ(cache.entries(), 1u);
+  // Resources and findings with the same name are different entries.
+  EXPECT_EQ(cache.FindFinding("k"), nullptr);
+  Finding f;
+  f.finding_id = "k";
+  cache.PutFinding("k", StateCache::FindingEntry{true, f});
+  ASSERT_NE(cache.FindFinding("k"), nullptr);
+  EXPECT_EQ(cache.FindResource("k")->document, "{\"v\":1}");
+  // An entry larger than the whole cache is not kept (and evicts nothing).
+  StateCache small(1024);
+  small.PutResource("a", StateCache::Resource{true, "{}", nullptr});
+  small.PutResource("big", StateCache::Resource{true, std::string(4096, 'x'), nullptr});
+  EXPECT_EQ(small.FindResource("big"), nullptr);
+  EXPECT_NE(small.FindResource("a"), nullptr);
+}
+
+std::string Call(const std::string& name, const std::string& source, int64_t ms,
+                 const std::string& id, const std::string& params) {
+  return R"({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAX",)"
+         R"("arn":"arn:aws:iam::111122223333:user/dev","accountId":"111122223333",)"
+         R"("accessKeyId":"AKIAEXAMPLE1","userName":"dev"},"eventTime":")" +
+         FormatTimestamp(ms) + R"(","eventSource":")" + source + R"(","eventName":")" + name +
+         R"(","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7",)"
+         R"("userAgent":"aws-cli/2.13.0","requestParameters":)" +
+         params + R"(,"responseElements":null,"eventID":")" + id +
+         R"(","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"})";
+}
+
+// Security groups opened to the world and closed again, users made and removed, calls delivered
+// ten minutes late and twice: findings open and resolve, documents are rebuilt from history.
+std::vector<std::string> Stream() {
+  std::vector<std::string> lines;
+  const int64_t base = 1717236000000;
+  for (int i = 0; i < 240; ++i) {
+    const int64_t t = base + i * 60000;
+    const std::string id = "ev-" + std::to_string(i);
+    const std::string sg = "sg-" + std::to_string(i % 7);
+    switch (i % 4) {
+      case 0:
+      case 1:
+        lines.push_back(Call(i % 4 == 0 ? "AuthorizeSecurityGroupIngress"
+                                        : "RevokeSecurityGroupIngress",
+                             "ec2.amazonaws.com", t, id,
+                             R"({"groupId":")" + sg +
+                                 R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,)"
+                                 R"("toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}})"));
+        break;
+      case 2:
+        lines.push_back(Call(i % 8 == 2 ? "CreateUser" : "DeleteUser", "iam.amazonaws.com", t, id,
+                             R"({"userName":"user-)" + std::to_string(i % 5) + R"("})"));
+        break;
+      default:
+        lines.push_back(Call("StopLogging", "cloudtrail.amazonaws.com", t - 600000, id,
+                             R"({"name":"trail-)" + std::to_string(i % 3) + R"("})"));
+    }
+    if (i % 11 == 0) lines.push_back(lines.back());
+  }
+  return lines;
+}
+
+std::string Dump(StateStore* store) {
+  std::string out;
+  EXPECT_TRUE(store
+                  ->ScanResources([&](std::string_view k, std::string_view v) {
+                    out.append(k).append(" ").append(v).append("\n");
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(store
+                  ->ScanHistory("",
+                                [&](const HistoryEntry& e) {
+                                  out += e.resource_key + " " + std::to_string(e.time_ms) + " " +
+                                         e.event_id + " " + e.change + " " + e.document_after +
+                                         " " + (e.applied ? "1" : "0") + "\n";
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_TRUE(store
+                  ->ScanFindings([&](const Finding& f) {
+                    out += FindingToStoredJson(f) + "\n";
+                    return true;
+                  })
+                  .ok());
+  return out;
+}
+
+// "" when equal, else the first line where `got` differs from `want`.
+std::string FirstDifference(const std::string& got, const std::string& want) {
+  if (got == want) return "";
+  size_t i = 0;
+  while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
+  const size_t start = want.rfind('\n', i == 0 ? 0 : i - 1);
+  const size_t from = start == std::string::npos ? 0 : start + 1;
+  return "want: " + want.substr(from, want.find('\n', from) - from).substr(0, 300) +
+         "\n got: " + got.substr(from, got.find('\n', from) - from).substr(0, 300);
+}
+
+// Runs the stream in batches of 9. `fail_batches`: batches whose first commit fails; the batch is
+// then given again, as the service does after a failed write.
+std::string RunStream(size_t cache_bytes, const std::vector<int>& fail_batches, int* failures) {
+  MemoryStore store;
+  RuleLoadResult result;
+  std::unique_ptr<CompiledRuleEngine> rules =
+      CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, Policy{}, &result);
+  EXPECT_NE(rules, nullptr) << result.ToText();
+  SimdjsonEventDecoder decoder;
+  PipelineParts parts;
+  parts.decoder = &decoder;
+  parts.store = &store;
+  parts.rules = rules.get();
+  parts.cache_bytes = cache_bytes;
+  Pipeline pipeline(std::move(parts));
+  const std::vector<std::string> lines = Stream();
+  int batch_no = 0;
+  for (size_t i = 0; i < lines.size(); i += 9, ++batch_no) {
+    std::vector<PipelineRecord> batch;
+    for (size_t j = i; j < std::min(lines.size(), i + 9); ++j) {
+      batch.push_back({lines[j], "stream", "file:/stream", static_cast<int64_t>(j + 1)});
+    }
+    if (std::find(fail_batches.begin(), fail_batches.end(), batch_no) != fail_batches.end()) {
+      store.FailNextCommit("disk full");
+      if (!pipeline.ProcessBatch(batch).ok()) ++*failures;
+    }
+    Status s = pipeline.ProcessBatch(batch);
+    EXPECT_TRUE(s.ok()) << s.message();
+  }
+  return Dump(&store);
+}
+
+TEST(StateCacheTest, PipelineWithCacheEndsLikeOneWithoutEvenAfterFailedCommits) {
+  int failures = 0;
+  const std::string plain = RunStream(0, {}, &failures);
+  ASSERT_NE(plain.find("\"status\":\"resolved\""), std::string::npos) << "the stream resolves";
+  ASSERT_NE(plain.find("\"status\":\"open\""), std::string::npos) << "the stream opens findings";
+  EXPECT_EQ(FirstDifference(RunStream(size_t{64} << 20, {}, &failures), plain), "");
+  // A failed batch changed documents and findings in memory; none of it may be served later.
+  EXPECT_EQ(FirstDifference(RunStream(size_t{64} << 20, {1, 4, 9, 17, 23}, &failures), plain),
+            "");
+  EXPECT_EQ(failures, 5);
+  // A cache too small to hold the working set evicts all the time.
+  EXPECT_EQ(FirstDifference(RunStream(4096, {2, 5}, &failures), plain), "");
+  EXPECT_EQ(failures, 7);
+}
+
+}  // namespace
+}  // namespace driftwatch
