@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "engine/json_text.h"
+
 namespace driftwatch {
 namespace {
 
@@ -97,7 +99,8 @@ ActivityRecord MakeActivityRecord(const Event& e, const std::vector<StateDelta>&
       }
     }
   }
-  if (!detail.empty()) r.detail = detail.dump();
+  // Replaces invalid UTF-8 rather than throwing, as every stored text does.
+  if (!detail.empty()) r.detail = JsonText(detail);
   return r;
 }
 

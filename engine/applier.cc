@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "engine/applier_internal.h"
+#include "engine/json_text.h"
 #include "engine/time_util.h"
 
 namespace driftwatch {
@@ -101,7 +102,7 @@ json& ArrayAt(json& parent, const char* key) {
   return v;
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j) { return JsonText(j); }
 
 std::string ArnLastSegment(std::string_view arn) {
   if (arn.substr(0, 4) != "arn:") return std::string(arn);

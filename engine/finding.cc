@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "engine/json_text.h"
 #include "engine/time_util.h"
 
 namespace driftwatch {
@@ -98,7 +99,7 @@ std::string ToJson(const Finding& f, bool stored) {
   j["evidence"] = evidence.is_discarded() ? nlohmann::ordered_json::object() : evidence;
   j["description"] = f.description;
   if (stored) j["event_times_ms"] = f.event_times_ms;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return JsonText(j);
 }
 
 }  // namespace

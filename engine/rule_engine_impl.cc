@@ -7,6 +7,7 @@
 
 #include "config/rule_file.h"
 #include "engine/finding_tracker.h"
+#include "engine/json_text.h"
 #include "engine/rule_compiler.h"
 #include "engine/rule_eval.h"
 #include "engine/rule_index.h"
@@ -123,7 +124,7 @@ struct CompiledRuleEngine::Impl {
       json v = eval.FieldJson(f);
       if (!v.is_null()) evidence[f.text()] = std::move(v);
     }
-    return evidence.dump(-1, ' ', false, json::error_handler_t::replace);
+    return JsonText(evidence);
   }
 
   FindingResource EventResource(const CompiledRule& rule, const Event& e) {

@@ -114,15 +114,33 @@ std::string FormatTimestamp(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[96];
-  if (millis != 0) {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  const int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {  // outside what four digits hold: the general formatter
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    std::string out = buf;
+    if (millis == 0) out.erase(out.size() - 5, 4);
+    return out;
   }
-  return buf;
+  // Written digit by digit: this runs for every change the state records.
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&buf](int pos, int width, int value) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, year);
+  put(5, 2, tm.tm_mon + 1);
+  put(8, 2, tm.tm_mday);
+  put(11, 2, tm.tm_hour);
+  put(14, 2, tm.tm_min);
+  put(17, 2, tm.tm_sec);
+  if (millis == 0) {
+    buf[19] = 'Z';
+    return std::string(buf, 20);
+  }
+  put(20, 3, millis);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 }  // namespace driftwatch

@@ -22,6 +22,9 @@ TEST(TimeUtil, ParsesCloudTrailAndJavaStyleTimes) {
   EXPECT_FALSE(ParseTimestamp("yesterday", &ms));
   EXPECT_FALSE(ParseTimestamp("2022-13-10T16:24:34Z", &ms));
   EXPECT_EQ(FormatTimestamp(1668097474250), "2022-11-10T16:24:34.250Z");
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestamp(253402300799007), "9999-12-31T23:59:59.007Z");
 }
 
 TEST(Finding, JsonRoundTripKeepsEveryField) {

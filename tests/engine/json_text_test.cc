@@ -1,0 +1,102 @@
+#include "engine/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+
+namespace driftwatch {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+std::string Reference(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+TEST(JsonTextTest, MatchesNlohmannOnEdgeCases) {
+  const json cases[] = {
+      nullptr,
+      true,
+      false,
+      0,
+      -1,
+      std::numeric_limits<int64_t>::min(),
+      std::numeric_limits<int64_t>::max(),
+      std::numeric_limits<uint64_t>::max(),
+      0.0,
+      -0.0,
+      1.5,
+      1e100,
+      3.141592653589793,
+      std::numeric_limits<double>::quiet_NaN(),
+      "",
+      "plain",
+      "quote \" backslash \\ slash /",
+      std::string("controls \x01\x02\b\f\n\r\t\x1f and \x7f", 25),
+      std::string("nul \0 inside", 12),
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+      "bad \xff\xfe utf-8 \xc3",
+      "truncated \xe2\x82",
+      json::array(),
+      json::object(),
+      json::parse(R"({"b":[1,{"x":[]},{}],"a":{"z":null,"\u0001k":"v"},"":true})"),
+  };
+  for (const json& j : cases) EXPECT_EQ(JsonText(j), Reference(j)) << Reference(j);
+}
+
+TEST(JsonTextTest, OrderedDocumentsKeepTheirOrder) {
+  ordered_json o;
+  o["z"] = 1;
+  o["a"] = {{"y", "x\n"}, {"b", nullptr}};
+  o["m"] = ordered_json::array({1.25, "t", false});
+  EXPECT_EQ(JsonText(o), o.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+}
+
+// Random documents of every shape, strings drawn from all 256 byte values (valid and invalid
+// UTF-8 alike): the text must equal nlohmann's byte for byte.
+json RandomValue(std::mt19937_64& rng, int depth) {
+  const int kind = static_cast<int>(rng() % (depth > 3 ? 6 : 8));
+  auto random_string = [&] {
+    std::string s;
+    const size_t n = rng() % 24;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t r = rng() % 10;
+      // Mostly printable ASCII, sometimes anything.
+      s.push_back(static_cast<char>(r < 7 ? 0x20 + rng() % 0x5f : rng() % 256));
+    }
+    return s;
+  };
+  switch (kind) {
+    case 0: return nullptr;
+    case 1: return rng() % 2 == 0;
+    case 2: return static_cast<int64_t>(rng());
+    case 3: return static_cast<uint64_t>(rng());
+    case 4: return static_cast<double>(static_cast<int64_t>(rng() % 2000000) - 1000000) / 64.0;
+    case 5: return random_string();
+    case 6: {
+      json a = json::array();
+      const size_t n = rng() % 5;
+      for (size_t i = 0; i < n; ++i) a.push_back(RandomValue(rng, depth + 1));
+      return a;
+    }
+    default: {
+      json o = json::object();
+      const size_t n = rng() % 6;
+      for (size_t i = 0; i < n; ++i) o[random_string()] = RandomValue(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+TEST(JsonTextTest, MatchesNlohmannOnRandomDocuments) {
+  std::mt19937_64 rng(20261124);
+  for (int i = 0; i < 5000; ++i) {
+    const json j = RandomValue(rng, 0);
+    ASSERT_EQ(JsonText(j), Reference(j)) << "document " << i;
+  }
+}
+
+}  // namespace
+}  // namespace driftwatch
