@@ -16,6 +16,9 @@
 // whole replay, state included: >= 0.50).
 //
 // Usage: state_bench [records=200000] [repetitions=5] [rules_dir=$DW_SOURCE_DIR/config/rules]
+//        [only=state|rules]
+// With `only`, runs that one replay once and prints its rate alone: a fixed workload to profile
+// or to count instructions of (perf stat -e instructions), which a busy machine does not blur.
 
 #include <simdjson.h>
 #include <unistd.h>
@@ -247,6 +250,19 @@ int main(int argc, char** argv) {
   std::string dir =
       (std::filesystem::temp_directory_path() / ("dw-state-bench-" + std::to_string(getpid())))
           .string();
+
+  if (argc > 4) {
+    const std::string only = argv[4];
+    if (only != "state" && only != "rules") {
+      std::fprintf(stderr, "state_bench: only must be state or rules, not '%s'\n", only.c_str());
+      return 2;
+    }
+    const double seconds = RunPipeline(lines, dir, rules_dir, only == "rules");
+    std::filesystem::remove_all(dir);
+    std::printf("%s only: %zu records in %.3f s, %.0f records/s\n", only.c_str(), lines.size(),
+                seconds, static_cast<double>(lines.size()) / seconds);
+    return 0;
+  }
 
   std::vector<double> raw, state, ruled, unsynced, decoded;
   simdjson::dom::parser parser;
