@@ -459,7 +459,7 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
                    HistoryEntry h, const StepFn& apply) {
   if (handlers_ == nullptr) return false;
   std::vector<HistoryEntry> entries;
-  ctx_.HistoryOf(key, &entries);
+  ctx_.HistoryOf(key, h.time_ms, &entries);
   // The change's place in event time: after every entry that sorts before (time, event id).
   size_t place = 0;
   while (place < entries.size() &&

@@ -1,5 +1,6 @@
 #include "engine/batch_context.h"
 
+#include <cstdint>
 #include <map>
 
 namespace driftwatch {
@@ -55,14 +56,21 @@ void BatchContext::DeleteResource(std::string key) {
 
 void BatchContext::AddHistory(HistoryEntry entry) { history_.push_back(std::move(entry)); }
 
-void BatchContext::HistoryOf(std::string_view key, std::vector<HistoryEntry>* out) {
+void BatchContext::HistoryOf(std::string_view key, int64_t from_ms,
+                             std::vector<HistoryEntry>* out) {
   out->clear();
   std::map<std::pair<int64_t, std::string>, HistoryEntry> merged;
   if (!key.empty()) {
-    Status s = store_->ScanHistory(key, [&](const HistoryEntry& e) {
+    Status s = store_->ScanHistoryBackward(key, from_ms, [&](const HistoryEntry& e) {
       merged[{e.time_ms, e.event_id}] = e;
-      return true;
+      return e.document_after.empty() && !(e.deleted && e.applied);
     });
+    if (s.ok()) {
+      s = store_->ScanHistoryRange(key, from_ms, INT64_MAX, [&](const HistoryEntry& e) {
+        merged[{e.time_ms, e.event_id}] = e;
+        return true;
+      });
+    }
     if (!s.ok() && read_status_.ok()) read_status_ = s;
   }
   // The batch's own entries come later and replace stored ones with the same time and event id,

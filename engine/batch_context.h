@@ -38,10 +38,11 @@ class BatchContext {
   std::shared_ptr<const nlohmann::json> ParsedResource(std::string_view key) const;
   void DeleteResource(std::string key);
   void AddHistory(HistoryEntry entry);
-  // Every history entry of `key`, stored and of this batch, in (time, event id) order; a batch
-  // entry replaces a stored one with the same time and event id (AddHistory of such an entry
-  // rewrites it).
-  void HistoryOf(std::string_view key, std::vector<HistoryEntry>* out);
+  // The history of `key` from `from_ms` on, stored and of this batch, in (time, event id) order,
+  // led by the stored entries just before from_ms back to the newest one that left a document
+  // or deleted the resource (what a change at from_ms starts from); a batch entry replaces a
+  // stored one with the same time and event id (AddHistory of such an entry rewrites it).
+  void HistoryOf(std::string_view key, int64_t from_ms, std::vector<HistoryEntry>* out);
 
   bool SeenEvent(std::string_view event_id);
   void MarkSeen(std::string event_id, int64_t time_ms);

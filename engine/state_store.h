@@ -149,6 +149,22 @@ class StateStore {
       return true;
     });
   }
+  // History of one resource with time < before_ms, newest first. Stores with an ordered history
+  // seek backwards from before_ms; the default collects a full scan of the resource.
+  virtual Status ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
+                                     const std::function<bool(const HistoryEntry&)>& fn) {
+    std::vector<HistoryEntry> older;
+    Status s = ScanHistory(resource_key, [&](const HistoryEntry& e) {
+      if (e.time_ms >= before_ms) return false;
+      older.push_back(e);
+      return true;
+    });
+    if (!s.ok()) return s;
+    for (auto it = older.rbegin(); it != older.rend(); ++it) {
+      if (!fn(*it)) break;
+    }
+    return Status::Ok();
+  }
   virtual Status ScanFindings(const std::function<bool(const Finding&)>& fn) = 0;
 
   // Calls indexed under `value` for `index` with from_ms <= time <= to_ms, in (time, event id)

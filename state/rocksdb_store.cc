@@ -446,6 +446,32 @@ Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* en
   return Status::Ok();
 }
 
+Status RocksDbStore::ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
+                                         const std::function<bool(const HistoryEntry&)>& fn) {
+  if (resource_key.empty()) return Status::Error("state scan history backward: no resource key");
+  const std::string prefix = state_format::HistoryPrefix(resource_key);
+  // Every key at before_ms has an event id after "" (Config items without one sort at it and are
+  // then passed first: callers merge by time and id anyway).
+  const std::string start = state_format::HistoryKey(resource_key, before_ms, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+  HistoryEntry entry;
+  for (it->SeekForPrev(start); it->Valid(); it->Prev()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms,
+                                       &entry.event_id) ||
+        !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
+      return Status::Error("state " + impl_->path + ": unreadable history record");
+    }
+    if (!fn(entry)) break;
+  }
+  if (!it->status().ok()) {
+    return Status::Error("state scan history backward: " + it->status().ToString());
+  }
+  return Status::Ok();
+}
+
 Status RocksDbStore::ScanFindings(const std::function<bool(const Finding&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kFindings)));

@@ -51,6 +51,8 @@ class RocksDbStore : public StateStore {
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override;
   Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override;
+  Status ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
+                             const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanFindings(const std::function<bool(const Finding&)>& fn) override;
   // Activity index (doc/state_format.md): a state made before it has none, and then answers
   // both scans with nothing when opened read-only (opened for writing, the family is added).

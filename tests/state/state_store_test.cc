@@ -246,6 +246,24 @@ TEST_P(StoreTest, HistoryRangeAndNewestEntry) {
   EXPECT_EQ(range(sg, INT64_MIN, 0), V{"neg"});
   EXPECT_EQ(range(sg, 301, INT64_MAX), V{});
   EXPECT_EQ(range(sg10, 0, INT64_MAX), (V{"x", "y"}));
+  auto backward = [&](const std::string& key, int64_t before, size_t limit) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(store_
+                    ->ScanHistoryBackward(key, before,
+                                          [&](const HistoryEntry& e) {
+                                            EXPECT_EQ(e.resource_key, key);
+                                            ids.push_back(e.event_id);
+                                            return ids.size() < limit;
+                                          })
+                    .ok());
+    return ids;
+  };
+  EXPECT_EQ(backward(sg, 300, 10), (V{"c", "b", "a", "neg"}));
+  EXPECT_EQ(backward(sg, 201, 2), (V{"c", "b"}));
+  EXPECT_EQ(backward(sg, 200, 10), (V{"a", "neg"}));
+  EXPECT_EQ(backward(sg, INT64_MAX, 1), V{"d"});
+  EXPECT_EQ(backward(sg, -5, 10), V{});
+  EXPECT_EQ(backward(sg10, 1000, 10), (V{"y", "x"}));
   HistoryEntry last;
   bool found = false;
   ASSERT_TRUE(store_->LastHistory(sg, &last, &found).ok());
