@@ -345,6 +345,7 @@ int RunService(const Args& args) {
   parts.sinks = sinks;
   parts.dead_letter = dead_letters.empty() ? nullptr : &dead_letters;
   parts.probe = &probe;
+  parts.cache_bytes = static_cast<size_t>(cfg.cache_mb) << 20;  // state.cache_mb
   parts.record_activity = cfg.activity_index;  // state.activity_index, for `driftwatch incident`
   Pipeline pipeline(std::move(parts));
   Log("activity index %s (state.activity_index)", cfg.activity_index ? "on" : "off");

@@ -41,6 +41,9 @@ struct ServiceConfig {
   // state.activity_index: index every call (read-only and failed ones too) by principal, access
   // key, source IP and session, for `driftwatch incident` on the live state.
   bool activity_index = true;
+  // state.cache_mb: memory for resource documents and findings kept between batches, so that
+  // resources the stream keeps changing are not read from RocksDB and parsed again. 0 = off.
+  int cache_mb = 64;
   MetricsConfig metrics;
   std::vector<std::string> rules_paths;  // empty: the built-in pack (config/rules)
   Policy policy;  // the `policy:` section (config/policy_loader.h); defaults when absent

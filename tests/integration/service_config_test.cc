@@ -27,6 +27,7 @@ TEST(ServiceConfigTest, TheCommentedExampleLoads) {
   EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
   EXPECT_EQ(cfg.metrics.basic_auth_password_env, "DRIFTWATCH_METRICS_PASSWORD");
   EXPECT_EQ(cfg.dead_letter_topic, "driftwatch-dead-letter");
+  EXPECT_EQ(cfg.cache_mb, 64);
   EXPECT_TRUE(cfg.policy.has_approved_regions);
   EXPECT_EQ(cfg.policy.public_ports, (std::vector<int>{80, 443}));
   bool password_resolved = false;
@@ -48,6 +49,14 @@ TEST(ServiceConfigTest, DefaultsWhenEmpty) {
   EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
   EXPECT_TRUE(cfg.findings_stdout);
   EXPECT_TRUE(cfg.state_path.empty());
+  EXPECT_EQ(cfg.cache_mb, 64);
+  ASSERT_TRUE(ParseServiceConfig("state:\n  cache_mb: 0\n", "off.yaml", &cfg).ok());
+  EXPECT_EQ(cfg.cache_mb, 0);
+  std::vector<ConfigProblem> problems;
+  EXPECT_FALSE(ParseServiceConfig("state:\n  cache_mb: -1\n", "bad.yaml", &cfg, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.cache_mb", 0), 0u)
+      << FormatConfigProblem(problems[0]);
 }
 
 TEST(ServiceConfigTest, EveryProblemAtOnceWithFileAndLine) {
