@@ -71,35 +71,61 @@ std::string MakeFindingId(std::string_view rule_id, const FindingResource& r,
 
 namespace {
 
+// Written field by field (every status change is emitted and stored, so this is per finding
+// change), in the order and bytes an ordered_json of the same fields would dump to.
 std::string ToJson(const Finding& f, bool stored) {
-  nlohmann::ordered_json j;
-  j["finding_id"] = f.finding_id;
-  j["rule_id"] = f.rule_id;
-  j["title"] = f.title;
-  j["category"] = CategoryName(f.category);
-  j["severity"] = SeverityName(f.severity);
-  j["status"] = FindingStatusName(f.status);
-  j["resource"] = {{"type", f.resource.type},
-                   {"id", f.resource.id},
-                   {"arn", f.resource.arn},
-                   {"account", f.resource.account},
-                   {"region", f.resource.region}};
-  j["actor"] = {{"type", f.actor.type},
-                {"arn", f.actor.arn},
-                {"access_key_id", f.actor.access_key_id},
-                {"source_ip", f.actor.source_ip}};
-  j["event_ids"] = f.event_ids;
-  j["first_seen"] = TimeOrEmpty(f.first_seen_ms);
-  j["last_seen"] = TimeOrEmpty(f.last_seen_ms);
-  j["resolved_at"] = f.resolved_at_ms == 0
-                         ? nlohmann::ordered_json(nullptr)
-                         : nlohmann::ordered_json(FormatTimestamp(f.resolved_at_ms));
+  std::string o;
+  o.reserve(512 + f.description.size() + f.evidence.size() + f.event_ids.size() * 48);
+  auto field = [&o](const char* name, std::string_view value) {
+    o += name;
+    AppendJsonString(value, &o);
+  };
+  field("{\"finding_id\":", f.finding_id);
+  field(",\"rule_id\":", f.rule_id);
+  field(",\"title\":", f.title);
+  field(",\"category\":", CategoryName(f.category));
+  field(",\"severity\":", SeverityName(f.severity));
+  field(",\"status\":", FindingStatusName(f.status));
+  field(",\"resource\":{\"type\":", f.resource.type);
+  field(",\"id\":", f.resource.id);
+  field(",\"arn\":", f.resource.arn);
+  field(",\"account\":", f.resource.account);
+  field(",\"region\":", f.resource.region);
+  field("},\"actor\":{\"type\":", f.actor.type);
+  field(",\"arn\":", f.actor.arn);
+  field(",\"access_key_id\":", f.actor.access_key_id);
+  field(",\"source_ip\":", f.actor.source_ip);
+  o += "},\"event_ids\":[";
+  for (size_t i = 0; i < f.event_ids.size(); ++i) {
+    if (i > 0) o += ',';
+    AppendJsonString(f.event_ids[i], &o);
+  }
+  field("],\"first_seen\":", TimeOrEmpty(f.first_seen_ms));
+  field(",\"last_seen\":", TimeOrEmpty(f.last_seen_ms));
+  o += ",\"resolved_at\":";
+  if (f.resolved_at_ms == 0) {
+    o += "null";
+  } else {
+    AppendJsonString(FormatTimestamp(f.resolved_at_ms), &o);
+  }
+  // Evidence is parsed again so that whatever text a finding carries comes out as one compact
+  // JSON object (an unreadable one as {}).
+  o += ",\"evidence\":";
   nlohmann::ordered_json evidence = nlohmann::ordered_json::parse(
       f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
-  j["evidence"] = evidence.is_discarded() ? nlohmann::ordered_json::object() : evidence;
-  j["description"] = f.description;
-  if (stored) j["event_times_ms"] = f.event_times_ms;
-  return JsonText(j);
+  if (evidence.is_discarded()) evidence = nlohmann::ordered_json::object();
+  AppendJsonText(evidence, &o);
+  field(",\"description\":", f.description);
+  if (stored) {
+    o += ",\"event_times_ms\":[";
+    for (size_t i = 0; i < f.event_times_ms.size(); ++i) {
+      if (i > 0) o += ',';
+      o += std::to_string(f.event_times_ms[i]);
+    }
+    o += ']';
+  }
+  o += '}';
+  return o;
 }
 
 }  // namespace

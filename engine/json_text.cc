@@ -18,8 +18,7 @@ constexpr std::array<uint8_t, 256> MakeClasses() {
 }
 constexpr std::array<uint8_t, 256> kClass = MakeClasses();
 
-template <typename Json>
-bool AppendString(const std::string& s, std::string* out) {
+bool AppendString(std::string_view s, std::string* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
@@ -80,7 +79,7 @@ void Append(const Json& v, std::string* out) {
     }
     case Json::value_t::string: {
       const auto& s = v.template get_ref<const typename Json::string_t&>();
-      if (!AppendString<Json>(s, out)) AppendNlohmann(v, out);
+      if (!AppendString(s, out)) AppendNlohmann(v, out);
       return;
     }
     case Json::value_t::array: {
@@ -100,7 +99,7 @@ void Append(const Json& v, std::string* out) {
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (!first) out->push_back(',');
         first = false;
-        if (!AppendString<Json>(it.key(), out)) AppendNlohmann(Json(it.key()), out);
+        if (!AppendString(it.key(), out)) AppendNlohmann(Json(it.key()), out);
         out->push_back(':');
         Append(it.value(), out);
       }
@@ -116,5 +115,9 @@ void Append(const Json& v, std::string* out) {
 
 void AppendJsonText(const nlohmann::json& value, std::string* out) { Append(value, out); }
 void AppendJsonText(const nlohmann::ordered_json& value, std::string* out) { Append(value, out); }
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  if (!AppendString(text, out)) AppendNlohmann(nlohmann::json(text), out);
+}
 
 }  // namespace driftwatch

@@ -7,10 +7,13 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace driftwatch {
 
 void AppendJsonText(const nlohmann::json& value, std::string* out);
+// A JSON string of `text`, quoted and escaped exactly as AppendJsonText writes string values.
+void AppendJsonString(std::string_view text, std::string* out);
 void AppendJsonText(const nlohmann::ordered_json& value, std::string* out);
 
 template <typename Json>

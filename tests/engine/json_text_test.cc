@@ -7,6 +7,9 @@
 #include <random>
 #include <string>
 
+#include "engine/finding.h"
+#include "engine/time_util.h"
+
 namespace driftwatch {
 namespace {
 
@@ -95,6 +98,81 @@ TEST(JsonTextTest, MatchesNlohmannOnRandomDocuments) {
   for (int i = 0; i < 5000; ++i) {
     const json j = RandomValue(rng, 0);
     ASSERT_EQ(JsonText(j), Reference(j)) << "document " << i;
+  }
+}
+
+}  // namespace
+}  // namespace driftwatch
+
+namespace driftwatch {
+namespace {
+
+// The finding format as an ordered_json of its fields dumps it: what FindingToJson wrote before
+// it was written field by field. Both must agree byte for byte.
+std::string ReferenceFinding(const Finding& f, bool stored) {
+  auto time = [](int64_t ms) { return ms == 0 ? std::string() : FormatTimestamp(ms); };
+  ordered_json j;
+  j["finding_id"] = f.finding_id;
+  j["rule_id"] = f.rule_id;
+  j["title"] = f.title;
+  j["category"] = CategoryName(f.category);
+  j["severity"] = SeverityName(f.severity);
+  j["status"] = FindingStatusName(f.status);
+  j["resource"] = {{"type", f.resource.type},
+                   {"id", f.resource.id},
+                   {"arn", f.resource.arn},
+                   {"account", f.resource.account},
+                   {"region", f.resource.region}};
+  j["actor"] = {{"type", f.actor.type},
+                {"arn", f.actor.arn},
+                {"access_key_id", f.actor.access_key_id},
+                {"source_ip", f.actor.source_ip}};
+  j["event_ids"] = f.event_ids;
+  j["first_seen"] = time(f.first_seen_ms);
+  j["last_seen"] = time(f.last_seen_ms);
+  j["resolved_at"] =
+      f.resolved_at_ms == 0 ? ordered_json(nullptr) : ordered_json(FormatTimestamp(f.resolved_at_ms));
+  ordered_json evidence = ordered_json::parse(
+      f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
+  j["evidence"] = evidence.is_discarded() ? ordered_json::object() : evidence;
+  j["description"] = f.description;
+  if (stored) j["event_times_ms"] = f.event_times_ms;
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+TEST(JsonTextTest, FindingTextMatchesTheOrderedDocumentOfItsFields) {
+  std::mt19937_64 rng(7);
+  auto text = [&] {
+    std::string s;
+    const size_t n = rng() % 40;
+    for (size_t i = 0; i < n; ++i) {
+      s.push_back(static_cast<char>(rng() % 8 != 0 ? 0x20 + rng() % 0x5f : rng() % 256));
+    }
+    return s;
+  };
+  const std::string evidences[] = {"", "{}", R"({"b":1,"a":[true,null,"x"]})", "not json",
+                                   "[1,2]", R"({"configuration.isLogging":false})"};
+  for (int i = 0; i < 2000; ++i) {
+    Finding f;
+    f.finding_id = text();
+    f.rule_id = text();
+    f.title = text();
+    f.category = static_cast<Category>(rng() % 6);
+    f.severity = static_cast<Severity>(rng() % 5);
+    f.status = rng() % 2 == 0 ? FindingStatus::kOpen : FindingStatus::kResolved;
+    f.resource = {text(), text(), text(), text(), text()};
+    f.actor = {text(), text(), text(), text()};
+    for (size_t k = rng() % 4; k > 0; --k) {
+      f.event_ids.push_back(text());
+      f.event_times_ms.push_back(static_cast<int64_t>(rng() % 4000000000000) - 1000000000000);
+    }
+    f.first_seen_ms = rng() % 3 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
+    f.last_seen_ms = rng() % 3 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
+    f.resolved_at_ms = rng() % 2 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
+    f.evidence = evidences[rng() % 6];
+    f.description = text();
+    ASSERT_EQ(FindingToJson(f), ReferenceFinding(f, false)) << "finding " << i;
+    ASSERT_EQ(FindingToStoredJson(f), ReferenceFinding(f, true)) << "finding " << i;
   }
 }
 
