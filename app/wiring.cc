@@ -16,9 +16,11 @@ namespace driftwatch::app {
 
 std::unique_ptr<EventDecoder> MakeDecoder() { return std::make_unique<SimdjsonEventDecoder>(); }
 
-Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out) {
+Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out,
+                      bool sync_each_batch) {
   std::unique_ptr<RocksDbStore> store;
   RocksDbStoreOptions options;
+  options.sync = sync_each_batch;
   Status s = RocksDbStore::Open(dir, options, &store);
   if (!s.ok()) return s;
   *out = std::move(store);

@@ -17,7 +17,10 @@ namespace driftwatch::app {
 std::unique_ptr<EventDecoder> MakeDecoder();
 
 // Opens (creating if missing) a RocksDB state directory.
-Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out);
+// `sync_each_batch`: sync the WAL on every commit (the live service, which commits Kafka offsets
+// after it); replay syncs once, when the store closes (RocksDbStoreOptions::sync).
+Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out,
+                      bool sync_each_batch = true);
 // Opens an existing state directory for queries; a missing one is an error.
 Status OpenExistingStateStore(const std::string& dir, std::unique_ptr<StateStore>* out);
 

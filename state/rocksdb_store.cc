@@ -82,6 +82,8 @@ struct RocksDbStore::Impl {
 
   ~Impl() {
     if (db) {
+      // Commits that did not sync are in the WAL the OS holds: make them durable before closing.
+      if (!options.sync && !options.read_only) db->FlushWAL(/*sync=*/true).PermitUncheckedError();
       for (rocksdb::ColumnFamilyHandle* h : handles)
         db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
       db->Close().PermitUncheckedError();

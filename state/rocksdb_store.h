@@ -26,8 +26,11 @@ struct RocksDbStoreOptions {
   int seen_ttl_days = 14;
   // Shared LRU block cache for all column families. Default 64 MiB, bounds [1 MiB, 64 GiB].
   size_t block_cache_bytes = size_t{64} << 20;
-  // Sync the WAL on every Commit (durable when Commit returns). Default true; benchmarks that
-  // compare with the unsynced cost may turn it off.
+  // Sync the WAL on every Commit (durable when Commit returns). Default true. When false, a
+  // Commit is in the WAL the operating system holds: a killed process loses nothing, a machine
+  // that stops may lose the newest commits (whole batches, positions with them, so a restart
+  // resumes consistently from an earlier one); closing the store syncs them. For replays, whose
+  // output nothing outside waits on batch by batch.
   bool sync = true;
 };
 
