@@ -53,13 +53,16 @@ class KafkaIngestTest : public ::testing::Test {
     ASSERT_TRUE(producer_->Flush(10000).ok());
   }
 
-  std::unique_ptr<KafkaSource> OpenSource(StateStore* store, const std::string& group) {
+  // close_timeout_ms: 0 keeps KafkaSourceOptions' default.
+  std::unique_ptr<KafkaSource> OpenSource(StateStore* store, const std::string& group,
+                                          int close_timeout_ms = 0) {
     KafkaSourceOptions so;
     so.brokers = broker_->bootstrap();
     so.topics = {"ct"};
     so.group_id = group;
     so.properties = kFastGroup;
     so.batch_max_wait_ms = 50;
+    if (close_timeout_ms > 0) so.close_timeout_ms = close_timeout_ms;
     so.positions = store;
     std::unique_ptr<KafkaSource> source;
     EXPECT_TRUE(KafkaSource::Open(so, &source).ok());
@@ -280,16 +283,8 @@ TEST_F(KafkaIngestTest, BrokerOutageIsReportedAndNothingIsLost) {
 // only tells a bounded close from a hang.
 TEST_F(KafkaIngestTest, CloseReturnsWhenTheBrokerIsDownForGood) {
   Member m;
-  KafkaSourceOptions so;
-  so.brokers = broker_->bootstrap();
-  so.topics = {"ct"};
-  so.group_id = "g-gone";
-  so.properties = kFastGroup;
-  so.batch_max_wait_ms = 50;
-  so.close_timeout_ms = 1000;
-  so.positions = &m.store;
-  std::unique_ptr<KafkaSource> source;
-  ASSERT_TRUE(KafkaSource::Open(so, &source).ok());
+  std::unique_ptr<KafkaSource> source = OpenSource(&m.store, "g-gone", /*close_timeout_ms=*/1000);
+  ASSERT_NE(source, nullptr);
   Produce(0, 40);
   ASSERT_TRUE(WaitFor([&] {
     PollOnce(source.get(), &m);
@@ -323,16 +318,8 @@ TEST_F(KafkaIngestTest, CloseReturnsWhenTheBrokerIsDownForGood) {
 
 TEST_F(KafkaIngestTest, CloseReturnsWhenTheClusterIsDestroyed) {
   Member m;
-  KafkaSourceOptions so;
-  so.brokers = broker_->bootstrap();
-  so.topics = {"ct"};
-  so.group_id = "g-destroyed";
-  so.properties = kFastGroup;
-  so.batch_max_wait_ms = 50;
-  so.close_timeout_ms = 1000;
-  so.positions = &m.store;
-  std::unique_ptr<KafkaSource> source;
-  ASSERT_TRUE(KafkaSource::Open(so, &source).ok());
+  std::unique_ptr<KafkaSource> source = OpenSource(&m.store, "g-destroyed", /*close_timeout_ms=*/1000);
+  ASSERT_NE(source, nullptr);
   Produce(0, 20);
   ASSERT_TRUE(WaitFor([&] {
     PollOnce(source.get(), &m);
