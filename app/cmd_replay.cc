@@ -217,6 +217,7 @@ int RunReplay(const Args& args) {
   parts.sinks.push_back(out_sink.get());
   parts.dead_letter = dead_letter.get();
   parts.record_activity = record_activity;
+  parts.commit_every_records = kCommitPartRecords;
   Pipeline pipeline(std::move(parts));
 
   const auto started = std::chrono::steady_clock::now();

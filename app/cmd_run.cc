@@ -347,6 +347,7 @@ int RunService(const Args& args) {
   parts.probe = &probe;
   parts.cache_bytes = static_cast<size_t>(cfg.cache_mb) << 20;  // state.cache_mb
   parts.record_activity = cfg.activity_index;  // state.activity_index, for `driftwatch incident`
+  parts.commit_every_records = kCommitPartRecords;
   Pipeline pipeline(std::move(parts));
   Log("activity index %s (state.activity_index)", cfg.activity_index ? "on" : "off");
 
@@ -414,7 +415,8 @@ int RunService(const Args& args) {
     if (!batch.empty()) {
       s = process(batch);
       if (!s.ok()) {
-        // Nothing of the batch is kept and no offset moves: a restart resumes before it.
+        // No offset moves; the state keeps whole parts of the batch with their positions, and a
+        // restart resumes from there.
         Log("batch failed, stopping: %s", s.message().c_str());
         exit_code = 1;
         break;

@@ -21,6 +21,9 @@ std::unique_ptr<EventDecoder> MakeDecoder();
 // after it); replay syncs once, when the store closes (RocksDbStoreOptions::sync).
 Status OpenStateStore(const std::string& dir, std::unique_ptr<StateStore>* out,
                       bool sync_each_batch = true);
+// Records per part when a batch is written in parts (PipelineParts::commit_every_records): the
+// committer thread writes one part while the pipeline works on the next.
+inline constexpr size_t kCommitPartRecords = 250;
 // Opens an existing state directory for queries; a missing one is an error.
 Status OpenExistingStateStore(const std::string& dir, std::unique_ptr<StateStore>* out);
 

@@ -25,7 +25,8 @@ bool BatchContext::GetResource(std::string_view key, std::string* document) {
     return false;
   }
   if (cache_ != nullptr) {
-    cache_->PutResource(key, StateCache::Resource{found, found ? *document : std::string(), nullptr});
+    cache_->PutResource(key,
+                        StateCache::Resource{found, found ? *document : std::string(), nullptr});
   }
   return found;
 }
@@ -124,6 +125,7 @@ bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
 void BatchContext::PutFinding(const Finding& finding, bool status_changed) {
   auto [it, inserted] = findings_.insert_or_assign(finding.finding_id, finding);
   if (inserted) findings_order_.push_back(finding.finding_id);
+  findings_untaken_.insert(finding.finding_id);
   if (status_changed) emitted_.push_back(finding);
 }
 
@@ -137,19 +139,24 @@ size_t BatchContext::pending_writes() const {
 
 WriteSet BatchContext::TakeWrites() {
   WriteSet w;
-  taken_parsed_.clear();
   for (auto& [key, slot] : resources_) {
+    if (slot.taken) continue;
+    slot.taken = true;
     if (slot.exists) {
-      w.put_resources.emplace_back(key, std::move(slot.document));
-      taken_parsed_.push_back(std::move(slot.parsed));
+      w.put_resources.emplace_back(key, slot.document);
     } else {
       w.delete_resources.push_back(key);
     }
   }
-  resources_.clear();
-  w.history = std::move(history_);
-  w.seen_event_ids = std::move(seen_new_);
-  for (const std::string& id : findings_order_) w.findings.push_back(findings_.at(id));
+  w.history.assign(history_.begin() + static_cast<std::ptrdiff_t>(history_taken_), history_.end());
+  history_taken_ = history_.size();
+  w.seen_event_ids.assign(seen_new_.begin() + static_cast<std::ptrdiff_t>(seen_taken_),
+                          seen_new_.end());
+  seen_taken_ = seen_new_.size();
+  for (const std::string& id : findings_order_) {
+    if (findings_untaken_.count(id) != 0) w.findings.push_back(findings_.at(id));
+  }
+  findings_untaken_.clear();
   for (auto& [source, offset] : positions_) w.positions.push_back({source, offset});
   positions_.clear();
   return w;
@@ -163,22 +170,19 @@ std::vector<Finding> BatchContext::TakeEmitted() {
   return out;
 }
 
-void BatchContext::Published(WriteSet* writes) {
+void BatchContext::Published() {
   if (cache_ == nullptr) return;
-  for (size_t i = 0; i < writes->put_resources.size(); ++i) {
-    auto& [key, document] = writes->put_resources[i];
-    cache_->PutResource(key, StateCache::Resource{true, std::move(document),
-                                                  i < taken_parsed_.size() ? taken_parsed_[i]
-                                                                           : nullptr});
+  for (auto& [key, slot] : resources_) {
+    if (!slot.taken) continue;  // never written: the cache must not know it
+    cache_->PutResource(key, slot.exists ? StateCache::Resource{true, std::move(slot.document),
+                                                                std::move(slot.parsed)}
+                                         : StateCache::Resource{});
   }
-  for (const std::string& key : writes->delete_resources) {
-    cache_->PutResource(key, StateCache::Resource{});
+  resources_.clear();
+  for (auto& [id, f] : findings_) {
+    if (findings_untaken_.count(id) != 0) continue;
+    cache_->PutFinding(id, StateCache::FindingEntry{true, f});
   }
-  for (Finding& f : writes->findings) {
-    const std::string id = f.finding_id;
-    cache_->PutFinding(id, StateCache::FindingEntry{true, std::move(f)});
-  }
-  taken_parsed_.clear();
 }
 
 }  // namespace driftwatch

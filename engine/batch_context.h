@@ -64,11 +64,14 @@ class BatchContext {
   // First store error met while reading; the pipeline refuses to commit a batch that has one.
   const Status& read_status() const { return read_status_; }
 
-  // Builds the WriteSet (resources last-write-wins per key) and the findings to emit.
+  // The writes made since the previous TakeWrites (all of them the first time): resources
+  // last-write-wins per key, history and seen ids in order, findings changed, every position.
+  // Reads keep seeing the batch's writes; a batch may be written in several such parts.
   WriteSet TakeWrites();
   std::vector<Finding> TakeEmitted();
-  // After `writes` (from TakeWrites) is durable: hands its documents and findings to the cache.
-  void Published(WriteSet* writes);
+  // Once everything taken is durable: hands the batch's documents and findings to the cache.
+  // Call before TakeEmitted.
+  void Published();
   size_t pending_writes() const;
 
  private:
@@ -76,17 +79,19 @@ class BatchContext {
     bool exists;
     std::string document;
     std::shared_ptr<const nlohmann::json> parsed;  // may be null
+    bool taken = false;                            // already in a WriteSet from TakeWrites
   };
   StateStore* store_;
   StateCache* cache_;
   std::unordered_map<std::string, ResourceSlot> resources_;
-  // Parsed forms of TakeWrites' put_resources, index for index, kept for Published.
-  std::vector<std::shared_ptr<const nlohmann::json>> taken_parsed_;
   std::vector<HistoryEntry> history_;
+  size_t history_taken_ = 0;
   std::unordered_set<std::string> seen_;
   std::vector<std::pair<std::string, int64_t>> seen_new_;
+  size_t seen_taken_ = 0;
   std::unordered_map<std::string, Finding> findings_;
   std::vector<std::string> findings_order_;
+  std::unordered_set<std::string> findings_untaken_;
   std::vector<Finding> emitted_;
   std::unordered_map<std::string, int64_t> positions_;
   int64_t watermark_ms_ = 0;

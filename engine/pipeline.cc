@@ -1,6 +1,10 @@
 #include "engine/pipeline.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "engine/activity.h"
 #include "engine/batch_context.h"
@@ -20,11 +24,71 @@ constexpr std::string_view kWatermarkSource = "watermark";
 
 }  // namespace
 
+// Commits WriteSets in the order given, on its own thread. After a failed commit it commits
+// nothing more until Wait has reported the failure.
+class Committer {
+ public:
+  explicit Committer(StateStore* store) : store_(store), thread_([this] { Loop(); }) {}
+  ~Committer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Submit(WriteSet w) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(w));
+    }
+    cv_.notify_all();
+  }
+  // Waits until everything submitted is committed (or dropped after a failure); the first
+  // failure since the last Wait, else Ok.
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+    Status s = std::move(error_);
+    error_ = Status::Ok();
+    return s;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      WriteSet w = std::move(queue_.front());
+      queue_.pop_front();
+      const bool failed = !error_.ok();
+      busy_ = true;
+      lock.unlock();
+      Status s = failed ? Status::Ok() : store_->Commit(w);
+      lock.lock();
+      busy_ = false;
+      if (!s.ok() && error_.ok()) error_ = std::move(s);
+      if (queue_.empty()) idle_cv_.notify_all();
+    }
+  }
+
+  StateStore* store_;
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<WriteSet> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  Status error_;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
   if (parts_.cache_bytes > 0) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
-  activity_run_ = std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()),
-                                                       parts_.record_activity);
+  if (parts_.commit_every_records > 0) committer_ = std::make_unique<Committer>(parts_.store);
+  activity_run_ =
+      std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()), parts_.record_activity);
   if (parts_.store != nullptr) {
     int64_t stored = 0;
     bool found = false;
@@ -42,6 +106,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   ctx.set_watermark_ms(watermark_ms_);
   PipelineCounters delta_counters;
   activity_.clear();
+  size_t since_part = 0;
 
   for (const PipelineRecord& record : batch) {
     ++delta_counters.records;
@@ -94,28 +159,41 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
     }
     if (!record.source.empty()) ctx.SetPosition(std::string(record.source), record.next_offset);
+    if (committer_ != nullptr && ++since_part >= parts_.commit_every_records) {
+      since_part = 0;
+      if (!ctx.read_status().ok()) break;
+      WriteSet part = TakePart(ctx);
+      part.durable = false;
+      if (!part.empty()) committer_->Submit(std::move(part));
+    }
   }
-  if (parts_.rules != nullptr) parts_.rules->OnWatermark(ctx);
-  if (!ctx.read_status().ok()) return ctx.read_status();
+  if (ctx.read_status().ok() && parts_.rules != nullptr) parts_.rules->OnWatermark(ctx);
+  if (!ctx.read_status().ok()) {
+    if (committer_ != nullptr) {
+      // Parts already given are whole and carry their positions: let them land, then stop.
+      (void)committer_->Wait();
+      if (cache_) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
+    }
+    return ctx.read_status();
+  }
 
   if (ctx.watermark_ms() != watermark_ms_) {
     ctx.SetPosition(std::string(kWatermarkSource), ctx.watermark_ms());
   }
-  WriteSet writes = ctx.TakeWrites();
+  WriteSet writes = TakePart(ctx);
+  Status committed = Status::Ok();
+  if (committer_ != nullptr) {
+    if (!writes.empty()) committer_->Submit(std::move(writes));
+    committed = committer_->Wait();
+    // Some parts may be in the store and some not: what the cache learned from reads during the
+    // batch may now be older than the store. Start it again.
+    if (!committed.ok() && cache_) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
+  } else if (!writes.empty()) {
+    committed = parts_.store->Commit(writes);
+  }
+  if (!committed.ok()) return committed;
+  ctx.Published();
   std::vector<Finding> emitted = ctx.TakeEmitted();
-  writes.activity = std::move(activity_);
-  activity_.clear();
-  // The run's span rides along with writes the batch makes anyway (or with the index): a batch
-  // of read-only calls alone still writes nothing when the index is off.
-  if (parts_.record_activity || !writes.empty()) {
-    ActivityRun run;
-    if (activity_run_->Take(&run)) writes.activity_runs.push_back(std::move(run));
-  }
-  if (!writes.empty()) {
-    Status s = parts_.store->Commit(writes);
-    if (!s.ok()) return s;
-    ctx.Published(&writes);
-  }
   watermark_ms_ = ctx.watermark_ms();
 
   for (const Finding& f : emitted) {
@@ -151,6 +229,19 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     parts_.probe->OnBatchDone(seconds, parts_.now_ms());
   }
   return Status::Ok();
+}
+
+WriteSet Pipeline::TakePart(BatchContext& ctx) {
+  WriteSet w = ctx.TakeWrites();
+  w.activity = std::move(activity_);
+  activity_.clear();
+  // The run's span rides along with writes the batch makes anyway (or with the index): a batch
+  // of read-only calls alone still writes nothing when the index is off.
+  if (parts_.record_activity || !w.empty()) {
+    ActivityRun run;
+    if (activity_run_->Take(&run)) w.activity_runs.push_back(std::move(run));
+  }
+  return w;
 }
 
 }  // namespace driftwatch

@@ -1,7 +1,8 @@
 #pragma once
 // The engine's spine: raw records in, one durable WriteSet per batch, finding changes out.
 //   RawRecord -> Decoder -> Event -> Applier -> StateDelta -> RuleEngine -> FindingChange
-// Single-threaded: one Pipeline per consumer thread.
+// One Pipeline per consumer thread; with PipelineParts::commit_every_records it keeps one more
+// thread of its own that only commits.
 
 #include <cstdint>
 #include <functional>
@@ -88,9 +89,18 @@ struct PipelineParts {
   // Memory for documents and findings kept between batches (StateCache), so that resources a
   // stream keeps changing are neither read from the store nor parsed again. 0 turns it off.
   size_t cache_bytes = size_t{64} << 20;
+  // 0: each batch is one WriteSet, committed on the calling thread. N > 0: every N records the
+  // writes so far go to a committer thread as a WriteSet of their own (with the positions they
+  // reach, not synced) while the next records are processed; the last part is synced and
+  // ProcessBatch returns once every part is durable. A crash keeps a prefix of whole parts with
+  // their positions. The store must take Commit on another thread while this one reads it
+  // (RocksDbStore does; MemoryStore does not).
+  size_t commit_every_records = 0;
 };
 
 class ActivityRunTracker;
+class BatchContext;
+class Committer;
 
 class Pipeline {
  public:
@@ -103,6 +113,7 @@ class Pipeline {
   Status ProcessBatch(const std::vector<PipelineRecord>& batch);
 
   const PipelineCounters& counters() const { return counters_; }
+  const PipelineParts& parts() const { return parts_; }
   int64_t watermark_ms() const { return watermark_ms_; }
 
  private:
@@ -117,6 +128,10 @@ class Pipeline {
   std::vector<EventDecoder::Rejected> rejected_;
   std::vector<ActivityRecord> activity_;
   std::unique_ptr<ActivityRunTracker> activity_run_;
+  std::unique_ptr<Committer> committer_;  // when commit_every_records > 0
+
+  // The writes since the last part, with the activity records gathered since.
+  WriteSet TakePart(BatchContext& ctx);
 };
 
 }  // namespace driftwatch

@@ -105,6 +105,9 @@ struct WriteSet {
   std::vector<SourcePosition> positions;
   std::vector<ActivityRecord> activity;   // indexed under each of its keys
   std::vector<ActivityRun> activity_runs;  // replaces the stored run of the same id
+  // false: part of a batch whose last WriteSet is durable; the store may leave this one unsynced
+  // (it is written in order before that one, and syncing that one syncs it).
+  bool durable = true;
   bool empty() const {
     return put_resources.empty() && delete_resources.empty() && history.empty() &&
            seen_event_ids.empty() && findings.empty() && positions.empty() &&

@@ -353,7 +353,7 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
     }
   }
   rocksdb::WriteOptions wo;
-  wo.sync = impl_->options.sync;
+  wo.sync = impl_->options.sync && batch.durable;
   s = impl_->db->Write(wo, &wb);
   if (!s.ok()) return Status::Error("state commit: " + s.ToString());
   if (newest != INT64_MIN) impl_->AdvanceWatermark(newest);

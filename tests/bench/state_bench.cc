@@ -6,8 +6,10 @@
 // then times over several repetitions:
 //   raw:    simdjson DOM parser.parse() of every line (the baseline)
 //   state:  Pipeline::ProcessBatch over the same lines in batches of 1000 (decoder + appliers +
-//           a fresh RocksDbStore in a temp dir, one WriteBatch per batch, the WAL synced when the
-//           store closes, which is timed too: how `driftwatch replay` writes), no rules
+//           a fresh RocksDbStore in a temp dir, each batch written in parts of 250 records by
+//           a committer thread while the next part is processed, as replay and run do, the WAL
+//           synced when the store closes, which is timed too: how `driftwatch replay` writes),
+//           no rules
 //   rules:  the same with the project's rule pack (config/rules) loaded, as `replay` runs it
 //   diagnostic: state without rules with the WAL synced on every batch, as the live service
 //           (`driftwatch run`) commits, to show what the per-batch fsync costs on this machine
@@ -193,6 +195,7 @@ double RunPipeline(const std::vector<std::string>& lines, const std::string& dir
   parts.decoder = &decoder;
   parts.store = store.get();
   parts.rules = rules.get();
+  parts.commit_every_records = 250;  // as replay and run write (app/wiring.h)
   driftwatch::Pipeline pipeline(std::move(parts));
   std::vector<driftwatch::PipelineRecord> batch;
   batch.reserve(1000);

@@ -1,8 +1,11 @@
 #include "engine/state_cache.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "engine/time_util.h"
 #include "ingest/event_decoder.h"
 #include "state/memory_store.h"
+#include "state/rocksdb_store.h"
 
 namespace driftwatch {
 namespace {
@@ -86,12 +90,12 @@ std::vector<std::string> Stream() {
     switch (i % 4) {
       case 0:
       case 1:
-        lines.push_back(Call(i % 4 == 0 ? "AuthorizeSecurityGroupIngress"
-                                        : "RevokeSecurityGroupIngress",
-                             "ec2.amazonaws.com", t, id,
-                             R"({"groupId":")" + sg +
-                                 R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,)"
-                                 R"("toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}})"));
+        lines.push_back(
+            Call(i % 4 == 0 ? "AuthorizeSecurityGroupIngress" : "RevokeSecurityGroupIngress",
+                 "ec2.amazonaws.com", t, id,
+                 R"({"groupId":")" + sg +
+                     R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,)"
+                     R"("toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}})"));
         break;
       case 2:
         lines.push_back(Call(i % 8 == 2 ? "CreateUser" : "DeleteUser", "iam.amazonaws.com", t, id,
@@ -182,12 +186,135 @@ TEST(StateCacheTest, PipelineWithCacheEndsLikeOneWithoutEvenAfterFailedCommits) 
   ASSERT_NE(plain.find("\"status\":\"open\""), std::string::npos) << "the stream opens findings";
   EXPECT_EQ(FirstDifference(RunStream(size_t{64} << 20, {}, &failures), plain), "");
   // A failed batch changed documents and findings in memory; none of it may be served later.
-  EXPECT_EQ(FirstDifference(RunStream(size_t{64} << 20, {1, 4, 9, 17, 23}, &failures), plain),
-            "");
+  EXPECT_EQ(FirstDifference(RunStream(size_t{64} << 20, {1, 4, 9, 17, 23}, &failures), plain), "");
   EXPECT_EQ(failures, 5);
   // A cache too small to hold the working set evicts all the time.
   EXPECT_EQ(FirstDifference(RunStream(4096, {2, 5}, &failures), plain), "");
   EXPECT_EQ(failures, 7);
+}
+
+// A RocksDB state whose commit number `fail_at` (counting from 1) fails, changing nothing: a disk
+// that fills up in the middle of a batch written in parts.
+class FailingStore : public StateStore {
+ public:
+  FailingStore(RocksDbStore* inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  Status GetResource(std::string_view k, std::string* d, bool* f) override {
+    return inner_->GetResource(k, d, f);
+  }
+  Status HasSeenEvent(std::string_view id, bool* seen) override {
+    return inner_->HasSeenEvent(id, seen);
+  }
+  Status GetFinding(std::string_view id, Finding* f, bool* found) override {
+    return inner_->GetFinding(id, f, found);
+  }
+  Status GetPosition(std::string_view s, int64_t* o, bool* f) override {
+    return inner_->GetPosition(s, o, f);
+  }
+  Status Commit(const WriteSet& w) override {
+    if (++commits_ == fail_at_) return Status::Error("disk full");
+    return inner_->Commit(w);
+  }
+  Status ScanResources(const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    return inner_->ScanResources(fn);
+  }
+  Status ScanHistory(std::string_view k,
+                     const std::function<bool(const HistoryEntry&)>& fn) override {
+    return inner_->ScanHistory(k, fn);
+  }
+  Status ScanHistoryRange(std::string_view k, int64_t from, int64_t to,
+                          const std::function<bool(const HistoryEntry&)>& fn) override {
+    return inner_->ScanHistoryRange(k, from, to, fn);
+  }
+  Status ScanHistoryBackward(std::string_view k, int64_t before,
+                             const std::function<bool(const HistoryEntry&)>& fn) override {
+    return inner_->ScanHistoryBackward(k, before, fn);
+  }
+  Status ScanFindings(const std::function<bool(const Finding&)>& fn) override {
+    return inner_->ScanFindings(fn);
+  }
+  int commits() const { return commits_.load(); }
+
+ private:
+  RocksDbStore* inner_;
+  int fail_at_;
+  std::atomic<int> commits_{0};
+};
+
+class TempState {
+ public:
+  TempState() {
+    std::string pattern = ::testing::TempDir() + "dw-parts-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    path_ = mkdtemp(buf.data());
+  }
+  ~TempState() { std::filesystem::remove_all(path_); }
+  std::unique_ptr<RocksDbStore> Open() const {
+    RocksDbStoreOptions o;
+    o.sync = false;
+    std::unique_ptr<RocksDbStore> store;
+    Status s = RocksDbStore::Open(path_, o, &store);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return store;
+  }
+
+ private:
+  std::string path_;
+};
+
+// Runs the stream from the stored position of "file:/stream" to the end in batches of 9, each
+// written in parts of `every` records, through `store`; stops at the first failed batch.
+Status RunInParts(StateStore* store, size_t every) {
+  RuleLoadResult result;
+  std::unique_ptr<CompiledRuleEngine> rules =
+      CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, Policy{}, &result);
+  SimdjsonEventDecoder decoder;
+  PipelineParts parts;
+  parts.decoder = &decoder;
+  parts.store = store;
+  parts.rules = rules.get();
+  parts.commit_every_records = every;
+  Pipeline pipeline(std::move(parts));
+  int64_t next = 0;
+  bool found = false;
+  Status s = store->GetPosition("file:/stream", &next, &found);
+  if (!s.ok()) return s;
+  const std::vector<std::string> lines = Stream();
+  for (size_t i = static_cast<size_t>(next); i < lines.size(); i += 9) {
+    std::vector<PipelineRecord> batch;
+    for (size_t j = i; j < std::min(lines.size(), i + 9); ++j) {
+      batch.push_back({lines[j], "stream", "file:/stream", static_cast<int64_t>(j + 1)});
+    }
+    s = pipeline.ProcessBatch(batch);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+TEST(PipelinePartsTest, BatchesWrittenInPartsEndLikeWholeOnesAndResumeAfterAFailedPart) {
+  int failures = 0;
+  const std::string whole = RunStream(0, {}, &failures);
+  for (size_t every : {1, 2, 4}) {
+    TempState dir;
+    std::unique_ptr<RocksDbStore> store = dir.Open();
+    ASSERT_TRUE(RunInParts(store.get(), every).ok());
+    EXPECT_EQ(FirstDifference(Dump(store.get()), whole), "") << "parts of " << every;
+  }
+  // A part fails in the middle of a batch: the run stops; a new run (a restart) resumes from
+  // what the store holds, and the end is the same as if nothing had failed.
+  for (int fail_at : {3, 10, 41}) {
+    TempState dir;
+    {
+      std::unique_ptr<RocksDbStore> store = dir.Open();
+      FailingStore failing(store.get(), fail_at);
+      Status s = RunInParts(&failing, 4);
+      ASSERT_FALSE(s.ok()) << "commit " << fail_at << " never failed";
+      EXPECT_EQ(s.message(), "disk full");
+    }
+    std::unique_ptr<RocksDbStore> store = dir.Open();
+    ASSERT_TRUE(RunInParts(store.get(), 4).ok());
+    EXPECT_EQ(FirstDifference(Dump(store.get()), whole), "") << "failed at commit " << fail_at;
+  }
 }
 
 }  // namespace
