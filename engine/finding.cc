@@ -168,7 +168,8 @@ bool FindingFromJson(std::string_view json, Finding* out) {
   f.first_seen_ms = time("first_seen");
   f.last_seen_ms = time("last_seen");
   if (auto it = j.find("event_times_ms"); it != j.end() && it->is_array()) {
-    for (const auto& t : *it) f.event_times_ms.push_back(t.is_number_integer() ? t.get<int64_t>() : 0);
+    for (const auto& t : *it)
+      f.event_times_ms.push_back(t.is_number_integer() ? t.get<int64_t>() : 0);
   }
   // Not kept (the output format, or an older state): every id counts as seen at last_seen.
   if (f.event_times_ms.size() != f.event_ids.size()) {

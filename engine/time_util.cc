@@ -126,7 +126,8 @@ std::string FormatTimestamp(int64_t ms) {
   // Written digit by digit: this runs for every change the state records.
   char buf[24] = "0000-00-00T00:00:00.000";
   auto put = [&buf](int pos, int width, int value) {
-    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      buf[pos + i] = static_cast<char>('0' + value % 10);
   };
   put(0, 4, year);
   put(5, 2, tm.tm_mon + 1);

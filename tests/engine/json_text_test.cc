@@ -16,7 +16,9 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-std::string Reference(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Reference(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 TEST(JsonTextTest, MatchesNlohmannOnEdgeCases) {
   const json cases[] = {
@@ -72,12 +74,18 @@ json RandomValue(std::mt19937_64& rng, int depth) {
     return s;
   };
   switch (kind) {
-    case 0: return nullptr;
-    case 1: return rng() % 2 == 0;
-    case 2: return static_cast<int64_t>(rng());
-    case 3: return static_cast<uint64_t>(rng());
-    case 4: return static_cast<double>(static_cast<int64_t>(rng() % 2000000) - 1000000) / 64.0;
-    case 5: return random_string();
+    case 0:
+      return nullptr;
+    case 1:
+      return rng() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(rng());
+    case 3:
+      return static_cast<uint64_t>(rng());
+    case 4:
+      return static_cast<double>(static_cast<int64_t>(rng() % 2000000) - 1000000) / 64.0;
+    case 5:
+      return random_string();
     case 6: {
       json a = json::array();
       const size_t n = rng() % 5;
@@ -130,8 +138,8 @@ std::string ReferenceFinding(const Finding& f, bool stored) {
   j["event_ids"] = f.event_ids;
   j["first_seen"] = time(f.first_seen_ms);
   j["last_seen"] = time(f.last_seen_ms);
-  j["resolved_at"] =
-      f.resolved_at_ms == 0 ? ordered_json(nullptr) : ordered_json(FormatTimestamp(f.resolved_at_ms));
+  j["resolved_at"] = f.resolved_at_ms == 0 ? ordered_json(nullptr)
+                                           : ordered_json(FormatTimestamp(f.resolved_at_ms));
   ordered_json evidence = ordered_json::parse(
       f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
   j["evidence"] = evidence.is_discarded() ? ordered_json::object() : evidence;
@@ -150,8 +158,8 @@ TEST(JsonTextTest, FindingTextMatchesTheOrderedDocumentOfItsFields) {
     }
     return s;
   };
-  const std::string evidences[] = {"", "{}", R"({"b":1,"a":[true,null,"x"]})", "not json",
-                                   "[1,2]", R"({"configuration.isLogging":false})"};
+  const std::string evidences[] = {"",         "{}",    R"({"b":1,"a":[true,null,"x"]})",
+                                   "not json", "[1,2]", R"({"configuration.isLogging":false})"};
   for (int i = 0; i < 2000; ++i) {
     Finding f;
     f.finding_id = text();
