@@ -218,6 +218,7 @@ int RunReplay(const Args& args) {
   parts.dead_letter = dead_letter.get();
   parts.record_activity = record_activity;
   parts.commit_every_records = kCommitPartRecords;
+  parts.decode_ahead = true;
   Pipeline pipeline(std::move(parts));
 
   const auto started = std::chrono::steady_clock::now();

@@ -348,6 +348,7 @@ int RunService(const Args& args) {
   parts.cache_bytes = static_cast<size_t>(cfg.cache_mb) << 20;  // state.cache_mb
   parts.record_activity = cfg.activity_index;  // state.activity_index, for `driftwatch incident`
   parts.commit_every_records = kCommitPartRecords;
+  parts.decode_ahead = true;
   Pipeline pipeline(std::move(parts));
   Log("activity index %s (state.activity_index)", cfg.activity_index ? "on" : "off");
 

@@ -8,6 +8,7 @@
 
 #include "engine/activity.h"
 #include "engine/batch_context.h"
+#include "engine/decode_ahead.h"
 
 namespace driftwatch {
 namespace {
@@ -87,6 +88,7 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
   if (parts_.cache_bytes > 0) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
   if (parts_.commit_every_records > 0) committer_ = std::make_unique<Committer>(parts_.store);
+  if (parts_.decode_ahead) decode_ahead_ = std::make_unique<DecodeAhead>(parts_.decoder);
   activity_run_ =
       std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()), parts_.record_activity);
   if (parts_.store != nullptr) {
@@ -107,24 +109,43 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   PipelineCounters delta_counters;
   activity_.clear();
   size_t since_part = 0;
+  Status failed;
+  if (decode_ahead_ != nullptr) decode_ahead_->Start(batch);
 
-  for (const PipelineRecord& record : batch) {
+  for (size_t index = 0; index < batch.size(); ++index) {
+    const PipelineRecord& record = batch[index];
     ++delta_counters.records;
     if (parts_.probe) parts_.probe->OnRecord(record.source);
-    events_used_ = 0;
-    rejected_.clear();
-    parts_.decoder->DecodeReusing(record.bytes, record.origin, &events_, &events_used_, &rejected_);
-    for (const EventDecoder::Rejected& r : rejected_) {
+    const std::vector<Event>* events = &events_;
+    size_t used = 0;
+    const std::vector<EventDecoder::Rejected>* rejected = &rejected_;
+    if (decode_ahead_ != nullptr) {
+      const DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
+      events = &slot.events;
+      used = slot.used;
+      rejected = &slot.rejected;
+    } else {
+      events_used_ = 0;
+      rejected_.clear();
+      parts_.decoder->DecodeReusing(record.bytes, record.origin, &events_, &events_used_,
+                                    &rejected_);
+      used = events_used_;
+    }
+    for (const EventDecoder::Rejected& r : *rejected) {
       ++delta_counters.invalid;
       if (r.reason >= 0 && r.reason < 8) ++delta_counters.invalid_by_reason[r.reason];
       if (parts_.probe) parts_.probe->OnInvalidRecord(r.reason_name);
       if (parts_.dead_letter != nullptr) {
         Status s = parts_.dead_letter->Write(record.bytes, record.origin, r.reason_name, r.detail);
-        if (!s.ok()) return Status::Error("dead-letter sink: " + s.message());
+        if (!s.ok()) {
+          failed = Status::Error("dead-letter sink: " + s.message());
+          break;
+        }
       }
     }
-    for (size_t e = 0; e < events_used_; ++e) {
-      const Event& event = events_[e];
+    if (!failed.ok()) break;
+    for (size_t e = 0; e < used; ++e) {
+      const Event& event = (*events)[e];
       ++delta_counters.events;
       if (parts_.probe) parts_.probe->OnEventDecoded(event, record.source);
       const bool may_change_state =
@@ -167,14 +188,20 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       if (!part.empty()) committer_->Submit(std::move(part));
     }
   }
-  if (ctx.read_status().ok() && parts_.rules != nullptr) parts_.rules->OnWatermark(ctx);
-  if (!ctx.read_status().ok()) {
+  if (decode_ahead_ != nullptr) decode_ahead_->Finish();
+  if (failed.ok()) failed = ctx.read_status();
+  if (failed.ok() && parts_.rules != nullptr) {
+    parts_.rules->OnWatermark(ctx);
+    failed = ctx.read_status();
+  }
+  if (!failed.ok()) {
     if (committer_ != nullptr) {
-      // Parts already given are whole and carry their positions: let them land, then stop.
+      // Parts already given are whole and carry their positions: let them land, then stop. The
+      // cache may hold what reads saw before them.
       (void)committer_->Wait();
       if (cache_) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
     }
-    return ctx.read_status();
+    return failed;
   }
 
   if (ctx.watermark_ms() != watermark_ms_) {

@@ -96,11 +96,15 @@ struct PipelineParts {
   // their positions. The store must take Commit on another thread while this one reads it
   // (RocksDbStore does; MemoryStore does not).
   size_t commit_every_records = 0;
+  // Decode a batch's records on a thread of its own, ahead of the records being applied. The
+  // decoder is then used by that thread only.
+  bool decode_ahead = false;
 };
 
 class ActivityRunTracker;
 class BatchContext;
 class Committer;
+class DecodeAhead;
 
 class Pipeline {
  public:
@@ -128,7 +132,8 @@ class Pipeline {
   std::vector<EventDecoder::Rejected> rejected_;
   std::vector<ActivityRecord> activity_;
   std::unique_ptr<ActivityRunTracker> activity_run_;
-  std::unique_ptr<Committer> committer_;  // when commit_every_records > 0
+  std::unique_ptr<Committer> committer_;       // when commit_every_records > 0
+  std::unique_ptr<DecodeAhead> decode_ahead_;  // when decode_ahead
 
   // The writes since the last part, with the activity records gathered since.
   WriteSet TakePart(BatchContext& ctx);

@@ -196,6 +196,7 @@ double RunPipeline(const std::vector<std::string>& lines, const std::string& dir
   parts.store = store.get();
   parts.rules = rules.get();
   parts.commit_every_records = 250;  // as replay and run write (app/wiring.h)
+  parts.decode_ahead = true;
   driftwatch::Pipeline pipeline(std::move(parts));
   std::vector<driftwatch::PipelineRecord> batch;
   batch.reserve(1000);
