@@ -200,7 +200,18 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   std::string version;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
   if (s.IsNotFound()) {
-    if (exists) {
+    // A state whose creation was cut short (the process killed between RocksDB creating the
+    // directory and the version being written) has our families and nothing in them: finish
+    // creating it. Anything else without a version is not ours to write to.
+    auto empty = [&impl] {
+      for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
+        std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), h));
+        it->SeekToFirst();
+        if (it->Valid() || !it->status().ok()) return false;
+      }
+      return true;
+    };
+    if (exists && (options.read_only || !empty())) {
       return Status::Error(path + " is not a driftwatch state (no format version recorded)");
     }
     rocksdb::WriteOptions wo;

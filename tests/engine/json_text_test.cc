@@ -15,6 +15,7 @@ namespace {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
+using namespace std::string_literals;
 
 std::string Reference(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -39,8 +40,8 @@ TEST(JsonTextTest, MatchesNlohmannOnEdgeCases) {
       "",
       "plain",
       "quote \" backslash \\ slash /",
-      std::string("controls \x01\x02\b\f\n\r\t\x1f and \x7f", 25),
-      std::string("nul \0 inside", 12),
+      "controls \x01\x02\b\f\n\r\t\x1f and \x7f"s,
+      "nul \0 inside"s,
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
       "bad \xff\xfe utf-8 \xc3",
       "truncated \xe2\x82",

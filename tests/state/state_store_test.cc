@@ -352,7 +352,9 @@ void MetaVersion(const std::string& path, const char* value, std::string* read) 
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == "meta") meta = i;
   }
-  if (value != nullptr) {
+  if (value != nullptr && *value == '\0') {  // "": as if the version had never been written
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[meta], "format_version").ok());
+  } else if (value != nullptr) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", value).ok());
   } else {
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[meta], "format_version", read).ok());
@@ -375,6 +377,41 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
   EXPECT_NE(s.message().find("format version 3"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("reads versions 1 to 2"), std::string::npos) << s.message();
   EXPECT_EQ(store, nullptr);
+}
+
+// Killed between RocksDB creating the directory and the version being written: an empty state
+// of ours without a version is finished on the next writable open; one with data is refused.
+TEST(RocksDbStoreTest, FinishesACreationCutShortButRefusesDataWithoutAVersion) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+  }
+  MetaVersion(path, "", nullptr);
+  std::unique_ptr<RocksDbStore> store;
+  RocksDbStoreOptions read_only;
+  read_only.read_only = true;
+  read_only.create_if_missing = false;
+  Status s = RocksDbStore::Open(path, read_only, &store);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no format version"), std::string::npos) << s.message();
+  s = RocksDbStore::Open(path, {}, &store);
+  ASSERT_TRUE(s.ok()) << s.message();
+  WriteSet w;
+  w.put_resources = {{"1|us-east-1|AWS::EC2::SecurityGroup|sg-1", "{}"}};
+  ASSERT_TRUE(store->Commit(w).ok());
+  store.reset();
+  std::string version;
+  MetaVersion(path, nullptr, &version);
+  EXPECT_EQ(version, "2");
+
+  MetaVersion(path, "", nullptr);
+  s = RocksDbStore::Open(path, {}, &store);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not a driftwatch state (no format version recorded)"),
+            std::string::npos)
+      << s.message();
 }
 
 // A state written by format version 1 (history records without the replayable call) opens,
