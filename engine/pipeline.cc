@@ -194,15 +194,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     parts_.rules->OnWatermark(ctx);
     failed = ctx.read_status();
   }
-  if (!failed.ok()) {
-    if (committer_ != nullptr) {
-      // Parts already given are whole and carry their positions: let them land, then stop. The
-      // cache may hold what reads saw before them.
-      (void)committer_->Wait();
-      if (cache_) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
-    }
-    return failed;
-  }
+  if (!failed.ok()) return committer_ != nullptr ? AbandonParts(failed) : failed;
 
   if (ctx.watermark_ms() != watermark_ms_) {
     ctx.SetPosition(std::string(kWatermarkSource), ctx.watermark_ms());
@@ -212,9 +204,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   if (committer_ != nullptr) {
     if (!writes.empty()) committer_->Submit(std::move(writes));
     committed = committer_->Wait();
-    // Some parts may be in the store and some not: what the cache learned from reads during the
-    // batch may now be older than the store. Start it again.
-    if (!committed.ok() && cache_) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
+    if (!committed.ok()) return AbandonParts(committed);
   } else if (!writes.empty()) {
     committed = parts_.store->Commit(writes);
   }
@@ -256,6 +246,14 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     parts_.probe->OnBatchDone(seconds, parts_.now_ms());
   }
   return Status::Ok();
+}
+
+Status Pipeline::AbandonParts(Status why) {
+  (void)committer_->Wait();  // an error of a part after the first is already in `why` or moot
+  // Some parts may be in the store and some not: what the cache learned from reads during the
+  // batch may be older than the store now.
+  if (cache_) cache_->Clear();
+  return why;
 }
 
 WriteSet Pipeline::TakePart(BatchContext& ctx) {

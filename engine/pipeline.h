@@ -117,7 +117,6 @@ class Pipeline {
   Status ProcessBatch(const std::vector<PipelineRecord>& batch);
 
   const PipelineCounters& counters() const { return counters_; }
-  const PipelineParts& parts() const { return parts_; }
   int64_t watermark_ms() const { return watermark_ms_; }
 
  private:
@@ -137,6 +136,9 @@ class Pipeline {
 
   // The writes since the last part, with the activity records gathered since.
   WriteSet TakePart(BatchContext& ctx);
+  // A batch that failed after parts of it were given to the committer: lets those land (whole,
+  // with their positions), forgets what the cache learned before them, and returns `why`.
+  Status AbandonParts(Status why);
 };
 
 }  // namespace driftwatch

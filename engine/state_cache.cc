@@ -55,6 +55,12 @@ StateCache::Entry* StateCache::Find(char kind, std::string_view name) {
   return Find(scratch_);
 }
 
+void StateCache::Clear() {
+  index_.clear();
+  lru_.clear();
+  bytes_ = 0;
+}
+
 const StateCache::Resource* StateCache::FindResource(std::string_view key) {
   Entry* e = Find('r', key);
   return e == nullptr ? nullptr : &e->resource;

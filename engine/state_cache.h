@@ -38,6 +38,8 @@ class StateCache {
   const FindingEntry* FindFinding(std::string_view id);
   void PutFinding(std::string_view id, FindingEntry entry);
 
+  void Clear();
+
   size_t bytes() const { return bytes_; }
   size_t entries() const { return lru_.size(); }
   uint64_t hits() const { return hits_; }

@@ -58,6 +58,11 @@ TEST(StateCacheTest, RemembersAbsenceAndReplacesInPlace) {
   cache.PutFinding("k", StateCache::FindingEntry{true, f});
   ASSERT_NE(cache.FindFinding("k"), nullptr);
   EXPECT_EQ(cache.FindResource("k")->document, "{\"v\":1}");
+  cache.Clear();
+  EXPECT_EQ(cache.entries(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.FindResource("k"), nullptr);
+  EXPECT_EQ(cache.FindFinding("k"), nullptr);
   // An entry larger than the whole cache is not kept (and evicts nothing).
   StateCache small(1024);
   small.PutResource("a", StateCache::Resource{true, "{}", nullptr});
