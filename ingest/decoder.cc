@@ -793,6 +793,7 @@ DecodeResult Decoder::Impl::Run(string_view bytes, string_view origin_in,
     // withdrawn so that the dead letter holds everything the record carried.
     *used = first;
     res.events = 0;
+    res.empty_containers = 0;
     InvalidRecord bad{ReasonFor(fatal),
                       std::string(fatal_context) + "JSON error: " + simdjson::error_message(fatal),
                       -1};
@@ -1401,6 +1402,7 @@ void Decoder::Impl::ScanRecordList(od::value& value, Scan& parent, int depth, bo
     PopScan(child);
     resources.clear();
   }
+  if (index == 0) ++result->empty_containers;
   element = saved_element;
 }
 

@@ -43,6 +43,9 @@ struct DecoderOptions {
 struct DecodeResult {
   size_t events = 0;                   // events appended to the output vector
   std::vector<InvalidRecord> invalid;  // zero or more rejected records/elements
+  // Containers (CloudTrail Records[], a snapshot's configurationItems[]) that held no element:
+  // an empty log file or snapshot is valid and yields no event, and says so here.
+  size_t empty_containers = 0;
 };
 
 class Decoder {

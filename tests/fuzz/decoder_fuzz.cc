@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   events.clear();
   driftwatch::DecodeResult result = decoder.Decode(bytes, "fuzz", &events);
-  // Never silently dropped: events, or a reason.
-  if (result.events == 0 && result.invalid.empty()) std::abort();
+  // Never silently dropped: events, a reason, or an empty log file / snapshot said to be one.
+  if (result.events == 0 && result.invalid.empty() && result.empty_containers == 0) std::abort();
   if (result.events != events.size()) std::abort();
   for (const driftwatch::InvalidRecord& bad : result.invalid) {
     if (bad.detail.empty()) std::abort();
@@ -33,7 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::vector<driftwatch::Event> reused;
   size_t used = 0;
   driftwatch::DecodeResult again = decoder.DecodeInto(bytes, "fuzz", &reused, &used);
-  if (again.events != result.events || again.invalid.size() != result.invalid.size()) std::abort();
+  if (again.events != result.events || again.invalid.size() != result.invalid.size() ||
+      again.empty_containers != result.empty_containers) {
+    std::abort();
+  }
   for (size_t i = 0; i < used; ++i) {
     if (reused[i].document != events[i].document || reused[i].id != events[i].id) std::abort();
   }

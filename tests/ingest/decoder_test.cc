@@ -450,6 +450,26 @@ TEST_F(DecoderTest, NotificationWithAListOfItems) {
   EXPECT_EQ(events_[0].id, "AWS::EC2::Volume/vol-1/s1");
 }
 
+TEST_F(DecoderTest, EmptyLogFileAndSnapshotSayTheyAreEmpty) {
+  for (std::string_view text : {R"({"Records": []})", R"({"configurationItems":[]})",
+                                R"({"fileVersion":"1.0","configurationItems":[],"x":1})"}) {
+    DecodeResult r = Decode(text);
+    EXPECT_EQ(r.events, 0u) << text;
+    EXPECT_TRUE(r.invalid.empty()) << text;
+    EXPECT_EQ(r.empty_containers, 1u) << text;
+  }
+  // A container with elements is not empty, even when every element is bad; and a record broken
+  // after an empty container is rejected whole, not counted as empty.
+  DecodeResult bad = Decode(R"({"Records":[1]})");
+  EXPECT_EQ(bad.empty_containers, 0u);
+  EXPECT_EQ(bad.invalid.size(), 1u);
+  DecodeResult broken = Decode(R"({"Records":[], )");
+  EXPECT_EQ(broken.empty_containers, 0u);
+  ASSERT_EQ(broken.invalid.size(), 1u);
+  EXPECT_EQ(broken.invalid[0].reason, InvalidReason::kMalformedJson);
+  EXPECT_EQ(Decode(kBareRecord).empty_containers, 0u);
+}
+
 // ---- Bad input -----------------------------------------------------------------------------
 
 TEST_F(DecoderTest, TruncatedJson) {
