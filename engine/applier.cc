@@ -1129,14 +1129,33 @@ Applier::Applier() : impl_(new Impl) {
 
 Applier::~Applier() { delete impl_; }
 
-void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
-  if (event.kind == EventKind::kComplianceChange) return;
-  if (event.kind == EventKind::kApiCall && (!event.error_code.empty() || event.read_only)) return;
-  const applier::json record = ParseRecord(event, &impl_->record_text);
+namespace {
+
+bool AppliesTo(const Event& event) {
+  if (event.kind == EventKind::kComplianceChange) return false;
+  return event.kind != EventKind::kApiCall || (event.error_code.empty() && !event.read_only);
+}
+
+}  // namespace
+
+void Applier::Prepare(const Event& event, PreparedEvent* out) {
+  if (!AppliesTo(event)) return;
+  out->record = ParseRecord(event, &out->record_text);
+  out->record_ready = true;
+}
+
+void Applier::Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas,
+                    const PreparedEvent* prepared) {
+  if (!AppliesTo(event)) return;
+  const bool ready = prepared != nullptr && prepared->record_ready;
+  applier::json parsed;
+  if (!ready) parsed = ParseRecord(event, &impl_->record_text);
+  const applier::json& record = ready ? prepared->record : parsed;
+  const std::string& record_text = ready ? prepared->record_text : impl_->record_text;
   // A record that slipped through with an errorCode the decoder did not lift is still failed.
   if (event.kind == EventKind::kApiCall && !applier::Str(record, "errorCode").empty()) return;
   try {
-    applier::Op op(event, record, ctx, deltas, impl_->record_text, &impl_->handlers);
+    applier::Op op(event, record, ctx, deltas, record_text, &impl_->handlers);
     if (event.kind == EventKind::kConfigItem) {
       op.ApplyConfigItem();
       return;

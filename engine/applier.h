@@ -11,6 +11,7 @@
 
 #include "engine/batch_context.h"
 #include "engine/event.h"
+#include "engine/prepared_event.h"
 
 namespace driftwatch {
 
@@ -30,8 +31,13 @@ class Applier {
  public:
   Applier();
   ~Applier();
-  // Writes documents and history into `ctx`, appends one delta per resource changed.
-  void Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas);
+  // Writes documents and history into `ctx`, appends one delta per resource changed. With
+  // `prepared` (from Prepare on the same event), the record is not parsed again.
+  void Apply(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas,
+             const PreparedEvent* prepared = nullptr);
+  // The part of Apply that depends on the event alone (parsing what appliers read); safe to run
+  // on another thread, beside Apply of other events. Does nothing for events Apply skips.
+  static void Prepare(const Event& event, PreparedEvent* out);
 
  private:
   struct Impl;

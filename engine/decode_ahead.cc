@@ -1,8 +1,11 @@
 #include "engine/decode_ahead.h"
 
+#include <utility>
+
 namespace driftwatch {
 
-DecodeAhead::DecodeAhead(EventDecoder* decoder) : decoder_(decoder), thread_([this] { Loop(); }) {}
+DecodeAhead::DecodeAhead(EventDecoder* decoder, PrepareFn prepare)
+    : decoder_(decoder), prepare_(std::move(prepare)), thread_([this] { Loop(); }) {}
 
 DecodeAhead::~DecodeAhead() {
   Finish();
@@ -57,6 +60,13 @@ void DecodeAhead::Loop() {
       slot.rejected.clear();
       decoder_->DecodeReusing(batch[i].bytes, batch[i].origin, &slot.events, &slot.used,
                               &slot.rejected);
+      if (prepare_) {
+        if (slot.prepared.size() < slot.used) slot.prepared.resize(slot.used);
+        for (size_t e = 0; e < slot.used; ++e) {
+          slot.prepared[e].Reset();
+          prepare_(slot.events[e], &slot.prepared[e]);
+        }
+      }
       ready_.store(i + 1, std::memory_order_release);
       ready_.notify_one();
     }

@@ -88,7 +88,15 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (!parts_.now_ms) parts_.now_ms = SystemNowMs;
   if (parts_.cache_bytes > 0) cache_ = std::make_unique<StateCache>(parts_.cache_bytes);
   if (parts_.commit_every_records > 0) committer_ = std::make_unique<Committer>(parts_.store);
-  if (parts_.decode_ahead) decode_ahead_ = std::make_unique<DecodeAhead>(parts_.decoder);
+  if (parts_.decode_ahead) {
+    // The parses that depend on the event alone are done by the decoding thread too.
+    RuleEngine* rules = parts_.rules;
+    decode_ahead_ = std::make_unique<DecodeAhead>(
+        parts_.decoder, [rules](const Event& event, PreparedEvent* out) {
+          Applier::Prepare(event, out);
+          if (rules != nullptr) rules->Prepare(event, out);
+        });
+  }
   activity_run_ =
       std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()), parts_.record_activity);
   if (parts_.store != nullptr) {
@@ -119,11 +127,13 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     const std::vector<Event>* events = &events_;
     size_t used = 0;
     const std::vector<EventDecoder::Rejected>* rejected = &rejected_;
+    const std::vector<PreparedEvent>* prepared = nullptr;
     if (decode_ahead_ != nullptr) {
       const DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
       events = &slot.events;
       used = slot.used;
       rejected = &slot.rejected;
+      prepared = &slot.prepared;
     } else {
       events_used_ = 0;
       rejected_.clear();
@@ -162,7 +172,8 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
       ctx.AdvanceWatermark(event.time_ms);
       deltas_.clear();
-      if (may_change_state) applier_.Apply(event, ctx, &deltas_);
+      const PreparedEvent* ready = prepared != nullptr ? &(*prepared)[e] : nullptr;
+      if (may_change_state) applier_.Apply(event, ctx, &deltas_, ready);
       // Only events that change something are remembered as seen: read-only calls never write.
       if (!event.id.empty() && remembered) {
         ctx.MarkSeen(event.id, event.time_ms);
@@ -173,7 +184,11 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {
-        parts_.rules->OnEvent(event, ctx);
+        if (ready != nullptr) {
+          parts_.rules->OnPreparedEvent(event, *ready, ctx);
+        } else {
+          parts_.rules->OnEvent(event, ctx);
+        }
         for (const StateDelta& d : deltas_) {
           parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
         }

@@ -10,6 +10,7 @@
 #include "engine/applier.h"
 #include "engine/batch_context.h"
 #include "engine/event.h"
+#include "engine/prepared_event.h"
 #include "engine/status.h"
 
 namespace driftwatch {
@@ -18,6 +19,13 @@ class RuleEngine {
  public:
   virtual ~RuleEngine() = default;
   virtual void OnEvent(const Event& event, BatchContext& ctx) = 0;
+  // The part of OnEvent that depends on the event alone, for another thread to run ahead: const
+  // and safe beside OnEvent of other events. Its result reaches OnPreparedEvent.
+  virtual void Prepare(const Event& /*event*/, PreparedEvent* /*out*/) const {}
+  virtual void OnPreparedEvent(const Event& event, const PreparedEvent& /*prepared*/,
+                               BatchContext& ctx) {
+    OnEvent(event, ctx);
+  }
   virtual void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) = 0;
   // Called once per batch after its events; time-driven checks (key age) use the watermark.
   virtual void OnWatermark(BatchContext& /*ctx*/) {}

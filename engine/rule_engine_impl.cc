@@ -55,6 +55,38 @@ bool HasTag(const json& doc, const std::string& key, const std::string& value) {
   return false;
 }
 
+// Whether evaluating `field` may read the event document (a path no normalized field serves).
+bool ReadsDocument(const FieldRef& field) {
+  for (const FieldPath& p : field.paths) {
+    if (p.norm == NormField::kNone) return true;
+  }
+  return false;
+}
+
+bool ReadsDocument(const Condition& c) {
+  if (ReadsDocument(c.field) || ReadsDocument(c.from_port) || ReadsDocument(c.to_port)) return true;
+  for (const Condition& child : c.children) {
+    if (ReadsDocument(child)) return true;
+  }
+  return false;
+}
+
+bool RuleReadsDocument(const CompiledRule& rule) {
+  if (ReadsDocument(rule.condition)) return true;
+  for (const Condition& e : rule.exceptions) {
+    if (ReadsDocument(e)) return true;
+  }
+  if (rule.has_resolve && ReadsDocument(rule.resolve)) return true;
+  if (ReadsDocument(rule.resource.id) || ReadsDocument(rule.resource.arn)) return true;
+  for (const FieldRef& f : rule.resource.typed_ids) {
+    if (ReadsDocument(f)) return true;
+  }
+  for (const FieldRef& f : rule.evidence) {
+    if (ReadsDocument(f)) return true;
+  }
+  return false;
+}
+
 bool PrincipalMatches(const std::string& pattern, const std::string& arn) {
   if (!pattern.empty() && pattern.back() == '*') {
     return arn.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
@@ -79,6 +111,35 @@ struct CompiledRuleEngine::Impl {
   // Time-driven checks waiting for the watermark: (deadline, rule, resource key) -> resource.
   std::map<std::tuple<int64_t, uint32_t, std::string>, FindingResource> deadlines;
   std::map<std::pair<uint32_t, std::string>, int64_t> deadline_of;
+  // Per rule: whether evaluating it may read a field outside the normalized Event.
+  std::vector<char> reads_document;
+  // Prepare's own evaluation context: Prepare runs on the decoding thread, beside `eval`.
+  RuleEvalContext prepare_eval;
+
+  bool HasEventRuleCandidates(const Event& event) const {
+    return index.EventRules(event.event_source, event.event_name) != nullptr ||
+           !index.UnindexedEventRules().empty();
+  }
+
+  // Calls fn(rule index) for each event rule that applies to `event`'s source and name.
+  template <typename Fn>
+  void ForEventRules(const Event& event, Fn&& fn) const {
+    if (const std::vector<uint32_t>* bucket =
+            index.EventRules(event.event_source, event.event_name)) {
+      for (uint32_t idx : *bucket) fn(idx);
+    }
+    for (uint32_t idx : index.UnindexedEventRules()) {
+      const CompiledRule& rule = set.rules[idx];
+      if (!rule.event_sources.empty()) {
+        bool source_ok = false;
+        for (const std::string& s : rule.event_sources) {
+          if (s == event.event_source) source_ok = true;
+        }
+        if (!source_ok) continue;
+      }
+      fn(idx);
+    }
+  }
 
   bool Suppressed(const CompiledRule& rule, const FindingResource& r, const FindingActor& actor,
                   const json* doc, BatchContext* ctx) {
@@ -295,7 +356,12 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
   }
   if (!result->ok()) return nullptr;
   impl->index.Build(impl->set.rules);
+  impl->reads_document.reserve(impl->set.rules.size());
+  for (const CompiledRule& rule : impl->set.rules) {
+    impl->reads_document.push_back(RuleReadsDocument(rule) ? 1 : 0);
+  }
   impl->eval.ResizeCache(impl->set.cache_slots);
+  impl->prepare_eval.ResizeCache(impl->set.cache_slots);
   for (const Suppression& s : policy.suppressions) {
     if (!s.tag_key.empty()) impl->any_tag_suppression = true;
   }
@@ -338,24 +404,48 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::Load(const std::vector<s
 
 void CompiledRuleEngine::OnEvent(const Event& event, BatchContext& ctx) {
   Impl& m = *impl_;
-  const std::vector<uint32_t>* bucket = m.index.EventRules(event.event_source, event.event_name);
-  const std::vector<uint32_t>& unindexed = m.index.UnindexedEventRules();
-  if (bucket == nullptr && unindexed.empty()) return;
+  if (!m.HasEventRuleCandidates(event)) return;
   m.eval.BeginEvent(&event, ctx.watermark_ms());
-  if (bucket != nullptr) {
-    for (uint32_t idx : *bucket) m.EvaluateEventRule(idx, event, ctx);
-  }
-  for (uint32_t idx : unindexed) {
+  m.ForEventRules(event, [&](uint32_t idx) { m.EvaluateEventRule(idx, event, ctx); });
+}
+
+void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
+  Impl& m = *impl_;
+  if (!m.HasEventRuleCandidates(event)) return;
+  // The candidate rules' conditions are evaluated here on a context of this thread's own, so
+  // that the document is parsed only for the events whose evaluation will read it (most
+  // conditions are decided by normalized fields first).
+  RuleEvalContext& eval = m.prepare_eval;
+  eval.BeginEvent(&event, 0);
+  bool wanted = false;
+  m.ForEventRules(event, [&](uint32_t idx) {
+    if (wanted || m.reads_document[idx] == 0) return;
     const CompiledRule& rule = m.set.rules[idx];
-    if (!rule.event_sources.empty()) {
-      bool source_ok = false;
-      for (const std::string& s : rule.event_sources) {
-        if (s == event.event_source) source_ok = true;
+    bool holds = rule.has_resolve && eval.Eval(rule.resolve, nullptr);
+    if (!holds) {
+      holds = eval.Eval(rule.condition, nullptr);
+      for (size_t i = 0; holds && i < rule.exceptions.size(); ++i) {
+        holds = !eval.Eval(rule.exceptions[i], nullptr);
       }
-      if (!source_ok) continue;
     }
-    m.EvaluateEventRule(idx, event, ctx);
+    // A rule that holds reads its resource and evidence fields next.
+    if (holds) wanted = true;
+  });
+  if (eval.TakeParsedDocument(&out->document)) {
+    out->document_ready = true;
+  } else if (wanted) {
+    out->document = json::parse(event.document, nullptr, false);
+    out->document_ready = true;
   }
+}
+
+void CompiledRuleEngine::OnPreparedEvent(const Event& event, const PreparedEvent& prepared,
+                                         BatchContext& ctx) {
+  Impl& m = *impl_;
+  if (!m.HasEventRuleCandidates(event)) return;
+  m.eval.BeginEvent(&event, ctx.watermark_ms(),
+                    prepared.document_ready ? &prepared.document : nullptr);
+  m.ForEventRules(event, [&](uint32_t idx) { m.EvaluateEventRule(idx, event, ctx); });
 }
 
 void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& cause,

@@ -63,6 +63,12 @@ class CompiledRuleEngine : public RuleEngine {
   ~CompiledRuleEngine() override;
 
   void OnEvent(const Event& event, BatchContext& ctx) override;
+  // Parses the event's document ahead when evaluating its candidate rules reads a field outside
+  // the normalized Event (the parse OnEvent would otherwise do when such a field is first read).
+  // Called from one thread at a time (it has an evaluation context of its own).
+  void Prepare(const Event& event, PreparedEvent* out) const override;
+  void OnPreparedEvent(const Event& event, const PreparedEvent& prepared,
+                       BatchContext& ctx) override;
   void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) override;
   void OnWatermark(BatchContext& ctx) override;
 

@@ -124,10 +124,12 @@ std::string_view AccountOf(std::string_view s) {
   return is_id(account) ? account : std::string_view();
 }
 
-void RuleEvalContext::BeginEvent(const Event* event, int64_t watermark_ms) {
+void RuleEvalContext::BeginEvent(const Event* event, int64_t watermark_ms,
+                                 const json* document) {
   event_ = event;
-  doc_ = nullptr;
-  parse_attempted_ = false;
+  doc_ = document != nullptr && document->is_object() ? document : nullptr;
+  parse_attempted_ = document != nullptr;
+  parsed_now_ = false;
   own_account_ = event->account;
   watermark_ms_ = watermark_ms;
   embedded_.clear();
@@ -140,6 +142,7 @@ void RuleEvalContext::BeginDocument(const json* doc, std::string_view own_accoun
   event_ = nullptr;
   doc_ = doc;
   parse_attempted_ = true;
+  parsed_now_ = false;
   own_account_ = own_account;
   watermark_ms_ = watermark_ms;
   embedded_.clear();
@@ -152,10 +155,19 @@ const json* RuleEvalContext::Root() {
   if (parse_attempted_ || event_ == nullptr) return nullptr;
   parse_attempted_ = true;
   ++parses_;
+  parsed_now_ = true;
   parsed_ = json::parse(event_->document, nullptr, false);
   if (parsed_.is_discarded() || !parsed_.is_object()) return nullptr;
   doc_ = &parsed_;
   return doc_;
+}
+
+bool RuleEvalContext::TakeParsedDocument(json* out) {
+  if (event_ == nullptr || !parsed_now_) return false;
+  *out = std::move(parsed_);
+  parsed_now_ = false;
+  doc_ = nullptr;
+  return true;
 }
 
 RuleEvalContext::Val RuleEvalContext::FromJson(const json& j) {

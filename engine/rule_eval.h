@@ -24,8 +24,10 @@ class RuleEvalContext {
   void ResizeCache(size_t slots) { cache_.assign(slots, Slot{}); }
 
   // Evaluate against an event: normalized fields come from `event`; other paths from its
-  // document, parsed on first use. `event` must outlive the evaluation.
-  void BeginEvent(const Event* event, int64_t watermark_ms);
+  // document, parsed on first use, or from `document` when it was parsed ahead (a discarded or
+  // non-object value reads as no document). Both must outlive the evaluation.
+  void BeginEvent(const Event* event, int64_t watermark_ms,
+                  const nlohmann::json* document = nullptr);
   // Evaluate against a resource document (state rules). `doc` must outlive the evaluation.
   void BeginDocument(const nlohmann::json* doc, std::string_view own_account,
                      int64_t watermark_ms);
@@ -45,6 +47,9 @@ class RuleEvalContext {
 
   // Number of times the event document was parsed (tests assert "at most once per event").
   int64_t document_parses() const { return parses_; }
+  // Moves out the event document parsed since BeginEvent (a discarded value when it was not
+  // JSON); false when evaluation did not need to parse it.
+  bool TakeParsedDocument(nlohmann::json* out);
 
  private:
   struct Val {
@@ -83,6 +88,7 @@ class RuleEvalContext {
   const nlohmann::json* doc_ = nullptr;
   nlohmann::json parsed_;
   bool parse_attempted_ = false;
+  bool parsed_now_ = false;  // parsed_ holds this event's document
   std::string_view own_account_;
   int64_t watermark_ms_ = 0;
   int64_t deadline_ms_ = INT64_MAX;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -330,6 +331,73 @@ TEST(PipelinePartsTest, BatchesWrittenInPartsEndLikeWholeOnesAndResumeAfterAFail
     ASSERT_TRUE(RunInParts(store.get(), 4).ok());
     EXPECT_EQ(FirstDifference(Dump(store.get()), whole), "") << "failed at commit " << fail_at;
   }
+}
+
+
+// Collects what a pipeline emits, one finding per line.
+class CollectingSink : public FindingSink {
+ public:
+  Status Emit(const Finding& f) override {
+    lines += FindingToJson(f) + "\n";
+    return Status::Ok();
+  }
+  Status Flush() override { return Status::Ok(); }
+  std::string lines;
+};
+
+// The decoding thread prepares each event (the applier's parse of the call, and the event
+// document when evaluating the rules needs it): state, history, findings and what is emitted
+// are the same as when the applying thread does it all, and the rules' own evaluation then
+// parses no document.
+TEST(PipelinePartsTest, EventsPreparedAheadEndLikeEventsPreparedInline) {
+  std::vector<std::string> lines = Stream();
+  for (const char* file : {"/tests/data/incident/scenario.ndjson", "/config/samples/incident.ndjson"}) {
+    std::ifstream in(kSourceDir + file);
+    ASSERT_TRUE(in) << file;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
+  Policy policy;
+  policy.has_approved_regions = true;
+  policy.approved_regions = {"us-east-1", "us-west-2"};
+  policy.has_trusted_ami_owners = true;
+  policy.trusted_ami_owners = {"amazon", "111122223333"};
+  policy.public_ports = {443};
+  std::string dumps[2], emitted[2];
+  int64_t parses[2] = {0, 0};
+  for (int ahead = 0; ahead < 2; ++ahead) {
+    RuleLoadResult result;
+    std::unique_ptr<CompiledRuleEngine> rules =
+        CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, policy, &result);
+    ASSERT_NE(rules, nullptr) << result.ToText();
+    MemoryStore store;
+    SimdjsonEventDecoder decoder;
+    CollectingSink sink;
+    PipelineParts parts;
+    parts.decoder = &decoder;
+    parts.store = &store;
+    parts.rules = rules.get();
+    parts.sinks = {&sink};
+    parts.decode_ahead = ahead == 1;
+    Pipeline pipeline(std::move(parts));
+    for (size_t i = 0; i < lines.size(); i += 7) {
+      std::vector<PipelineRecord> batch;
+      for (size_t j = i; j < std::min(lines.size(), i + 7); ++j) {
+        batch.push_back({lines[j], "stream", "file:/stream", static_cast<int64_t>(j + 1)});
+      }
+      Status s = pipeline.ProcessBatch(batch);
+      ASSERT_TRUE(s.ok()) << s.message();
+    }
+    dumps[ahead] = Dump(&store);
+    emitted[ahead] = sink.lines;
+    parses[ahead] = rules->document_parses();
+  }
+  EXPECT_EQ(FirstDifference(dumps[1], dumps[0]), "");
+  EXPECT_EQ(FirstDifference(emitted[1], emitted[0]), "");
+  EXPECT_GT(std::count(emitted[0].begin(), emitted[0].end(), '\n'), 10);
+  EXPECT_GT(parses[0], 0);   // inline: the rules parse documents themselves
+  EXPECT_EQ(parses[1], 0);   // ahead: every document they read was parsed on the other thread
 }
 
 }  // namespace
