@@ -43,6 +43,29 @@ std::string StringAt(const nlohmann::json& j, const char* a, const char* b) {
 }  // namespace
 
 ActivityRecord MakeActivityRecord(const Event& e, const std::vector<StateDelta>& deltas) {
+  ActivityRecord r = ActivityRecordOfEvent(e);
+  SetActivityResources(e, deltas, &r);
+  return r;
+}
+
+void SetActivityResources(const Event& e, const std::vector<StateDelta>& deltas,
+                          ActivityRecord* out) {
+  std::vector<std::string>& keys = out->resource_keys;
+  keys.clear();
+  for (const StateDelta& d : deltas) keys.push_back(d.resource_key);
+  if (keys.empty()) {
+    for (const ResourceRef& ref : e.resources) {
+      if (ref.type.empty() || ref.id.empty()) continue;
+      const bool global = ref.type.rfind("AWS::IAM::", 0) == 0;
+      keys.push_back(MakeResourceKey(e.account, global ? std::string_view("global") : e.region,
+                                     ref.type, ref.id));
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+}
+
+ActivityRecord ActivityRecordOfEvent(const Event& e) {
   ActivityRecord r;
   r.time_ms = e.time_ms;
   r.event_id = e.id;
@@ -57,19 +80,6 @@ ActivityRecord MakeActivityRecord(const Event& e, const std::vector<StateDelta>&
   r.principal_type = e.principal.type;
   r.session_name = e.principal.session_name;
   r.read_only = e.read_only;
-  for (const StateDelta& d : deltas) r.resource_keys.push_back(d.resource_key);
-  if (r.resource_keys.empty()) {
-    for (const ResourceRef& ref : e.resources) {
-      if (ref.type.empty() || ref.id.empty()) continue;
-      const bool global = ref.type.rfind("AWS::IAM::", 0) == 0;
-      r.resource_keys.push_back(
-          MakeResourceKey(e.account, global ? std::string_view("global") : e.region, ref.type,
-                          ref.id));
-    }
-  }
-  std::sort(r.resource_keys.begin(), r.resource_keys.end());
-  r.resource_keys.erase(std::unique(r.resource_keys.begin(), r.resource_keys.end()),
-                        r.resource_keys.end());
   if (!WantsDetail(e)) return r;
 
   nlohmann::json doc = nlohmann::json::parse(e.document, nullptr, false);

@@ -17,6 +17,11 @@ namespace driftwatch {
 // Credentials issued (AssumeRole*, GetSessionToken, GetFederationToken, CreateAccessKey) and a
 // few identifying request fields are read from the event's document.
 ActivityRecord MakeActivityRecord(const Event& event, const std::vector<StateDelta>& deltas);
+// MakeActivityRecord in two steps: what depends on the event alone (all but resource_keys; run
+// ahead on the decoding thread), then the resource keys once the call was applied.
+ActivityRecord ActivityRecordOfEvent(const Event& event);
+void SetActivityResources(const Event& event, const std::vector<StateDelta>& deltas,
+                          ActivityRecord* out);
 
 // Keeps one run's span of event times; `Take` gives the run record to write with a batch.
 class ActivityRunTracker {

@@ -30,7 +30,7 @@ void DecodeAhead::Start(const std::vector<PipelineRecord>& batch) {
   cv_.notify_all();
 }
 
-const DecodeAhead::Slot& DecodeAhead::Wait(size_t i) {
+DecodeAhead::Slot& DecodeAhead::Wait(size_t i) {
   size_t ready = ready_.load(std::memory_order_acquire);
   while (ready <= i) {
     ready_.wait(ready, std::memory_order_acquire);

@@ -36,8 +36,9 @@ class DecodeAhead {
 
   // Begins decoding `batch`, which must outlive Finish().
   void Start(const std::vector<PipelineRecord>& batch);
-  // Record i, decoded.
-  const Slot& Wait(size_t i);
+  // Record i, decoded (and prepared). The caller may take from it: the slot is rewritten only
+  // by the next batch.
+  Slot& Wait(size_t i);
   // Stops early if the batch was not read to its end, and waits until the thread is idle.
   void Finish();
 

@@ -91,10 +91,15 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (parts_.decode_ahead) {
     // The parses that depend on the event alone are done by the decoding thread too.
     RuleEngine* rules = parts_.rules;
+    const bool activity = parts_.record_activity;
     decode_ahead_ = std::make_unique<DecodeAhead>(
-        parts_.decoder, [rules](const Event& event, PreparedEvent* out) {
+        parts_.decoder, [rules, activity](const Event& event, PreparedEvent* out) {
           Applier::Prepare(event, out);
           if (rules != nullptr) rules->Prepare(event, out);
+          if (activity && event.kind == EventKind::kApiCall) {
+            out->activity = ActivityRecordOfEvent(event);
+            out->activity_ready = true;
+          }
         });
   }
   activity_run_ =
@@ -127,9 +132,9 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     const std::vector<Event>* events = &events_;
     size_t used = 0;
     const std::vector<EventDecoder::Rejected>* rejected = &rejected_;
-    const std::vector<PreparedEvent>* prepared = nullptr;
+    std::vector<PreparedEvent>* prepared = nullptr;
     if (decode_ahead_ != nullptr) {
-      const DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
+      DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
       events = &slot.events;
       used = slot.used;
       rejected = &slot.rejected;
@@ -172,7 +177,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
       ctx.AdvanceWatermark(event.time_ms);
       deltas_.clear();
-      const PreparedEvent* ready = prepared != nullptr ? &(*prepared)[e] : nullptr;
+      PreparedEvent* ready = prepared != nullptr ? &(*prepared)[e] : nullptr;
       if (may_change_state) applier_.Apply(event, ctx, &deltas_, ready);
       // Only events that change something are remembered as seen: read-only calls never write.
       if (!event.id.empty() && remembered) {
@@ -180,7 +185,14 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
       if (event.kind == EventKind::kApiCall) {
         activity_run_->Add(event.time_ms);
-        if (parts_.record_activity) activity_.push_back(MakeActivityRecord(event, deltas_));
+        if (parts_.record_activity) {
+          if (ready != nullptr && ready->activity_ready) {
+            activity_.push_back(std::move(ready->activity));
+            SetActivityResources(event, deltas_, &activity_.back());
+          } else {
+            activity_.push_back(MakeActivityRecord(event, deltas_));
+          }
+        }
       }
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {

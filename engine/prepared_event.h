@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/state_store.h"
+
 namespace driftwatch {
 
 struct PreparedEvent {
@@ -18,10 +20,15 @@ struct PreparedEvent {
   // outside the normalized Event (discarded when the document is not readable JSON).
   bool document_ready = false;
   nlohmann::json document;
+  // The activity-index record of an API call, all but its resource keys (ActivityRecordOfEvent),
+  // when the pipeline records activity. Taken (moved out) by the pipeline.
+  bool activity_ready = false;
+  ActivityRecord activity;
 
   void Reset() {
     record_ready = false;
     document_ready = false;
+    activity_ready = false;
   }
 };
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "engine/time_util.h"
 #include "ingest/event_decoder.h"
 #include "state/memory_store.h"
+#include "state/activity_format.h"
 #include "state/rocksdb_store.h"
 
 namespace driftwatch {
@@ -334,6 +336,36 @@ TEST(PipelinePartsTest, BatchesWrittenInPartsEndLikeWholeOnesAndResumeAfterAFail
 }
 
 
+// The activity index under every access key and principal that `lines` use.
+std::string ActivityDump(StateStore* store, const std::vector<std::string>& lines) {
+  SimdjsonEventDecoder decoder;
+  std::set<std::pair<ActivityIndex, std::string>> values;
+  for (const std::string& line : lines) {
+    std::vector<Event> events;
+    std::vector<EventDecoder::Rejected> rejected;
+    decoder.Decode(line, "x", &events, &rejected);
+    for (const Event& e : events) {
+      values.insert({ActivityIndex::kAccessKey, e.principal.access_key_id});
+      values.insert({ActivityIndex::kPrincipal, e.principal.arn});
+    }
+  }
+  std::string out;
+  size_t records = 0;
+  for (const auto& [index, value] : values) {
+    if (value.empty()) continue;
+    EXPECT_TRUE(store
+                    ->ScanActivity(index, value, INT64_MIN, INT64_MAX,
+                                   [&](const ActivityRecord& r) {
+                                     ++records;
+                                     out += value + " " + activity_format::EncodeRecord(r) + "\n";
+                                     return true;
+                                   })
+                    .ok());
+  }
+  EXPECT_GT(records, 100u);
+  return out;
+}
+
 // Collects what a pipeline emits, one finding per line.
 class CollectingSink : public FindingSink {
  public:
@@ -345,10 +377,10 @@ class CollectingSink : public FindingSink {
   std::string lines;
 };
 
-// The decoding thread prepares each event (the applier's parse of the call, and the event
-// document when evaluating the rules needs it): state, history, findings and what is emitted
-// are the same as when the applying thread does it all, and the rules' own evaluation then
-// parses no document.
+// The decoding thread prepares each event (the applier's parse of the call, the event document
+// when evaluating the rules needs it, the activity record): state, history, findings, the
+// activity index and what is emitted are the same as when the applying thread does it all, and
+// the rules' own evaluation then parses no document.
 TEST(PipelinePartsTest, EventsPreparedAheadEndLikeEventsPreparedInline) {
   std::vector<std::string> lines = Stream();
   for (const char* file : {"/tests/data/incident/scenario.ndjson", "/config/samples/incident.ndjson"}) {
@@ -380,6 +412,7 @@ TEST(PipelinePartsTest, EventsPreparedAheadEndLikeEventsPreparedInline) {
     parts.rules = rules.get();
     parts.sinks = {&sink};
     parts.decode_ahead = ahead == 1;
+    parts.record_activity = true;
     Pipeline pipeline(std::move(parts));
     for (size_t i = 0; i < lines.size(); i += 7) {
       std::vector<PipelineRecord> batch;
@@ -389,7 +422,7 @@ TEST(PipelinePartsTest, EventsPreparedAheadEndLikeEventsPreparedInline) {
       Status s = pipeline.ProcessBatch(batch);
       ASSERT_TRUE(s.ok()) << s.message();
     }
-    dumps[ahead] = Dump(&store);
+    dumps[ahead] = Dump(&store) + ActivityDump(&store, lines);
     emitted[ahead] = sink.lines;
     parses[ahead] = rules->document_parses();
   }
