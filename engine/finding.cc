@@ -108,13 +108,16 @@ std::string ToJson(const Finding& f, bool stored) {
   } else {
     AppendJsonString(FormatTimestamp(f.resolved_at_ms), &o);
   }
-  // Evidence is parsed again so that whatever text a finding carries comes out as one compact
-  // JSON object (an unreadable one as {}).
+  // Evidence comes out as one compact JSON object (an unreadable one as {}): text already in
+  // that form (as the rules write it) is copied, other text is parsed and written again.
   o += ",\"evidence\":";
-  nlohmann::ordered_json evidence = nlohmann::ordered_json::parse(
-      f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
-  if (evidence.is_discarded()) evidence = nlohmann::ordered_json::object();
-  AppendJsonText(evidence, &o);
+  if (f.evidence.empty()) {
+    o += "{}";
+  } else if (!AppendCanonicalJsonObject(f.evidence, &o)) {
+    nlohmann::ordered_json evidence = nlohmann::ordered_json::parse(f.evidence, nullptr, false);
+    if (evidence.is_discarded()) evidence = nlohmann::ordered_json::object();
+    AppendJsonText(evidence, &o);
+  }
   field(",\"description\":", f.description);
   if (stored) {
     o += ",\"event_times_ms\":[";

@@ -134,4 +134,154 @@ void AppendJsonString(std::string_view text, std::string* out) {
   if (!AppendString(text, out)) AppendNlohmann(nlohmann::json(text), out);
 }
 
+
+namespace {
+
+// Recursive-descent check of the form AppendCanonicalJsonObject accepts; `i` advances past the
+// value. Depth is bounded so that hostile nesting takes the slow path, not the stack.
+class CanonicalCheck {
+ public:
+  explicit CanonicalCheck(std::string_view t) : t_(t) {}
+
+  bool Object(size_t* i, int depth) {
+    if (depth > 64 || *i >= t_.size() || t_[*i] != '{') return false;
+    ++*i;
+    if (*i < t_.size() && t_[*i] == '}') {
+      ++*i;
+      return true;
+    }
+    std::string_view previous;
+    for (bool first = true;; first = false) {
+      const size_t key_start = *i;
+      if (!String(i)) return false;
+      // Keys without escapes (their bytes are the key), in strictly increasing order as an
+      // nlohmann::json (a sorted map) writes them: then none repeats, and parsing keeps them all.
+      const std::string_view key = t_.substr(key_start + 1, *i - key_start - 2);
+      if (key.find('\\') != std::string_view::npos) return false;
+      if (!first && !(previous < key)) return false;
+      previous = key;
+      if (*i >= t_.size() || t_[*i] != ':') return false;
+      ++*i;
+      if (!Value(i, depth + 1)) return false;
+      if (*i >= t_.size()) return false;
+      if (t_[*i] == '}') {
+        ++*i;
+        return true;
+      }
+      if (t_[*i] != ',') return false;
+      ++*i;
+    }
+  }
+
+ private:
+  bool Value(size_t* i, int depth) {
+    if (*i >= t_.size()) return false;
+    switch (t_[*i]) {
+      case '{':
+        return Object(i, depth);
+      case '[':
+        return Array(i, depth);
+      case '"':
+        return String(i);
+      case 't':
+        return Literal(i, "true");
+      case 'f':
+        return Literal(i, "false");
+      case 'n':
+        return Literal(i, "null");
+      default:
+        return Integer(i);
+    }
+  }
+
+  bool Array(size_t* i, int depth) {
+    if (depth > 64) return false;
+    ++*i;
+    if (*i < t_.size() && t_[*i] == ']') {
+      ++*i;
+      return true;
+    }
+    for (;;) {
+      if (!Value(i, depth + 1)) return false;
+      if (*i >= t_.size()) return false;
+      if (t_[*i] == ']') {
+        ++*i;
+        return true;
+      }
+      if (t_[*i] != ',') return false;
+      ++*i;
+    }
+  }
+
+  bool Literal(size_t* i, std::string_view word) {
+    if (t_.substr(*i, word.size()) != word) return false;
+    *i += word.size();
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]{0,17}), not "-0": what an integer is written back as.
+  bool Integer(size_t* i) {
+    size_t j = *i;
+    if (j < t_.size() && t_[j] == '-') ++j;
+    const size_t digits = j;
+    while (j < t_.size() && t_[j] >= '0' && t_[j] <= '9') ++j;
+    const size_t n = j - digits;
+    if (n == 0 || n > 18) return false;
+    if (t_[digits] == '0' && (n > 1 || digits != *i)) return false;
+    if (j < t_.size() && (t_[j] == '.' || t_[j] == 'e' || t_[j] == 'E')) return false;
+    *i = j;
+    return true;
+  }
+
+  // Printable ASCII (DEL included, as the writer leaves it) and the writer's own escapes: the
+  // two-character ones for quote, backslash, b, f, n, r and t, and u00xx (lowercase hex) for
+  // the other control characters.
+  bool String(size_t* i) {
+    if (*i >= t_.size() || t_[*i] != '"') return false;
+    size_t j = *i + 1;
+    for (;;) {
+      if (j >= t_.size()) return false;
+      const unsigned char c = static_cast<unsigned char>(t_[j]);
+      if (c == '"') break;
+      if (c < 0x20 || c >= 0x80) return false;
+      if (c != '\\') {
+        ++j;
+        continue;
+      }
+      if (j + 1 >= t_.size()) return false;
+      const char e = t_[j + 1];
+      if (e == '"' || e == '\\' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+        j += 2;
+        continue;
+      }
+      if (e != 'u' || t_.substr(j + 2, 2) != "00" || j + 6 > t_.size()) return false;
+      auto hex = [](char h) {
+        return (h >= '0' && h <= '9') ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : -1;
+      };
+      const int hi = hex(t_[j + 4]), lo = hex(t_[j + 5]);
+      if (hi < 0 || lo < 0) return false;
+      const int code = hi * 16 + lo;
+      if (code >= 0x20 || code == '\b' || code == '\f' || code == '\n' || code == '\r' ||
+          code == '\t') {
+        return false;
+      }
+      j += 6;
+    }
+    *i = j + 1;
+    return true;
+  }
+
+  std::string_view t_;
+};
+
+}  // namespace
+
+bool AppendCanonicalJsonObject(std::string_view text, std::string* out) {
+  CanonicalCheck check(text);
+  size_t i = 0;
+  if (!check.Object(&i, 0) || i != text.size()) return false;
+  out->append(text);
+  return true;
+}
+
 }  // namespace driftwatch

@@ -16,6 +16,15 @@ void AppendJsonText(const nlohmann::json& value, std::string* out);
 void AppendJsonString(std::string_view text, std::string* out);
 void AppendJsonText(const nlohmann::ordered_json& value, std::string* out);
 
+// Appends `text` as is when it is a JSON object already in the form AppendJsonText gives it
+// (what parsing it as an ordered_json and writing it back would produce byte for byte) and
+// returns true; otherwise appends nothing and returns false. Conservative: it accepts only
+// printable ASCII and the escapes the writer itself uses in string values, integers of up to 18
+// digits, object keys without escapes in strictly increasing order (so none repeats), and no
+// whitespace; other text takes the parse. Text written from an nlohmann::json whose keys need
+// no escape (as the rules' evidence, keyed by field paths) passes.
+bool AppendCanonicalJsonObject(std::string_view text, std::string* out);
+
 template <typename Json>
 std::string JsonText(const Json& value) {
   std::string out;

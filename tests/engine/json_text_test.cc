@@ -110,6 +110,111 @@ TEST(JsonTextTest, MatchesNlohmannOnRandomDocuments) {
   }
 }
 
+// Objects of printable-ASCII strings (control characters included), integers, literals, arrays
+// and objects with keys that need no escape: the text AppendJsonText writes for them is
+// accepted whole by AppendCanonicalJsonObject.
+json AsciiValue(std::mt19937_64& rng, int depth) {
+  auto text = [&] {
+    std::string s;
+    for (size_t n = rng() % 12; n > 0; --n) {
+      const uint64_t r = rng() % 20;
+      s.push_back(static_cast<char>(r == 0 ? rng() % 0x20 : r == 1 ? 0x7f : 0x20 + rng() % 0x5f));
+    }
+    return s;
+  };
+  switch (rng() % (depth > 3 ? 5 : 7)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return rng() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(rng() % 2000000000000) - 1000000000000;
+    case 3:
+      return static_cast<int64_t>(rng() % 10);
+    case 4:
+      return text();
+    case 5: {
+      json a = json::array();
+      for (size_t n = rng() % 4; n > 0; --n) a.push_back(AsciiValue(rng, depth + 1));
+      return a;
+    }
+    default: {
+      // Keys are printable ASCII that needs no escape (as field paths are).
+      json o = json::object();
+      for (size_t n = rng() % 5; n > 0; --n) {
+        std::string key = text();
+        for (char& c : key) {
+          if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+        }
+        o[key] = AsciiValue(rng, depth + 1);
+      }
+      return o;
+    }
+  }
+}
+
+// Whatever AppendCanonicalJsonObject accepts is exactly what parsing the text as an
+// ordered_json and writing it back gives (the slow path it stands in for). The texts are the
+// writer's own (all must be accepted) and mutations of them (spaces, reordered or repeated
+// keys, other number and escape spellings, broken syntax), which it must refuse or copy right.
+TEST(JsonTextTest, CanonicalObjectsAreCopiedOnlyWhenParsingWouldGiveTheSameText) {
+  std::mt19937_64 rng(20261125);
+  auto slow = [](std::string_view text) {
+    ordered_json j = ordered_json::parse(text, nullptr, false);
+    if (j.is_discarded()) return std::string("<unreadable>");
+    return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  };
+  const std::string inserts[] = {" ", ",", ":", "\"", "\\/", "\\u0041", "\\u001F", "\\u001f",
+                                 "\\n", "-0", "0", "1.5", "1e3", "{}", "[]", "\"a\":1,",
+                                 "\xc3\xa9", "\x80", "true", "nul", "}", "]", "{\"a\":1,\"a\":2}"};
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 20000; ++i) {
+    json o = json::object();
+    for (size_t n = 1 + rng() % 5; n > 0; --n) {
+      o[std::string(1, static_cast<char>('a' + rng() % 6))] = AsciiValue(rng, 1);
+    }
+    std::string text = JsonText(o);
+    std::string out = "x";
+    if (i % 2 == 0) {
+      ASSERT_TRUE(AppendCanonicalJsonObject(text, &out)) << text;
+      ASSERT_EQ(out, "x" + text);
+      ASSERT_EQ(slow(text), text);
+      continue;
+    }
+    // One to three mutations.
+    for (size_t m = 1 + rng() % 3; m > 0; --m) {
+      const size_t at = rng() % (text.size() + 1);
+      switch (rng() % 3) {
+        case 0:
+          text.insert(at, inserts[rng() % std::size(inserts)]);
+          break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1 + rng() % 3);
+          break;
+        default:
+          if (at < text.size()) text[at] = static_cast<char>(0x20 + rng() % 0x5f);
+      }
+    }
+    if (AppendCanonicalJsonObject(text, &out)) {
+      ++accepted;
+      ASSERT_EQ(out, "x" + text);
+      ASSERT_EQ(slow(text), text) << "accepted a text parsing would change: " << text;
+    } else {
+      ++refused;
+      ASSERT_EQ(out, "x") << "appended on refusal";
+    }
+  }
+  // Both branches were exercised.
+  EXPECT_GT(accepted, 500);
+  EXPECT_GT(refused, 500);
+  for (std::string_view bad : {"", "{", "[1]", "{} ", " {}", "{\"b\":1,\"a\":2}",
+                               "{\"a\":1,\"a\":1}", "{\"a\":01}", "{\"a\":-0}", "{\"a\":1.0}",
+                               "{\"a\":\"\\u0041\"}", "{\"a\":\"\\/\"}", "{\"a\":\"\xc3\xa9\"}"}) {
+    std::string out;
+    EXPECT_FALSE(AppendCanonicalJsonObject(bad, &out)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace driftwatch
 
