@@ -96,8 +96,10 @@ struct PipelineParts {
   // their positions. The store must take Commit on another thread while this one reads it
   // (RocksDbStore does; MemoryStore does not).
   size_t commit_every_records = 0;
-  // Decode a batch's records on a thread of its own, ahead of the records being applied. The
-  // decoder is then used by that thread only.
+  // Decode a batch's records on a thread of its own, ahead of the records being applied; that
+  // thread also prepares each event (PreparedEvent: the applier's and the rules' parses, the
+  // activity record). The decoder is then used by that thread only, and the rule engine's
+  // Prepare too.
   bool decode_ahead = false;
 };
 
