@@ -116,11 +116,6 @@ struct CompiledRuleEngine::Impl {
   // Prepare's own evaluation context: Prepare runs on the decoding thread, beside `eval`.
   RuleEvalContext prepare_eval;
 
-  bool HasEventRuleCandidates(const Event& event) const {
-    return index.EventRules(event.event_source, event.event_name) != nullptr ||
-           !index.UnindexedEventRules().empty();
-  }
-
   // Calls fn(rule index) for each event rule that applies to `event`'s source and name.
   template <typename Fn>
   void ForEventRules(const Event& event, Fn&& fn) const {
@@ -166,12 +161,26 @@ struct CompiledRuleEngine::Impl {
     return false;
   }
 
-  bool Holds(const CompiledRule& rule) {
-    if (!eval.Eval(rule.condition, nullptr)) return false;
+  bool Holds(const CompiledRule& rule) { return Holds(rule, eval); }
+  static bool Holds(const CompiledRule& rule, RuleEvalContext& on) {
+    if (!on.Eval(rule.condition, nullptr)) return false;
     for (const Condition& e : rule.exceptions) {
-      if (eval.Eval(e, nullptr)) return false;
+      if (on.Eval(e, nullptr)) return false;
     }
     return true;
+  }
+
+  // The event rules for `event`, evaluated on `eval`; `document` is its document parsed ahead
+  // (nullptr: parsed on first use).
+  void EvaluateEvent(const Event& event, const json* document, BatchContext& ctx) {
+    bool begun = false;
+    ForEventRules(event, [&](uint32_t idx) {
+      if (!begun) {
+        eval.BeginEvent(&event, ctx.watermark_ms(), document);
+        begun = true;
+      }
+      EvaluateEventRule(idx, event, ctx);
+    });
   }
 
   std::string Evidence(const CompiledRule& rule, const Event* event) {
@@ -403,34 +412,27 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::Load(const std::vector<s
 }
 
 void CompiledRuleEngine::OnEvent(const Event& event, BatchContext& ctx) {
-  Impl& m = *impl_;
-  if (!m.HasEventRuleCandidates(event)) return;
-  m.eval.BeginEvent(&event, ctx.watermark_ms());
-  m.ForEventRules(event, [&](uint32_t idx) { m.EvaluateEventRule(idx, event, ctx); });
+  impl_->EvaluateEvent(event, nullptr, ctx);
 }
 
 void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
   Impl& m = *impl_;
-  if (!m.HasEventRuleCandidates(event)) return;
   // The candidate rules' conditions are evaluated here on a context of this thread's own, so
   // that the document is parsed only for the events whose evaluation will read it (most
   // conditions are decided by normalized fields first).
   RuleEvalContext& eval = m.prepare_eval;
-  eval.BeginEvent(&event, 0);
-  bool wanted = false;
+  bool begun = false, wanted = false;
   m.ForEventRules(event, [&](uint32_t idx) {
     if (wanted || m.reads_document[idx] == 0) return;
-    const CompiledRule& rule = m.set.rules[idx];
-    bool holds = rule.has_resolve && eval.Eval(rule.resolve, nullptr);
-    if (!holds) {
-      holds = eval.Eval(rule.condition, nullptr);
-      for (size_t i = 0; holds && i < rule.exceptions.size(); ++i) {
-        holds = !eval.Eval(rule.exceptions[i], nullptr);
-      }
+    if (!begun) {
+      eval.BeginEvent(&event, 0);
+      begun = true;
     }
+    const CompiledRule& rule = m.set.rules[idx];
     // A rule that holds reads its resource and evidence fields next.
-    if (holds) wanted = true;
+    wanted = (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) || Impl::Holds(rule, eval);
   });
+  if (!begun) return;
   if (eval.TakeParsedDocument(&out->document)) {
     out->document_ready = true;
   } else if (wanted) {
@@ -441,11 +443,7 @@ void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
 
 void CompiledRuleEngine::OnPreparedEvent(const Event& event, const PreparedEvent& prepared,
                                          BatchContext& ctx) {
-  Impl& m = *impl_;
-  if (!m.HasEventRuleCandidates(event)) return;
-  m.eval.BeginEvent(&event, ctx.watermark_ms(),
-                    prepared.document_ready ? &prepared.document : nullptr);
-  m.ForEventRules(event, [&](uint32_t idx) { m.EvaluateEventRule(idx, event, ctx); });
+  impl_->EvaluateEvent(event, prepared.document_ready ? &prepared.document : nullptr, ctx);
 }
 
 void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& cause,
