@@ -26,6 +26,7 @@
 #include "engine/pipeline.h"
 #include "exporters/finding_sinks.h"
 #include "exporters/metrics.h"
+#include "ingest/changelog.h"
 #include "ingest/embedded_broker.h"
 #include "ingest/kafka_producer.h"
 #include "ingest/kafka_source.h"
@@ -189,6 +190,7 @@ int RunService(const Args& args) {
     std::vector<std::string> topics = cfg.kafka.topics;
     if (!cfg.kafka.findings_topic.empty()) topics.push_back(cfg.kafka.findings_topic);
     if (!cfg.dead_letter_topic.empty()) topics.push_back(cfg.dead_letter_topic);
+    if (!cfg.kafka.changelog_topic.empty()) topics.push_back(cfg.kafka.changelog_topic);
     for (size_t i = 0; s.ok() && i < topics.size(); ++i) {
       s = embedded->CreateTopic(topics[i], cfg.kafka.embedded_partitions);
     }
@@ -237,6 +239,23 @@ int RunService(const Args& args) {
   if (Status s = OpenStateStore(cfg.state_path, &store); !s.ok()) {
     Log("state %s: %s", cfg.state_path.c_str(), s.message().c_str());
     return 1;
+  }
+
+  // State hand-over between group members: writes also go to the changelog topic.
+  std::unique_ptr<ChangelogStore> changelog;
+  StateStore* state = store.get();
+  if (!cfg.kafka.changelog_topic.empty()) {
+    ChangelogOptions co;
+    co.brokers = brokers;
+    co.topic = cfg.kafka.changelog_topic;
+    co.source_topics = cfg.kafka.topics;
+    co.properties = cfg.kafka.properties;
+    if (Status s = ChangelogStore::Open(co, store.get(), &changelog); !s.ok()) {
+      Log("kafka.changelog_topic: %s", s.message().c_str());
+      return 1;
+    }
+    state = changelog.get();
+    Log("state hand-over through changelog topic %s", co.topic.c_str());
   }
 
   // Rules.
@@ -340,7 +359,8 @@ int RunService(const Args& args) {
   std::unique_ptr<EventDecoder> decoder = MakeDecoder();
   PipelineParts parts;
   parts.decoder = decoder.get();
-  parts.store = store.get();
+  parts.store = state;
+  parts.route_sources = changelog != nullptr;
   parts.rules = rules.get();
   parts.sinks = sinks;
   parts.dead_letter = dead_letters.empty() ? nullptr : &dead_letters;
@@ -368,7 +388,7 @@ int RunService(const Args& args) {
   so.group_id = cfg.kafka.group_id;
   so.properties = cfg.kafka.properties;
   so.batch_max_wait_ms = cfg.kafka.batch_max_wait_ms;
-  so.positions = store.get();
+  so.positions = state;
   std::unique_ptr<KafkaSource> source;
   if (Status s = KafkaSource::Open(so, &source); !s.ok()) {
     Log("%s", s.message().c_str());
@@ -382,6 +402,22 @@ int RunService(const Args& args) {
   });
 
   using Clock = std::chrono::steady_clock;
+  if (changelog) {
+    source->SetAssignHandler([&](const std::vector<std::pair<std::string, int32_t>>& assigned) {
+      const auto started = Clock::now();
+      int64_t restored = 0;
+      Status s = changelog->Restore(assigned, &restored);
+      if (!s.ok()) return s;
+      if (restored > 0) {
+        pipeline.StoreChangedUnderneath();
+        if (Status m = probe.LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
+      }
+      Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.1f s",
+          static_cast<long long>(restored), assigned.size(),
+          std::chrono::duration<double>(Clock::now() - started).count());
+      return Status::Ok();
+    });
+  }
   auto last_record = Clock::now();
   Clock::time_point first_record{}, newest_record{};  // for the rate line at exit
   int64_t first_batch_records = 0;
@@ -422,7 +458,8 @@ int RunService(const Args& args) {
         exit_code = 1;
         break;
       }
-      source->OnBatchDurable();
+      // With a changelog, the group's offsets wait until it is delivered (never ahead of it).
+      if (!changelog || changelog->delivered()) source->OnBatchDurable();
       last_record = now;
       const auto durable = Clock::now();
       if (first_record == Clock::time_point{}) {
@@ -463,6 +500,14 @@ int RunService(const Args& args) {
   if (server) server->SetReady(false);
   if (Status s = source->Close(); !s.ok()) Log("%s", s.message().c_str());
   source.reset();
+  if (changelog) {
+    if (Status s = changelog->SavePositions(); !s.ok()) Log("changelog: %s", s.message().c_str());
+    const ChangelogStats cs = changelog->stats();
+    Log("changelog: %lld record(s) produced (%lld unrouted), %lld restored from %lld partition "
+        "read(s)",
+        static_cast<long long>(cs.produced), static_cast<long long>(cs.unrouted),
+        static_cast<long long>(cs.restored), static_cast<long long>(cs.restores));
+  }
   if (producer) {
     if (Status s = producer->Flush(5000); !s.ok())
       Log("findings producer: %s", s.message().c_str());

@@ -162,8 +162,8 @@ bool ValidTopicName(const std::string& t) {
 
 void ParseKafka(Walker& w, const YAML::Node& k, KafkaConfig* out) {
   w.CheckKeys(k, "kafka",
-              {"brokers", "topics", "group_id", "findings_topic", "properties", "batch_size",
-               "batch_max_wait_ms", "embedded_partitions"});
+              {"brokers", "topics", "group_id", "findings_topic", "changelog_topic", "properties",
+               "batch_size", "batch_max_wait_ms", "embedded_partitions"});
   // brokers: a list, or one comma-separated string as librdkafka takes it.
   std::vector<std::string> brokers;
   w.StringList(k["brokers"], "kafka.brokers", &brokers);
@@ -199,6 +199,17 @@ void ParseKafka(Walker& w, const YAML::Node& k, KafkaConfig* out) {
     if (!out->findings_topic.empty() && t == out->findings_topic) {
       w.Problem(k["findings_topic"], "kafka.findings_topic",
                 "must differ from the input topics (findings would be read back as input)");
+    }
+  }
+  w.String(k["changelog_topic"], "kafka.changelog_topic", &out->changelog_topic);
+  if (!out->changelog_topic.empty()) {
+    if (!ValidTopicName(out->changelog_topic)) {
+      w.Problem(k["changelog_topic"], "kafka.changelog_topic", "not a topic name");
+    } else if (out->changelog_topic == out->findings_topic ||
+               std::find(out->topics.begin(), out->topics.end(), out->changelog_topic) !=
+                   out->topics.end()) {
+      w.Problem(k["changelog_topic"], "kafka.changelog_topic",
+                "must differ from the input topics and the findings topic");
     }
   }
   const YAML::Node props = k["properties"];

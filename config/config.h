@@ -22,6 +22,9 @@ struct KafkaConfig {
   std::vector<std::string> topics = {"cloudtrail"};  // 1..64 topics
   std::string group_id = "driftwatch";
   std::string findings_topic;  // "": findings are not produced to Kafka
+  // Compacted topic that hands state over between group members (ingest/changelog.h); "": off,
+  // each member keeps only what its own partitions built.
+  std::string changelog_topic;
   // Passed to librdkafka as is, after ${ENV} substitution, in file order.
   std::vector<std::pair<std::string, std::string>> properties;
   int batch_size = 1000;          // records per state WriteBatch, 1..100000

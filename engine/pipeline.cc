@@ -19,10 +19,6 @@ int64_t SystemNowMs() {
       .count();
 }
 
-// Position key under which the event-time watermark is kept, so that a restart continues
-// time-driven checks from where the stored state ends.
-constexpr std::string_view kWatermarkSource = "watermark";
-
 }  // namespace
 
 // Commits WriteSets in the order given, on its own thread. After a failed commit it commits
@@ -107,7 +103,7 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (parts_.store != nullptr) {
     int64_t stored = 0;
     bool found = false;
-    if (parts_.store->GetPosition(kWatermarkSource, &stored, &found).ok() && found) {
+    if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found) {
       watermark_ms_ = stored;
     }
   }
@@ -121,6 +117,8 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   ctx.set_watermark_ms(watermark_ms_);
   PipelineCounters delta_counters;
   activity_.clear();
+  route_accounts_.clear();
+  route_events_.clear();
   size_t since_part = 0;
   Status failed;
   if (decode_ahead_ != nullptr) decode_ahead_->Start(batch);
@@ -183,6 +181,15 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       if (!event.id.empty() && remembered) {
         ctx.MarkSeen(event.id, event.time_ms);
       }
+      if (parts_.route_sources && !record.source.empty()) {
+        if (!event.account.empty()) {
+          auto [it, added] = route_accounts_.try_emplace(event.account, record.source);
+          if (!added && it->second != record.source) it->second = std::string(record.source);
+        }
+        if (!event.id.empty() && remembered) {
+          route_events_.emplace_back(event.id, std::string(record.source));
+        }
+      }
       if (event.kind == EventKind::kApiCall) {
         activity_run_->Add(event.time_ms);
         if (parts_.record_activity) {
@@ -224,7 +231,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   if (!failed.ok()) return committer_ != nullptr ? AbandonParts(failed) : failed;
 
   if (ctx.watermark_ms() != watermark_ms_) {
-    ctx.SetPosition(std::string(kWatermarkSource), ctx.watermark_ms());
+    ctx.SetPosition(std::string(kWatermarkPosition), ctx.watermark_ms());
   }
   WriteSet writes = TakePart(ctx);
   Status committed = Status::Ok();
@@ -275,6 +282,16 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   return Status::Ok();
 }
 
+void Pipeline::StoreChangedUnderneath() {
+  if (cache_) cache_->Clear();
+  int64_t stored = 0;
+  bool found = false;
+  if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found &&
+      stored > watermark_ms_) {
+    watermark_ms_ = stored;
+  }
+}
+
 Status Pipeline::AbandonParts(Status why) {
   (void)committer_->Wait();  // an error of a part after the first is already in `why` or moot
   // Some parts may be in the store and some not: what the cache learned from reads during the
@@ -287,6 +304,12 @@ WriteSet Pipeline::TakePart(BatchContext& ctx) {
   WriteSet w = ctx.TakeWrites();
   w.activity = std::move(activity_);
   activity_.clear();
+  if (parts_.route_sources) {
+    w.account_sources.assign(route_accounts_.begin(), route_accounts_.end());
+    route_accounts_.clear();
+    w.event_sources = std::move(route_events_);
+    route_events_.clear();
+  }
   // The run's span rides along with writes the batch makes anyway (or with the index): a batch
   // of read-only calls alone still writes nothing when the index is off.
   if (parts_.record_activity || !w.empty()) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/applier.h"
@@ -101,6 +103,9 @@ struct PipelineParts {
   // activity record). The decoder is then used by that thread only, and the rule engine's
   // Prepare too.
   bool decode_ahead = false;
+  // Fill WriteSet::account_sources and event_sources, for a store that routes writes by the
+  // source they came from (the changelog).
+  bool route_sources = false;
 };
 
 class ActivityRunTracker;
@@ -117,6 +122,10 @@ class Pipeline {
   // positions), then emits finding changes. On a store error nothing of the batch is kept and
   // the error is returned: the caller must not advance past the batch.
   Status ProcessBatch(const std::vector<PipelineRecord>& batch);
+
+  // The store was changed by someone else between batches (a changelog restore): forgets what
+  // the cache holds and reads the event-time watermark again.
+  void StoreChangedUnderneath();
 
   const PipelineCounters& counters() const { return counters_; }
   int64_t watermark_ms() const { return watermark_ms_; }
@@ -135,6 +144,9 @@ class Pipeline {
   std::unique_ptr<ActivityRunTracker> activity_run_;
   std::unique_ptr<Committer> committer_;       // when commit_every_records > 0
   std::unique_ptr<DecodeAhead> decode_ahead_;  // when decode_ahead
+  // With route_sources: the part's account -> source and event id -> source.
+  std::unordered_map<std::string, std::string> route_accounts_;
+  std::vector<std::pair<std::string, std::string>> route_events_;
 
   // The writes since the last part, with the activity records gathered since.
   WriteSet TakePart(BatchContext& ctx);

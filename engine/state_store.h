@@ -43,6 +43,10 @@ struct HistoryEntry {
   std::string replay;
 };
 
+// The position key under which the pipeline keeps its event-time watermark (the newest event
+// time committed), which also drives the seen-id time to live.
+inline constexpr std::string_view kWatermarkPosition = "watermark";
+
 // Where a source stands: the next record to read. Kafka: "kafka:topic/partition"; files:
 // "file:/abs/path".
 struct SourcePosition {
@@ -108,6 +112,11 @@ struct WriteSet {
   // false: part of a batch whose last WriteSet is durable; the store may leave this one unsynced
   // (it is written in order before that one, and syncing that one syncs it).
   bool durable = true;
+  // Not stored: which source (position key) the events behind these writes came from, by the
+  // events' account and by remembered event id, for stores that route writes by source (the
+  // changelog, ingest/changelog.h). Filled only with PipelineParts::route_sources.
+  std::vector<std::pair<std::string, std::string>> account_sources;  // account -> source
+  std::vector<std::pair<std::string, std::string>> event_sources;    // event id -> source
   bool empty() const {
     return put_resources.empty() && delete_resources.empty() && history.empty() &&
            seen_event_ids.empty() && findings.empty() && positions.empty() &&

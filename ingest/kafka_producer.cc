@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -18,8 +19,16 @@ struct KafkaProducer::Impl {
   rd_kafka_t* rk = nullptr;
   std::atomic<int64_t> delivered{0};
   std::atomic<int64_t> failed{0};
-  std::mutex mu;
+  mutable std::mutex mu;
   std::string first_failure;  // guarded by mu
+  // Highest delivered offset per (topic, partition); guarded by mu.
+  std::map<std::pair<std::string, int32_t>, int64_t> delivered_offsets;
+
+  // Queues one message (partition RD_KAFKA_PARTITION_UA: the partitioner's choice; a null
+  // `value`: a tombstone), serving delivery reports while the local queue is full.
+  Status Produce(const std::string& topic, int32_t partition, std::string_view key,
+                 const std::string_view* value, int64_t timestamp_ms,
+                 const std::vector<std::pair<std::string, std::string>>& headers);
 
   ~Impl() {
     if (rk == nullptr) return;
@@ -67,6 +76,10 @@ Status KafkaProducer::Open(const KafkaProducerOptions& options,
         auto* impl = static_cast<Impl*>(opaque);
         if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           impl->delivered.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard<std::mutex> lock(impl->mu);
+          int64_t& top =
+              impl->delivered_offsets[{rd_kafka_topic_name(msg->rkt), msg->partition}];
+          if (msg->offset > top) top = msg->offset;
           return;
         }
         impl->failed.fetch_add(1, std::memory_order_relaxed);
@@ -91,7 +104,35 @@ KafkaProducer::~KafkaProducer() = default;
 Status KafkaProducer::Produce(std::string_view topic, std::string_view key,
                               std::string_view value, int64_t timestamp_ms,
                               const std::vector<std::pair<std::string, std::string>>& headers) {
-  const std::string topic_name(topic);
+  return impl_->Produce(std::string(topic), RD_KAFKA_PARTITION_UA, key, &value, timestamp_ms,
+                        headers);
+}
+
+Status KafkaProducer::ProduceToPartition(std::string_view topic, int32_t partition,
+                                         std::string_view key, const std::string* value) {
+  std::string_view v = value != nullptr ? std::string_view(*value) : std::string_view();
+  return impl_->Produce(std::string(topic), partition, key, value != nullptr ? &v : nullptr, 0,
+                        {});
+}
+
+std::vector<std::pair<int32_t, int64_t>> KafkaProducer::DeliveredOffsets(
+    std::string_view topic) const {
+  std::vector<std::pair<int32_t, int64_t>> out;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const auto& [tp, offset] : impl_->delivered_offsets) {
+    if (tp.first == topic) out.emplace_back(tp.second, offset);
+  }
+  return out;
+}
+
+int64_t KafkaProducer::queued() const { return rd_kafka_outq_len(impl_->rk); }
+
+Status KafkaProducer::Impl::Produce(
+    const std::string& topic_name, int32_t partition, std::string_view key,
+    const std::string_view* value, int64_t timestamp_ms,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  char* payload = value != nullptr ? const_cast<char*>(value->data()) : nullptr;
+  const size_t payload_size = value != nullptr ? value->size() : 0;
   for (;;) {
     rd_kafka_headers_t* hdrs = nullptr;
     if (!headers.empty()) {
@@ -102,15 +143,15 @@ Status KafkaProducer::Produce(std::string_view topic, std::string_view key,
       }
     }
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        impl_->rk, RD_KAFKA_V_TOPIC(topic_name.c_str()),
+        rk, RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_VALUE(payload, payload_size),
         RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);  // not taken over on failure
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(impl_->rk, 50);
+      rd_kafka_poll(rk, 50);
       continue;
     }
     return Status::Error("producing to " + topic_name + ": " + rd_kafka_err2str(e));

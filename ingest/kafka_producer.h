@@ -40,6 +40,15 @@ class KafkaProducer {
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                  int64_t timestamp_ms = 0,
                  const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Queues one message for an explicit partition; a null `value` is a tombstone (a compacted
+  // topic then forgets `key`). Blocks like Produce while the local queue is full.
+  Status ProduceToPartition(std::string_view topic, int32_t partition, std::string_view key,
+                            const std::string* value);
+  // The highest offset delivered so far in each partition of `topic` (partitions with nothing
+  // delivered are absent).
+  std::vector<std::pair<int32_t, int64_t>> DeliveredOffsets(std::string_view topic) const;
+  // Messages queued and not yet delivered.
+  int64_t queued() const;
   // Serves delivery reports without blocking; returns the first permanent delivery failure since
   // the last call.
   Status Poll();

@@ -127,6 +127,17 @@ struct KafkaSource::Impl {
   }
 
   void Assign(rd_kafka_topic_partition_list_t* parts) {
+    if (owner->assign_ && owner->assign_failed_.ok() && parts->cnt > 0) {
+      std::vector<std::pair<std::string, int32_t>> assigned;
+      for (int i = 0; i < parts->cnt; ++i) {
+        assigned.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+      }
+      Status s = owner->assign_(assigned);
+      if (!s.ok()) {
+        SetError("on assignment: " + s.message());
+        owner->assign_failed_ = Status::Error("on assignment: " + s.message());
+      }
+    }
     // Stored position vs the group's committed offset: take the larger (see the header).
     rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t ce = rd_kafka_committed(rk, committed, 10000);
@@ -366,6 +377,7 @@ Status KafkaSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
   out->clear();
   *more = true;
   if (impl_->closed) return Status::Error("Kafka source is closed");
+  if (!assign_failed_.ok()) return assign_failed_;
   impl_->in_hand = out;
   const auto deadline = Clock::now() + std::chrono::milliseconds(impl_->options.batch_max_wait_ms);
   while (out->size() < max) {
@@ -399,6 +411,10 @@ Status KafkaSource::Next(size_t max, std::vector<RawRecord>* out, bool* more) {
     rd_kafka_message_destroy(msg);
   }
   impl_->in_hand = nullptr;
+  if (!assign_failed_.ok()) {
+    out->clear();  // of partitions without their state: nothing of them may be applied
+    return assign_failed_;
+  }
   const auto now = Clock::now();
   if (now - impl_->last_lag_refresh > std::chrono::seconds(1)) {
     impl_->last_lag_refresh = now;

@@ -75,6 +75,14 @@ class KafkaSource : public RecordSource {
   using DrainHandler = std::function<Status(const std::vector<RawRecord>& batch)>;
   void SetDrainHandler(DrainHandler handler) { drain_ = std::move(handler); }
 
+  // Runs when partitions are assigned, before their stored positions are read: brings the
+  // state of those partitions in (the changelog restore). When it fails the partitions are
+  // still taken (the group would wait for them otherwise) but Next() returns its error from
+  // then on: the caller stops rather than consume without the partitions' state.
+  using AssignHandler =
+      std::function<Status(const std::vector<std::pair<std::string, int32_t>>& partitions)>;
+  void SetAssignHandler(AssignHandler handler) { assign_ = std::move(handler); }
+
   // Leaves the group: the batch in hand must have been made durable (or it is re-read by the next
   // owner). Revokes the assignment (committing what is durable) and leaves the group, waiting at
   // most close_timeout_ms in all; when the cluster does not answer in that time (broker gone,
@@ -109,6 +117,8 @@ class KafkaSource : public RecordSource {
   KafkaSource() = default;
   std::shared_ptr<Impl> impl_;  // shared with a destroy that outlives the destructor
   DrainHandler drain_;
+  AssignHandler assign_;
+  Status assign_failed_;
   std::atomic<bool> connected_{true};
   std::atomic<int64_t> rebalances_{0};
   friend struct Impl;

@@ -7,7 +7,6 @@ namespace driftwatch {
 
 namespace {
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-constexpr std::string_view kWatermarkSource = "watermark";
 }  // namespace
 
 MemoryStore::MemoryStore(int seen_ttl_days) : ttl_ms_(seen_ttl_days * kDayMs) {}
@@ -71,7 +70,7 @@ Status MemoryStore::Commit(const WriteSet& batch) {
   }
   for (const SourcePosition& p : batch.positions) {
     positions_[p.source] = p.next_offset;
-    if (p.source == kWatermarkSource && p.next_offset > watermark_ms_) {
+    if (p.source == kWatermarkPosition && p.next_offset > watermark_ms_) {
       watermark_ms_ = p.next_offset;
     }
   }

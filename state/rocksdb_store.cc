@@ -29,7 +29,6 @@ constexpr const char* kCfFindings = "findings";
 constexpr const char* kCfPositions = "positions";
 constexpr const char* kCfSeen = "seen";
 constexpr const char* kMetaFormatVersion = "format_version";
-constexpr std::string_view kWatermarkSource = "watermark";
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 enum CfIndex { kMeta = 0, kResources, kHistory, kFindings, kPositions, kSeen, kCfCount };
@@ -253,7 +252,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   }
 
   std::string watermark;
-  s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kPositions), ToSlice(kWatermarkSource),
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kPositions), ToSlice(kWatermarkPosition),
                     &watermark);
   int64_t wm = 0;
   if (s.ok() && state_format::DecodeInt64(watermark, &wm)) impl->AdvanceWatermark(wm);
@@ -353,7 +352,7 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   for (const SourcePosition& p : batch.positions) {
     s = wb.Put(impl_->cf(kPositions), p.source, state_format::EncodeInt64(p.next_offset));
     if (!s.ok()) return Status::Error("state batch: " + s.ToString());
-    if (p.source == kWatermarkSource) newest = std::max(newest, p.next_offset);
+    if (p.source == kWatermarkPosition) newest = std::max(newest, p.next_offset);
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
     if (impl_->activity == nullptr) return Status::Error("state has no activity family");

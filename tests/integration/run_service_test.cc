@@ -142,6 +142,38 @@ struct StoredState {
   int64_t positions = 0;  // sum of next offsets over the partitions
 };
 
+// How two maps differ, briefly: counts and the first differing key ("" when equal).
+std::string MapDifference(const std::map<std::string, std::string>& got,
+                          const std::map<std::string, std::string>& want) {
+  if (got == want) return "";
+  int missing = 0, extra = 0, changed = 0;
+  std::string first;
+  for (const auto& [k, v] : want) {
+    auto it = got.find(k);
+    if (it == got.end()) {
+      ++missing;
+    } else if (it->second != v) {
+      ++changed;
+    } else {
+      continue;
+    }
+    if (first.empty()) first = k;
+  }
+  for (const auto& [k, v] : got) {
+    if (want.count(k) == 0 && ++extra == 1 && first.empty()) first = k;
+  }
+  return std::to_string(missing) + " missing, " + std::to_string(extra) + " extra, " +
+         std::to_string(changed) + " different; first: " + first;
+}
+
+// `got` equals `want` in resources, findings, history size and positions.
+void ExpectSameState(const StoredState& got, const StoredState& want, const std::string& what) {
+  EXPECT_EQ(got.positions, want.positions) << what;
+  EXPECT_EQ(MapDifference(got.resources, want.resources), "") << what << ": resources";
+  EXPECT_EQ(MapDifference(got.findings, want.findings), "") << what << ": findings";
+  EXPECT_EQ(got.history, want.history) << what << ": history entries";
+}
+
 StoredState ReadState(const std::string& dir) {
   StoredState s;
   RocksDbStoreOptions options;
@@ -218,13 +250,16 @@ class RunServiceTest : public ::testing::Test {
   }
 
   std::string WriteConfig(const std::string& name, const std::string& group, int batch_size,
-                          const std::string& findings_topic = "") {
+                          const std::string& findings_topic = "",
+                          const std::string& changelog_topic = "") {
     const std::string path = dir_ + "/" + name + ".yaml";
     std::ofstream(path) << "kafka:\n"
                         << "  brokers: [\"" << broker_->bootstrap() << "\"]\n"
                         << "  topics: [ct]\n"
                         << "  group_id: " << group << "\n"
                         << (findings_topic.empty() ? "" : "  findings_topic: " + findings_topic + "\n")
+                        << (changelog_topic.empty() ? ""
+                                                    : "  changelog_topic: " + changelog_topic + "\n")
                         << "  batch_size: " << batch_size << "\n"
                         << "  batch_max_wait_ms: 50\n"
                         << "  properties:\n"
@@ -340,6 +375,58 @@ TEST_F(RunServiceTest, SigkillAtRandomMomentsThenRestartEqualsAnUninterruptedRun
   EXPECT_EQ(after.resources, ref.resources);
   EXPECT_EQ(after.findings, ref.findings);
   EXPECT_EQ(after.history, ref.history);
+}
+
+// A member replaced by one with an empty state directory continues with the state the group
+// built, and a member that comes back takes in what others changed meanwhile: each step's state
+// equals an uninterrupted single run's over the same records.
+TEST_F(RunServiceTest, ChangelogHandsStateOverBetweenMembersOfAGroup) {
+  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", kPartitions).ok());
+  auto restored_of = [&](const std::string& name) {
+    // "changelog: N record(s) restored for ..." lines of one run's log, summed.
+    std::istringstream log(ReadFile(dir_ + "/" + name + ".err"));
+    std::string line;
+    int64_t n = 0;
+    const std::string marker = "changelog: ";
+    while (std::getline(log, line)) {
+      const size_t at = line.find(marker);
+      if (at != std::string::npos && line.find("restored for", at) != std::string::npos) {
+        n += std::atoll(line.c_str() + at + marker.size());
+      }
+    }
+    return n;
+  };
+  const std::string ref_config = WriteConfig("ref", "g-ref", 100);
+  int records = Produce(0, 3000);
+
+  // Member A alone takes the first part.
+  ASSERT_EQ(RunToEnd("a", WriteConfig("a", "g-ho", 100, "", "ct-changelog")), 0)
+      << ReadFile(dir_ + "/a.err");
+  EXPECT_EQ(restored_of("a"), 0) << "nothing to restore yet";
+
+  // A is gone; B joins with an empty state directory and takes the second part (a third of the
+  // first, so that what B adds to the changelog is less than what it restores).
+  records += Produce(3000, 4000);
+  ASSERT_EQ(RunToEnd("b", WriteConfig("b", "g-ho", 100, "", "ct-changelog")), 0)
+      << ReadFile(dir_ + "/b.err");
+  const int64_t b_restored = restored_of("b");
+  EXPECT_GT(b_restored, 0) << ReadFile(dir_ + "/b.err");
+  ASSERT_EQ(RunToEnd("ref", ref_config), 0);
+  StoredState ref = ReadState(dir_ + "/ref-state");
+  ASSERT_EQ(ref.positions, records);
+  ExpectSameState(ReadState(dir_ + "/b-state"), ref, "B after taking over from A");
+
+  // A comes back for the third part: it reads only what B wrote since A left.
+  records += Produce(4000, 6000);
+  ASSERT_EQ(RunToEnd("a2", WriteConfig("a", "g-ho", 100, "", "ct-changelog")), 0)
+      << ReadFile(dir_ + "/a2.err");
+  const int64_t a_restored = restored_of("a2");
+  EXPECT_GT(a_restored, 0);
+  EXPECT_LT(a_restored, b_restored) << "A read the whole changelog, not what changed";
+  ASSERT_EQ(RunToEnd("ref", ref_config), 0);
+  ref = ReadState(dir_ + "/ref-state");
+  ASSERT_EQ(ref.positions, records);
+  ExpectSameState(ReadState(dir_ + "/a-state"), ref, "A after coming back");
 }
 
 TEST_F(RunServiceTest, SigtermDrainsCommitsAndExitsZero) {
