@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -213,6 +214,8 @@ StoredState ReadState(const std::string& dir) {
 
 class RunServiceTest : public ::testing::Test {
  protected:
+  static bool svc_ready(const Service& svc) { return svc.Logged("Kafka reachable: ready"); }
+
   void SetUp() override {
     if (Binary().empty()) GTEST_SKIP() << "DW_BINARY is not set (run through ctest)";
     char tmpl[] = "/tmp/dw-run-test-XXXXXX";
@@ -271,6 +274,29 @@ class RunServiceTest : public ::testing::Test {
                         << "-findings.ndjson\n"
                         << "dead_letter:\n  path: " << dir_ << "/" << name << "-dead.ndjson\n";
     return path;
+  }
+
+  // The sum of the group's committed offsets over the partitions of "ct" (-1 on error). Asks
+  // without joining the group.
+  int64_t Committed(const std::string& group) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err, sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof(err));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (rk == nullptr) return -1;
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(list, "ct", p);
+    int64_t committed = -1;
+    if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      committed = 0;
+      for (int p = 0; p < kPartitions; ++p) {
+        committed += std::max<int64_t>(0, list->elems[p].offset);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_destroy(rk);
+    return committed;
   }
 
   // Runs to completion (idle exit) and returns the exit code.
@@ -429,6 +455,60 @@ TEST_F(RunServiceTest, ChangelogHandsStateOverBetweenMembersOfAGroup) {
   ExpectSameState(ReadState(dir_ + "/a-state"), ref, "A after coming back");
 }
 
+// Two running members: B joins while A consumes, A leaves while B consumes, records arriving
+// all along. Every finding status change is emitted once by one of them, and a third member
+// with an empty state directory, given every partition afterwards, holds what an uninterrupted
+// single run holds.
+TEST_F(RunServiceTest, ChangelogKeepsTheGroupsStateWholeThroughRebalances) {
+  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", kPartitions).ok());
+  int records = Produce(0, 1500);
+  Service a({"run", "--config", WriteConfig("a", "g-live", 50, "", "ct-changelog")},
+            dir_ + "/a");
+  ASSERT_TRUE(WaitFor([&] { return svc_ready(a); }, 30000)) << a.err();
+  records += Produce(1500, 2500);
+  Service b({"run", "--config", WriteConfig("b", "g-live", 50, "", "ct-changelog")},
+            dir_ + "/b");
+  ASSERT_TRUE(WaitFor([&] { return svc_ready(b); }, 30000)) << b.err();
+  for (int64_t i = 2500; i < 4000; i += 250) {
+    records += Produce(i, i + 250);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  a.Signal(SIGTERM);
+  for (int64_t i = 4000; i < 5000; i += 250) {
+    records += Produce(i, i + 250);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(a.Wait(15000), 0) << a.err();
+  ASSERT_TRUE(WaitFor([&] { return Committed("g-live") == records; }, 60000))
+      << "committed " << Committed("g-live") << " of " << records << "\n" << b.err();
+  b.Signal(SIGTERM);
+  ASSERT_EQ(b.Wait(15000), 0) << b.err();
+  EXPECT_TRUE(b.Logged("record(s) restored for")) << b.err();
+  EXPECT_GT(ReadState(dir_ + "/a-state").positions, 0) << "A consumed nothing";
+
+  ASSERT_EQ(RunToEnd("ref", WriteConfig("ref", "g-ref", 100)), 0);
+  const StoredState ref = ReadState(dir_ + "/ref-state");
+  ASSERT_EQ(ref.positions, records);
+  ASSERT_EQ(RunToEnd("c", WriteConfig("c", "g-live", 100, "", "ct-changelog")), 0);
+  ExpectSameState(ReadState(dir_ + "/c-state"), ref, "C restored from the changelog");
+
+  // Status changes: A's and B's together are the reference run's, each once.
+  auto lines_of = [&](const std::string& path) {
+    std::multiset<std::string> lines;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) lines.insert(line);
+    return lines;
+  };
+  std::multiset<std::string> emitted = lines_of(dir_ + "/a-findings.ndjson");
+  for (const std::string& l : lines_of(dir_ + "/b-findings.ndjson")) emitted.insert(l);
+  const std::multiset<std::string> want = lines_of(dir_ + "/ref-findings.ndjson");
+  EXPECT_GT(want.size(), 0u);
+  EXPECT_EQ(emitted.size(), want.size()) << "status changes lost or emitted twice";
+  EXPECT_TRUE(emitted == want);
+  EXPECT_TRUE(lines_of(dir_ + "/c-findings.ndjson").empty()) << "restoring emitted findings";
+}
+
 TEST_F(RunServiceTest, SigtermDrainsCommitsAndExitsZero) {
   Produce(0, 3000);
   Service svc({"run", "--config", WriteConfig("term", "g-term", 50)}, dir_ + "/term");
@@ -442,20 +522,7 @@ TEST_F(RunServiceTest, SigtermDrainsCommitsAndExitsZero) {
   EXPECT_GT(s.positions, 0);
 
   // The group's committed offsets equal the stored positions: the last batch was committed.
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "g-term", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  ASSERT_NE(rk, nullptr);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-  for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(list, "ct", p);
-  ASSERT_EQ(rd_kafka_committed(rk, list, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  int64_t committed = 0;
-  for (int p = 0; p < kPartitions; ++p) committed += std::max<int64_t>(0, list->elems[p].offset);
-  rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_destroy(rk);
-  EXPECT_EQ(committed, s.positions);
+  EXPECT_EQ(Committed("g-term"), s.positions);
 }
 
 TEST_F(RunServiceTest, BrokerOutageNotReadyThenReconnectsAndLosesNothing) {
