@@ -272,6 +272,12 @@ int RunService(const Args& args) {
     }
   }
 
+  // Time-driven checks (access key age) of the resources already in state.
+  if (Status s = PrimeRuleEngine(rules.get(), state); !s.ok()) {
+    Log("rules: scheduling time-driven checks: %s", s.message().c_str());
+    return 1;
+  }
+
   // Metrics.
   MetricsProbeOptions probe_options;
   probe_options.version = DW_VERSION;
@@ -411,6 +417,7 @@ int RunService(const Args& args) {
       if (restored > 0) {
         pipeline.StoreChangedUnderneath();
         if (Status m = probe.LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
+        if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
       }
       Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.1f s",
           static_cast<long long>(restored), assigned.size(),

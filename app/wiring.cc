@@ -74,7 +74,7 @@ Status PrimeRuleEngine(RuleEngine* rules, StateStore* store) {
   if (compiled == nullptr) return Status::Ok();
   int64_t watermark = 0;
   bool found = false;
-  Status s = store->GetPosition("watermark", &watermark, &found);
+  Status s = store->GetPosition(kWatermarkPosition, &watermark, &found);
   if (!s.ok()) return s;
   if (!found) return Status::Ok();
   return compiled->PrimeDeadlines(store, watermark);

@@ -509,6 +509,38 @@ TEST_F(RunServiceTest, ChangelogKeepsTheGroupsStateWholeThroughRebalances) {
   EXPECT_TRUE(lines_of(dir_ + "/c-findings.ndjson").empty()) << "restoring emitted findings";
 }
 
+// Time-driven checks survive a restart: a key created in the first run is found too old when a
+// later run's events carry the event time past the limit.
+TEST_F(RunServiceTest, AccessKeyAgeIsCheckedAfterARestart) {
+  std::ifstream scenario(std::string(DW_SOURCE_DIR) + "/tests/data/incident/scenario.ndjson");
+  std::string line, create_key;
+  while (std::getline(scenario, line)) {
+    if (line.find("\"eventName\":\"CreateAccessKey\"") != std::string::npos &&
+        line.find("\"eventTime\":\"2026-10-01T10:02:10Z\"") != std::string::npos) {
+      create_key = line;
+    }
+  }
+  ASSERT_FALSE(create_key.empty());
+  ASSERT_TRUE(producer_->Produce("ct", "111122223333", create_key).ok());
+  ASSERT_TRUE(producer_->Flush(10000).ok());
+  const std::string config = WriteConfig("age", "g-age", 100);
+  ASSERT_EQ(RunToEnd("age", config), 0) << ReadFile(dir_ + "/age.err");
+  const std::string rule = "\"rule_id\":\"identity-access-key-too-old\"";
+  EXPECT_EQ(ReadFile(dir_ + "/age-findings.ndjson").find(rule), std::string::npos)
+      << "a key one day old is not too old";
+
+  // 106 days after the key was made (policy.access_key_max_age_days defaults to 90).
+  testing_gen::GenOptions later;
+  later.start_ms = 1799971200000;  // 2027-01-15T00:00:00Z
+  testing_gen::CloudTrailGen gen(later);
+  const std::string event = gen.Event(0);
+  ASSERT_TRUE(producer_->Produce("ct", gen.account(), event).ok());
+  ASSERT_TRUE(producer_->Flush(10000).ok());
+  ASSERT_EQ(RunToEnd("age2", config), 0) << ReadFile(dir_ + "/age2.err");
+  const std::string findings = ReadFile(dir_ + "/age-findings.ndjson");
+  EXPECT_NE(findings.find(rule), std::string::npos) << findings;
+}
+
 TEST_F(RunServiceTest, SigtermDrainsCommitsAndExitsZero) {
   Produce(0, 3000);
   Service svc({"run", "--config", WriteConfig("term", "g-term", 50)}, dir_ + "/term");
