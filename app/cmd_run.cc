@@ -489,6 +489,10 @@ int RunService(const Args& args) {
       last_tick = now;
       for (const PartitionLag& l : source->lag()) probe.OnKafkaLag(l.topic, l.partition, l.lag);
       probe.OnStateSize(DirectorySizeBytes(cfg.state_path));
+      if (changelog) {
+        const ChangelogStats cs = changelog->stats();
+        probe.OnChangelog(cs.produced, cs.restored);
+      }
       if (producer) {
         if (Status ps = producer->Poll(); !ps.ok()) Log("%s", ps.message().c_str());
       }

@@ -126,6 +126,13 @@ MetricsProbe::Impl::Impl(const MetricsProbeOptions& o) : options(o) {
                     .Help("Bytes the state store (RocksDB) occupies on disk")
                     .Register(reg)
                     .Add({});
+  auto& changelog = prometheus::BuildCounter()
+                        .Name("driftwatch_changelog_records_total")
+                        .Help("State records produced to the changelog topic, and read back "
+                              "from it on assignment (kafka.changelog_topic)")
+                        .Register(reg);
+  changelog_produced = &changelog.Add({{"direction", "produced"}});
+  changelog_restored = &changelog.Add({{"direction", "restored"}});
   prometheus::BuildGauge()
       .Name("driftwatch_build_info")
       .Help("Always 1; the version that is running")
@@ -309,6 +316,19 @@ void MetricsProbe::OnKafkaLag(std::string_view topic, int32_t partition, int64_t
     it = m.kafka_lag.emplace(std::move(key), g).first;
   }
   it->second->Set(static_cast<double>(std::max<int64_t>(0, lag)));
+}
+
+void MetricsProbe::OnChangelog(int64_t produced_total, int64_t restored_total) {
+  std::lock_guard<std::mutex> lock(impl_->side_mu);
+  Impl& m = *impl_;
+  if (produced_total > m.changelog_produced_seen) {
+    m.changelog_produced->Increment(static_cast<double>(produced_total - m.changelog_produced_seen));
+    m.changelog_produced_seen = produced_total;
+  }
+  if (restored_total > m.changelog_restored_seen) {
+    m.changelog_restored->Increment(static_cast<double>(restored_total - m.changelog_restored_seen));
+    m.changelog_restored_seen = restored_total;
+  }
 }
 
 void MetricsProbe::OnStateSize(int64_t bytes) {

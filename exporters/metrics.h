@@ -61,6 +61,9 @@ class MetricsProbe final : public PipelineProbe {
   void OnResourceCounts(const std::vector<std::pair<std::string, int64_t>>& counts) override;
   void OnKafkaLag(std::string_view topic, int32_t partition, int64_t lag) override;
   void OnStateSize(int64_t bytes) override;
+  // driftwatch_changelog_records_total: the changelog's running totals (ChangelogStats), counted
+  // by how much they grew since the last call.
+  void OnChangelog(int64_t produced_total, int64_t restored_total);
 
   // Replaces the open-findings gauge with exactly these findings (those with status open), so a
   // restarted service exports the posture it stored. Call before the pipeline starts.

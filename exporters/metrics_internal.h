@@ -87,6 +87,10 @@ struct MetricsProbe::Impl {
   Gauge* resources_other = nullptr;
   std::map<std::pair<std::string, int32_t>, Gauge*, std::less<>> kafka_lag;
   Gauge* state_size = nullptr;
+  Counter* changelog_produced = nullptr;
+  Counter* changelog_restored = nullptr;
+  int64_t changelog_produced_seen = 0;  // totals already counted
+  int64_t changelog_restored_seen = 0;
 };
 
 }  // namespace driftwatch

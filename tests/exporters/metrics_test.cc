@@ -377,6 +377,17 @@ TEST_F(MetricsServerTest, KafkaLagAndStateSize) {
   EXPECT_EQ(Value(m, "driftwatch_state_size_bytes"), 1024);
 }
 
+TEST_F(MetricsServerTest, ChangelogTotalsAreCountedByHowMuchTheyGrew) {
+  auto m = Scrape();
+  EXPECT_EQ(Value(m, R"(driftwatch_changelog_records_total{direction="produced"})"), 0);
+  probe_.OnChangelog(5, 0);
+  probe_.OnChangelog(12, 300);
+  probe_.OnChangelog(12, 300);  // no growth, nothing counted
+  m = Scrape();
+  EXPECT_EQ(Value(m, R"(driftwatch_changelog_records_total{direction="produced"})"), 12);
+  EXPECT_EQ(Value(m, R"(driftwatch_changelog_records_total{direction="restored"})"), 300);
+}
+
 TEST(MetricsProbeTest, CardinalityIsBounded) {
   MetricsProbeOptions options;
   options.max_accounts = 2;
