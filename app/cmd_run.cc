@@ -34,6 +34,9 @@
 namespace driftwatch::app {
 namespace {
 
+// How long a member waits, before it releases partitions, for its changelog records to arrive.
+constexpr int kChangelogRevokeWaitMs = 30000;
+
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true); }
@@ -402,7 +405,14 @@ int RunService(const Args& args) {
   }
   Status drain_status;
   source->SetDrainHandler([&](const std::vector<RawRecord>& batch) {
-    Status s = process(batch);
+    Status s = batch.empty() ? Status::Ok() : process(batch);
+    // The partitions' next owner restores them from the changelog: everything must be there
+    // before they are released (and before their offsets are committed).
+    if (s.ok() && changelog && !changelog->WaitDelivered(kChangelogRevokeWaitMs)) {
+      s = Status::Error("the changelog was not delivered within " +
+                        std::to_string(kChangelogRevokeWaitMs / 1000) +
+                        " s; stopping rather than hand partitions over without their state");
+    }
     if (!s.ok()) drain_status = s;
     return s;
   });

@@ -274,6 +274,12 @@ bool ChangelogStore::delivered() {
   return true;
 }
 
+bool ChangelogStore::WaitDelivered(int timeout_ms) {
+  if (delivered()) return true;
+  (void)producer_->Flush(timeout_ms);
+  return delivered();
+}
+
 Status ChangelogStore::SavePositions() {
   if (!delivered()) return Status::Ok();  // stored later, once delivered
   WriteSet w;

@@ -123,6 +123,9 @@ class ChangelogStore : public StateStore {
 
   // Everything produced by durable commits so far is delivered.
   bool delivered();
+  // Waits up to `timeout_ms` for everything produced to be delivered; delivered() after it.
+  // Before a partition is released: its next owner must find all of this member's records.
+  bool WaitDelivered(int timeout_ms);
   // Stores how far this store stands in the changelog partitions now (otherwise stored with the
   // next commit), so that the next Restore starts there: for shutdown.
   Status SavePositions();

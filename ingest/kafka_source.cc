@@ -173,19 +173,24 @@ struct KafkaSource::Impl {
     for (int i = 0; i < parts->cnt; ++i) {
       revoked[{parts->elems[i].topic, parts->elems[i].partition}] = true;
     }
-    if (in_hand != nullptr && !in_hand->empty()) {
-      bool drained = false;
-      if (!lost && owner->drain_) {
-        Status s = owner->drain_(*in_hand);
-        if (s.ok()) {
-          drained = true;
+    // The drain handler runs even with nothing in hand: it may have to wait for what earlier
+    // batches wrote to reach others (the changelog) before the partitions go.
+    const bool have = in_hand != nullptr && !in_hand->empty();
+    bool drained = false;
+    if (!lost && owner->drain_) {
+      Status s = owner->drain_(have ? *in_hand : std::vector<RawRecord>());
+      if (s.ok()) {
+        drained = true;
+        if (have) {
           in_hand->clear();
           for (const auto& [tp, next] : hand_next) durable_next[tp] = next;
           hand_next.clear();
-        } else {
-          SetError("draining before revoke: " + s.message());
         }
+      } else {
+        SetError("draining before revoke: " + s.message());
       }
+    }
+    if (have) {
       if (!drained) {
         // Not durable: the next owner reads these again from the committed offset.
         std::vector<RawRecord> kept;

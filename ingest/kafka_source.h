@@ -71,7 +71,9 @@ class KafkaSource : public RecordSource {
   // Everything Next() returned so far is durable: commit those offsets to Kafka (asynchronously).
   void OnBatchDurable();
 
-  // Makes records durable before their partitions are revoked; returns Ok when they are.
+  // Makes records durable before their partitions are revoked; returns Ok when they are. Called
+  // before every revocation (not when partitions are lost), with the batch in hand or an empty
+  // one.
   using DrainHandler = std::function<Status(const std::vector<RawRecord>& batch)>;
   void SetDrainHandler(DrainHandler handler) { drain_ = std::move(handler); }
 
