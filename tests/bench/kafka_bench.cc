@@ -7,11 +7,14 @@
 // the first record to the last. Prints the rates and the ratios driftwatch/no-op (target
 // >= 0.90) and driftwatch/python (target >= 8).
 //
-// usage: kafka_bench [--no-activity-index] [RECORDS] [PARTITIONS]   (default 100000 records, 48
+// usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS] [PARTITIONS]   (default
+// 100000 records, 48
 // partitions; the embedded broker keeps about 5 MB per partition, so records * ~1 KB / partitions
 // must stay under that). driftwatch runs as the live service does by default, with the activity
 // index on (state.activity_index); --no-activity-index turns it off in the config the bench
-// writes, so running both ways measures the index's cost. DW_BINARY names the driftwatch binary
+// writes, so running both ways measures the index's cost; --changelog sets kafka.changelog_topic
+// (a topic with as many partitions), which measures the hand-over's cost. DW_BINARY names the
+// driftwatch binary
 // (default: ../driftwatch beside this program).
 
 #include <librdkafka/rdkafka.h>
@@ -91,13 +94,18 @@ double RateFrom(const std::string& log, const std::string& marker) {
 
 int main(int argc, char** argv) {
   bool activity_index = true;
+  bool changelog = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--no-activity-index") {
       activity_index = false;
+    } else if (a == "--changelog") {
+      changelog = true;
     } else if (a.rfind("-", 0) == 0) {
-      std::fprintf(stderr, "usage: kafka_bench [--no-activity-index] [RECORDS] [PARTITIONS]\n");
+      std::fprintf(stderr,
+                   "usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS] "
+                   "[PARTITIONS]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     } else {
       positional.push_back(a);
@@ -106,12 +114,14 @@ int main(int argc, char** argv) {
   const long records = positional.size() > 0 ? std::atol(positional[0].c_str()) : 100000;
   const int partitions = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 48;
   if (records < 2 || partitions < 1 || positional.size() > 2) {
-    std::fprintf(stderr, "usage: kafka_bench [--no-activity-index] [RECORDS >= 2] [PARTITIONS]\n");
+    std::fprintf(stderr, "usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS >= 2] "
+                 "[PARTITIONS]\n");
     return 2;
   }
   const char* mode = activity_index ? "activity index on (state.activity_index: true, the default)"
                                     : "activity index off (state.activity_index: false)";
-  std::printf("mode: driftwatch run with the %s\n", mode);
+  std::printf("mode: driftwatch run with the %s%s\n", mode,
+              changelog ? ", changelog on (kafka.changelog_topic)" : "");
   std::string binary = std::getenv("DW_BINARY") ? std::getenv("DW_BINARY") : "";
   if (binary.empty()) {
     binary =
@@ -122,7 +132,8 @@ int main(int argc, char** argv) {
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
   std::unique_ptr<EmbeddedBroker> broker;
-  if (!EmbeddedBroker::Start(1, &broker).ok() || !broker->CreateTopic("bench", partitions).ok()) {
+  if (!EmbeddedBroker::Start(1, &broker).ok() || !broker->CreateTopic("bench", partitions).ok() ||
+      (changelog && !broker->CreateTopic("bench-changelog", partitions).ok())) {
     std::fprintf(stderr, "embedded broker failed\n");
     return 1;
   }
@@ -156,6 +167,7 @@ int main(int argc, char** argv) {
   const std::string config = dir + "/bench.yaml";
   std::ofstream(config) << "kafka:\n  brokers: [\"" << broker->bootstrap()
                         << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch\n"
+                        << (changelog ? "  changelog_topic: bench-changelog\n" : "")
                         << "state:\n  path: " << dir << "/state\n"
                         << "  activity_index: " << (activity_index ? "true" : "false") << "\n"
                         << "metrics:\n  listen: 127.0.0.1:0\n"
