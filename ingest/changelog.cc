@@ -268,6 +268,9 @@ bool ChangelogStore::delivered() {
   if (producer_->queued() > 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [partition, offset] : producer_->DeliveredOffsets(options_.topic)) {
+    int64_t& noted = noted_offsets_[partition];
+    if (offset + 1 <= noted) continue;  // nothing new delivered there since
+    noted = offset + 1;
     pending_positions_.push_back({ChangelogPositionKey(options_.topic, partition), offset + 1});
   }
   delivered_.store(true);
@@ -293,6 +296,8 @@ Status ChangelogStore::SavePositions() {
 Status ChangelogStore::Restore(const std::vector<std::pair<std::string, int32_t>>& partitions,
                                int64_t* restored) {
   *restored = 0;
+  // What this store already delivered is stored first: it need not be read back.
+  if (Status s = SavePositions(); !s.ok()) return s;
   std::set<int32_t> wanted;
   for (const auto& [topic, partition] : partitions) wanted.insert(partition);
   for (int32_t p : wanted) {
@@ -379,7 +384,9 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
       }
       rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
       if (msg == nullptr) continue;
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (msg->partition != partition) {
+        // Left over from an earlier assignment of this reader: not this partition's.
+      } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         done = msg->offset >= hi;
       } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         last_error = rd_kafka_message_errstr(msg);

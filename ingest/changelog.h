@@ -149,6 +149,7 @@ class ChangelogStore : public StateStore {
   std::unordered_map<std::string, int32_t> routes_;  // account -> partition, learned or stored
   // "changelog:TOPIC/P" positions delivered but not yet stored: written with the next commit.
   std::vector<SourcePosition> pending_positions_;
+  std::unordered_map<int32_t, int64_t> noted_offsets_;  // the newest pending position noted
   std::atomic<int64_t> produced_{0};
   std::atomic<int64_t> unrouted_{0};
   std::atomic<int64_t> restored_{0};

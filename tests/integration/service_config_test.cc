@@ -23,6 +23,7 @@ TEST(ServiceConfigTest, TheCommentedExampleLoads) {
   EXPECT_EQ(cfg.kafka.brokers, (std::vector<std::string>{"kafka-1:9092", "kafka-2:9092"}));
   EXPECT_EQ(cfg.kafka.topics, (std::vector<std::string>{"cloudtrail", "aws-config"}));
   EXPECT_EQ(cfg.kafka.findings_topic, "driftwatch-findings");
+  EXPECT_EQ(cfg.kafka.changelog_topic, "driftwatch-changelog");
   EXPECT_EQ(cfg.kafka.batch_size, 1000);
   EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
   EXPECT_EQ(cfg.metrics.basic_auth_password_env, "DRIFTWATCH_METRICS_PASSWORD");
@@ -57,6 +58,22 @@ TEST(ServiceConfigTest, DefaultsWhenEmpty) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.cache_mb", 0), 0u)
       << FormatConfigProblem(problems[0]);
+}
+
+TEST(ServiceConfigTest, ChangelogTopicIsOffByDefaultAndMustBeATopicOfItsOwn) {
+  ServiceConfig cfg;
+  ASSERT_TRUE(ParseServiceConfig("", "empty.yaml", &cfg).ok());
+  EXPECT_TRUE(cfg.kafka.changelog_topic.empty());
+  for (const char* text : {"kafka:\n  topics: [ct]\n  changelog_topic: ct\n",
+                           "kafka:\n  findings_topic: f\n  changelog_topic: f\n",
+                           "kafka:\n  changelog_topic: \"no spaces\"\n"}) {
+    std::vector<ConfigProblem> problems;
+    EXPECT_FALSE(ParseServiceConfig(text, "c.yaml", &cfg, &problems).ok()) << text;
+    ASSERT_EQ(problems.size(), 1u) << text;
+    EXPECT_EQ(problems[0].key, "kafka.changelog_topic") << text;
+  }
+  ASSERT_TRUE(ParseServiceConfig("kafka:\n  changelog_topic: dw-changelog\n", "ok.yaml", &cfg).ok());
+  EXPECT_EQ(cfg.kafka.changelog_topic, "dw-changelog");
 }
 
 TEST(ServiceConfigTest, EveryProblemAtOnceWithFileAndLine) {
