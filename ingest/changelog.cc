@@ -46,9 +46,8 @@ struct ChangelogStore::Reader {
 Status ChangelogStore::Open(const ChangelogOptions& options, StateStore* inner,
                             std::unique_ptr<ChangelogStore>* out) {
   if (inner == nullptr) return Status::Error("changelog: no state store");
-  std::unique_ptr<ChangelogStore> store(new ChangelogStore());
+  std::unique_ptr<ChangelogStore> store(new ChangelogStore(inner));
   store->options_ = options;
-  store->inner_ = inner;
 
   KafkaProducerOptions po;
   po.brokers = options.brokers;
@@ -127,6 +126,7 @@ Status ChangelogStore::Open(const ChangelogOptions& options, StateStore* inner,
   return Status::Ok();
 }
 
+ChangelogStore::ChangelogStore(StateStore* inner) : ForwardingStateStore(inner) {}
 ChangelogStore::~ChangelogStore() = default;
 
 int32_t ChangelogStore::PartitionOfSource(std::string_view source) {
@@ -151,7 +151,7 @@ int32_t ChangelogStore::RouteOfAccount(std::string_view account) {
   }
   int64_t stored = 0;
   bool found = false;
-  if (!inner_->GetPosition(std::string(kRoutePrefix) + key, &stored, &found).ok() || !found) {
+  if (!inner()->GetPosition(std::string(kRoutePrefix) + key, &stored, &found).ok() || !found) {
     return -1;
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -181,9 +181,9 @@ Status ChangelogStore::Commit(const WriteSet& batch) {
     pending_positions_.clear();
   }
   if (!meta.positions.empty()) {
-    if (Status s = inner_->Commit(meta); !s.ok()) return s;
+    if (Status s = inner()->Commit(meta); !s.ok()) return s;
   }
-  if (Status s = inner_->Commit(batch); !s.ok()) return s;
+  if (Status s = inner()->Commit(batch); !s.ok()) return s;
 
   std::set<int32_t> touched;
   for (const SourcePosition& p : batch.positions) {
@@ -290,7 +290,7 @@ Status ChangelogStore::SavePositions() {
     std::lock_guard<std::mutex> lock(mu_);
     w.positions.swap(pending_positions_);
   }
-  return w.empty() ? Status::Ok() : inner_->Commit(w);
+  return w.empty() ? Status::Ok() : inner()->Commit(w);
 }
 
 Status ChangelogStore::Restore(const std::vector<std::pair<std::string, int32_t>>& partitions,
@@ -328,7 +328,7 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
   const std::string position_key = ChangelogPositionKey(topic, partition);
   int64_t local = -1;
   bool found = false;
-  if (Status s = inner_->GetPosition(position_key, &local, &found); !s.ok()) return s;
+  if (Status s = inner()->GetPosition(position_key, &local, &found); !s.ok()) return s;
   if (!found) local = -1;
   if (local == hi) return Status::Ok();  // this store wrote or read everything there is
   // From where this store stands; from the start when it never read this partition, or when
@@ -339,7 +339,7 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
   {
     int64_t stored = 0;
     bool have = false;
-    if (inner_->GetPosition(kWatermarkPosition, &stored, &have).ok() && have) watermark = stored;
+    if (inner()->GetPosition(kWatermarkPosition, &stored, &have).ok() && have) watermark = stored;
   }
   WriteSet chunk;
   size_t in_chunk = 0;
@@ -356,7 +356,7 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
               pos.end());
     if (last) pos.push_back({position_key, hi});
     chunk.durable = last;
-    Status s = chunk.empty() ? Status::Ok() : inner_->Commit(chunk);
+    Status s = chunk.empty() ? Status::Ok() : inner()->Commit(chunk);
     chunk = WriteSet();
     in_chunk = 0;
     return s;

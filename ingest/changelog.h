@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/forwarding_store.h"
 #include "engine/state_store.h"
 #include "engine/status.h"
 
@@ -63,58 +64,17 @@ struct ChangelogStats {
   int64_t restores = 0;   // changelog partitions read by Restore
 };
 
-class ChangelogStore : public StateStore {
+class ChangelogStore : public ForwardingStateStore {
  public:
   // `inner` must outlive this store.
   static Status Open(const ChangelogOptions& options, StateStore* inner,
                      std::unique_ptr<ChangelogStore>* out);
   ~ChangelogStore() override;
 
-  Status GetResource(std::string_view key, std::string* document, bool* found) override {
-    return inner_->GetResource(key, document, found);
-  }
-  Status HasSeenEvent(std::string_view event_id, bool* seen) override {
-    return inner_->HasSeenEvent(event_id, seen);
-  }
-  Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) override {
-    return inner_->GetFinding(finding_id, finding, found);
-  }
-  Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) override {
-    return inner_->GetPosition(source, next_offset, found);
-  }
-  // Commits to the wrapped store, then produces the records. The wrapped store's error is
-  // returned as is; a producing error (a permanent one: unknown topic, message too large) is
-  // returned too, after the state is durable.
+  // Reads go to the wrapped store. Commit commits to it, then produces the records. The wrapped
+  // store's error is returned as is; a producing error (a permanent one: unknown topic, message
+  // too large) is returned too, after the state is durable.
   Status Commit(const WriteSet& batch) override;
-  Status ScanResources(
-      const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return inner_->ScanResources(fn);
-  }
-  Status ScanHistory(std::string_view resource_key,
-                     const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistory(resource_key, fn);
-  }
-  Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
-                          const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistoryRange(resource_key, from_ms, to_ms, fn);
-  }
-  Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override {
-    return inner_->LastHistory(resource_key, entry, found);
-  }
-  Status ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
-                             const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistoryBackward(resource_key, before_ms, fn);
-  }
-  Status ScanFindings(const std::function<bool(const Finding&)>& fn) override {
-    return inner_->ScanFindings(fn);
-  }
-  Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
-                      const std::function<bool(const ActivityRecord&)>& fn) override {
-    return inner_->ScanActivity(index, value, from_ms, to_ms, fn);
-  }
-  Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override {
-    return inner_->ScanActivityRuns(fn);
-  }
 
   // Brings the state of these source partitions (topic, partition) up to the changelog's end.
   // *restored counts the records read. Run it before the partitions are consumed.
@@ -133,14 +93,13 @@ class ChangelogStore : public StateStore {
   const std::string& topic() const { return options_.topic; }
 
  private:
-  ChangelogStore() = default;
+  explicit ChangelogStore(StateStore* inner);
   // The changelog partition of a position key "kafka:TOPIC/P", or -1.
   static int32_t PartitionOfSource(std::string_view source);
   int32_t RouteOfAccount(std::string_view account);
   Status RestorePartition(int32_t partition, int64_t* restored);
 
   ChangelogOptions options_;
-  StateStore* inner_ = nullptr;
   std::unique_ptr<KafkaProducer> producer_;
   struct Reader;
   std::unique_ptr<Reader> reader_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "engine/forwarding_store.h"
 #include "engine/pipeline.h"
 #include "engine/rule_engine_impl.h"
 #include "engine/time_util.h"
@@ -208,47 +209,16 @@ TEST(StateCacheTest, PipelineWithCacheEndsLikeOneWithoutEvenAfterFailedCommits) 
 
 // A RocksDB state whose commit number `fail_at` (counting from 1) fails, changing nothing: a disk
 // that fills up in the middle of a batch written in parts.
-class FailingStore : public StateStore {
+class FailingStore : public ForwardingStateStore {
  public:
-  FailingStore(RocksDbStore* inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
-  Status GetResource(std::string_view k, std::string* d, bool* f) override {
-    return inner_->GetResource(k, d, f);
-  }
-  Status HasSeenEvent(std::string_view id, bool* seen) override {
-    return inner_->HasSeenEvent(id, seen);
-  }
-  Status GetFinding(std::string_view id, Finding* f, bool* found) override {
-    return inner_->GetFinding(id, f, found);
-  }
-  Status GetPosition(std::string_view s, int64_t* o, bool* f) override {
-    return inner_->GetPosition(s, o, f);
-  }
+  FailingStore(RocksDbStore* inner, int fail_at) : ForwardingStateStore(inner), fail_at_(fail_at) {}
   Status Commit(const WriteSet& w) override {
     if (++commits_ == fail_at_) return Status::Error("disk full");
-    return inner_->Commit(w);
-  }
-  Status ScanResources(const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return inner_->ScanResources(fn);
-  }
-  Status ScanHistory(std::string_view k,
-                     const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistory(k, fn);
-  }
-  Status ScanHistoryRange(std::string_view k, int64_t from, int64_t to,
-                          const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistoryRange(k, from, to, fn);
-  }
-  Status ScanHistoryBackward(std::string_view k, int64_t before,
-                             const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistoryBackward(k, before, fn);
-  }
-  Status ScanFindings(const std::function<bool(const Finding&)>& fn) override {
-    return inner_->ScanFindings(fn);
+    return ForwardingStateStore::Commit(w);
   }
   int commits() const { return commits_.load(); }
 
  private:
-  RocksDbStore* inner_;
   int fail_at_;
   std::atomic<int> commits_{0};
 };
