@@ -475,8 +475,6 @@ int RunService(const Args& args) {
         exit_code = 1;
         break;
       }
-      // With a changelog, the group's offsets wait until it is delivered (never ahead of it).
-      if (!changelog || changelog->delivered()) source->OnBatchDurable();
       last_record = now;
       const auto durable = Clock::now();
       if (first_record == Clock::time_point{}) {
@@ -485,6 +483,9 @@ int RunService(const Args& args) {
       }
       newest_record = durable;
     }
+    // Offsets of what is durable go to the group; with a changelog only once it is delivered
+    // (never ahead of it), which may be a later, idle turn of this loop.
+    if (!changelog || changelog->delivered()) source->OnBatchDurable();
     source->CheckConnection();
     if ((assigned && source->connected()) != ready) {
       ready = assigned && source->connected();

@@ -196,6 +196,7 @@ Status ChangelogStore::Commit(const WriteSet& batch) {
     if (p >= 0) event_routes[id] = p;
   }
 
+  const int64_t produced_before = produced_.load();
   std::vector<changelog_format::Record> records;
   changelog_format::RecordsOf(meta, &records);
   changelog_format::RecordsOf(batch, &records);
@@ -250,10 +251,19 @@ Status ChangelogStore::Commit(const WriteSet& batch) {
     }
   }
   if (!produced.ok()) return Status::Error("changelog: " + produced.message());
+  if (produced_.load() != produced_before) delivered_.store(false);
   if (!batch.durable) return Status::Ok();
 
-  delivered_.store(false);
-  Status flushed = producer_->Flush(options_.flush_timeout_ms);
+  // Waiting for delivery after every batch would hold the pipeline for a round trip each time:
+  // wait at most once per flush_every_ms, otherwise only serve delivery reports.
+  Status flushed;
+  const auto now = Clock::now();
+  if (now - last_flush_ >= std::chrono::milliseconds(options_.flush_every_ms)) {
+    flushed = producer_->Flush(options_.flush_timeout_ms);
+    last_flush_ = Clock::now();
+  } else {
+    flushed = producer_->Poll();
+  }
   if (producer_->failed() > 0) {
     // A record that can never be delivered leaves a gap: the changelog is no longer a state.
     return Status::Error("changelog: " + flushed.message());

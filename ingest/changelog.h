@@ -12,9 +12,9 @@
 //
 // A partition's records are produced in commit order by an idempotent producer, and its
 // position record after the state it positions: any prefix of a changelog partition is a
-// consistent state of that partition. A durable commit waits (bounded) until everything is
-// delivered; until then delivered() is false and the service holds its offset commits back, so
-// the group's offsets never run ahead of the changelog.
+// consistent state of that partition. A durable commit waits (bounded, at most once a second)
+// until everything is delivered; until then delivered() is false and the service holds its
+// offset commits back, so the group's offsets never run ahead of the changelog.
 //
 // Restore, on assignment: for each assigned source partition, the changelog partition of the
 // same number is read from where this store last stood in it ("changelog:TOPIC/P", stored with
@@ -28,6 +28,7 @@
 // between batches (no Commit runs then). Reads go straight to the wrapped store.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -49,8 +50,10 @@ struct ChangelogOptions {
   std::string topic;
   std::vector<std::string> source_topics;  // checked against the changelog's partition count
   std::vector<std::pair<std::string, std::string>> properties;  // security etc., as is
-  // A durable commit waits this long for the changelog to be delivered before it returns; if
-  // the broker is away longer, delivered() stays false until it comes back.
+  // A durable commit waits for the changelog to be delivered at most once per flush_every_ms
+  // (otherwise it only serves delivery reports), and then at most flush_timeout_ms; until
+  // everything arrived delivered() is false.
+  int flush_every_ms = 1000;
   int flush_timeout_ms = 10000;
   // Restore gives up (an error: the service stops rather than run without the state) when the
   // changelog partition does not reach its end within this long.
@@ -114,6 +117,7 @@ class ChangelogStore : public ForwardingStateStore {
   std::atomic<int64_t> restored_{0};
   std::atomic<int64_t> restores_{0};
   std::atomic<bool> delivered_{true};
+  std::chrono::steady_clock::time_point last_flush_{};  // Commit's thread only
 };
 
 // "changelog:TOPIC/P": the StateStore position key of how far a store stands in a changelog
