@@ -1,5 +1,6 @@
 #include "engine/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -100,13 +101,14 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   }
   activity_run_ =
       std::make_unique<ActivityRunTracker>(NewActivityRunId(SystemNowMs()), parts_.record_activity);
-  if (parts_.store != nullptr) {
-    int64_t stored = 0;
-    bool found = false;
-    if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found) {
-      watermark_ms_ = stored;
-    }
-  }
+  if (parts_.store != nullptr) watermark_ms_ = StoredWatermark(watermark_ms_);
+}
+
+int64_t Pipeline::StoredWatermark(int64_t otherwise) const {
+  int64_t stored = 0;
+  bool found = false;
+  if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found) return stored;
+  return otherwise;
 }
 
 Pipeline::~Pipeline() = default;
@@ -182,10 +184,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
         ctx.MarkSeen(event.id, event.time_ms);
       }
       if (parts_.route_sources && !record.source.empty()) {
-        if (!event.account.empty()) {
-          auto [it, added] = route_accounts_.try_emplace(event.account, record.source);
-          if (!added && it->second != record.source) it->second = std::string(record.source);
-        }
+        if (!event.account.empty()) route_accounts_[event.account] = record.source;
         if (!event.id.empty() && remembered) {
           route_events_.emplace_back(event.id, std::string(record.source));
         }
@@ -284,12 +283,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
 
 void Pipeline::StoreChangedUnderneath() {
   if (cache_) cache_->Clear();
-  int64_t stored = 0;
-  bool found = false;
-  if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found &&
-      stored > watermark_ms_) {
-    watermark_ms_ = stored;
-  }
+  watermark_ms_ = std::max(watermark_ms_, StoredWatermark(watermark_ms_));
 }
 
 Status Pipeline::AbandonParts(Status why) {

@@ -148,6 +148,8 @@ class Pipeline {
   std::unordered_map<std::string, std::string> route_accounts_;
   std::vector<std::pair<std::string, std::string>> route_events_;
 
+  // The event-time watermark the store holds, or `otherwise` when it holds none.
+  int64_t StoredWatermark(int64_t otherwise) const;
   // The writes since the last part, with the activity records gathered since.
   WriteSet TakePart(BatchContext& ctx);
   // A batch that failed after parts of it were given to the committer: lets those land (whole,

@@ -21,8 +21,9 @@ struct KafkaProducer::Impl {
   std::atomic<int64_t> failed{0};
   mutable std::mutex mu;
   std::string first_failure;  // guarded by mu
-  // Highest delivered offset per (topic, partition); guarded by mu.
-  std::map<std::pair<std::string, int32_t>, int64_t> delivered_offsets;
+  // Highest delivered offset per topic and partition; guarded by mu. Looked up by the topic's
+  // name without building a string: delivery reports come for every message.
+  std::map<std::string, std::map<int32_t, int64_t>, std::less<>> delivered_offsets;
 
   // Queues one message (partition RD_KAFKA_PARTITION_UA: the partitioner's choice; a null
   // `value`: a tombstone), serving delivery reports while the local queue is full.
@@ -76,9 +77,14 @@ Status KafkaProducer::Open(const KafkaProducerOptions& options,
         auto* impl = static_cast<Impl*>(opaque);
         if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           impl->delivered.fetch_add(1, std::memory_order_relaxed);
+          const std::string_view topic = rd_kafka_topic_name(msg->rkt);
           std::lock_guard<std::mutex> lock(impl->mu);
-          int64_t& top =
-              impl->delivered_offsets[{rd_kafka_topic_name(msg->rkt), msg->partition}];
+          auto it = impl->delivered_offsets.find(topic);
+          if (it == impl->delivered_offsets.end()) {
+            it = impl->delivered_offsets.emplace(std::string(topic), std::map<int32_t, int64_t>())
+                     .first;
+          }
+          int64_t& top = it->second[msg->partition];
           if (msg->offset > top) top = msg->offset;
           return;
         }
@@ -119,9 +125,9 @@ std::vector<std::pair<int32_t, int64_t>> KafkaProducer::DeliveredOffsets(
     std::string_view topic) const {
   std::vector<std::pair<int32_t, int64_t>> out;
   std::lock_guard<std::mutex> lock(impl_->mu);
-  for (const auto& [tp, offset] : impl_->delivered_offsets) {
-    if (tp.first == topic) out.emplace_back(tp.second, offset);
-  }
+  auto it = impl_->delivered_offsets.find(topic);
+  if (it == impl_->delivered_offsets.end()) return out;
+  out.assign(it->second.begin(), it->second.end());
   return out;
 }
 
