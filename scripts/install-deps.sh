@@ -16,6 +16,7 @@ PACKAGES=(
   zlib1g-dev                          # .json.gz inputs
   libgtest-dev libgmock-dev           # tests
   prometheus                          # promtool, for metric and alert-rule tests
+  prometheus-alertmanager             # the alert-loop test (tests/scripts/alert_loop.sh)
   python3 python3-confluent-kafka     # the naive-consumer peer in the Kafka benchmark
   kcat                                # producing to the embedded broker by hand
 )
