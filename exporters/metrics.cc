@@ -15,6 +15,7 @@ using prometheus::Gauge;
 using prometheus::Histogram;
 
 using metrics_internal::kCategories;
+using metrics_internal::kFindingKinds;
 using metrics_internal::kKinds;
 using metrics_internal::kSeverities;
 constexpr std::string_view kOther = "other";
@@ -37,11 +38,16 @@ int KindIndex(EventKind kind) {
   const int i = static_cast<int>(kind);
   return (i >= 0 && i < kKinds) ? i : 0;
 }
-int OpenIndex(Category c, Severity s) {
-  return static_cast<int>(c) * kSeverities + static_cast<int>(s);
+// A finding's label set (category, severity, kind) as an index into an account's open gauges;
+// times two (plus one for resolved) into findings_total.
+int LabelSetIndex(Category c, Severity s, FindingKind k) {
+  return (static_cast<int>(c) * kSeverities + static_cast<int>(s)) * kFindingKinds +
+         static_cast<int>(k);
 }
+int LabelSetIndex(const Finding& f) { return LabelSetIndex(f.category, f.severity, f.kind); }
 bool ValidFindingEnums(const Finding& f) {
-  return static_cast<int>(f.category) < kCategories && static_cast<int>(f.severity) < kSeverities;
+  return static_cast<int>(f.category) < kCategories && static_cast<int>(f.severity) < kSeverities &&
+         static_cast<int>(f.kind) < kFindingKinds;
 }
 
 }  // namespace
@@ -83,21 +89,31 @@ MetricsProbe::Impl::Impl(const MetricsProbeOptions& o) : options(o) {
                     .Add({});
   auto& findings_family = prometheus::BuildCounter()
                               .Name("driftwatch_findings_total")
-                              .Help("Finding status changes: status=opened or resolved")
+                              .Help(
+                                  "Finding status changes (status=opened or resolved), by "
+                                  "category, severity and kind (posture, event)")
                               .Register(reg);
   for (int c = 0; c < kCategories; ++c) {
     for (int s = 0; s < kSeverities; ++s) {
-      for (int r = 0; r < 2; ++r) {
-        findings_total[(c * kSeverities + s) * 2 + r] =
-            &findings_family.Add({{"category", std::string(CategoryName(static_cast<Category>(c)))},
-                                  {"severity", std::string(SeverityName(static_cast<Severity>(s)))},
-                                  {"status", r == 0 ? "opened" : "resolved"}});
+      for (int k = 0; k < kFindingKinds; ++k) {
+        const auto cat = static_cast<Category>(c);
+        const auto sev = static_cast<Severity>(s);
+        const auto kind = static_cast<FindingKind>(k);
+        for (int r = 0; r < 2; ++r) {
+          findings_total[LabelSetIndex(cat, sev, kind) * 2 + r] =
+              &findings_family.Add({{"category", std::string(CategoryName(cat))},
+                                    {"severity", std::string(SeverityName(sev))},
+                                    {"kind", std::string(FindingKindName(kind))},
+                                    {"status", r == 0 ? "opened" : "resolved"}});
+        }
       }
     }
   }
   open_family = &prometheus::BuildGauge()
                      .Name("driftwatch_findings_open")
-                     .Help("Findings open now, by category, severity and account (the posture)")
+                     .Help(
+                         "Findings open now, by category, severity, kind (posture: drift that "
+                         "stands; event: an act, open until it expires or is closed) and account")
                      .Register(reg);
   resources_family = &prometheus::BuildGauge()
                           .Name("driftwatch_resources")
@@ -161,10 +177,11 @@ MetricsProbe::Impl::AccountSlot* MetricsProbe::Impl::SlotFor(std::string_view ac
 
 Gauge* MetricsProbe::Impl::OpenGauge(const Finding& f) {
   AccountSlot* slot = SlotFor(f.resource.account);
-  Gauge*& g = slot->open[OpenIndex(f.category, f.severity)];
+  Gauge*& g = slot->open[LabelSetIndex(f)];
   if (g == nullptr) {
     g = &open_family->Add({{"category", std::string(CategoryName(f.category))},
                            {"severity", std::string(SeverityName(f.severity))},
+                           {"kind", std::string(FindingKindName(f.kind))},
                            {"account", slot->label}});
   }
   return g;
@@ -186,13 +203,13 @@ void MetricsProbe::Impl::Open(const Finding& f, bool count_transition) {
   auto [it, inserted] = open_by_id.try_emplace(f.finding_id, g);
   if (!inserted) {
     if (it->second == g) return;  // already open under the same labels
-    it->second->Decrement();      // severity (or account) changed while open
+    it->second->Decrement();      // severity, kind (or account) changed while open
     it->second = g;
     g->Increment();
     return;
   }
   g->Increment();
-  if (count_transition) findings_total[OpenIndex(f.category, f.severity) * 2]->Increment();
+  if (count_transition) findings_total[LabelSetIndex(f) * 2]->Increment();
 }
 
 MetricsProbe::MetricsProbe(const MetricsProbeOptions& options)
@@ -262,7 +279,7 @@ void MetricsProbe::OnFindingChanged(const Finding& f, bool opened) {
     m.Open(f, /*count_transition=*/true);
     return;
   }
-  m.findings_total[OpenIndex(f.category, f.severity) * 2 + 1]->Increment();
+  m.findings_total[LabelSetIndex(f) * 2 + 1]->Increment();
   auto it = m.open_by_id.find(f.finding_id);
   if (it == m.open_by_id.end()) return;
   it->second->Decrement();

@@ -52,8 +52,10 @@ class MetricsProbe final : public PipelineProbe {
   void OnInvalidRecord(std::string_view reason) override;
   void OnDuplicateEvent() override;
   // Counts status changes only: an open finding emitted again moves between label sets if its
-  // severity changed and is not counted as opened twice; resolving a finding the probe does not
-  // know as open counts as resolved but leaves the gauge alone (it never goes negative).
+  // severity or kind changed and is not counted as opened twice; resolving a finding the probe
+  // does not know as open counts as resolved but leaves the gauge alone (it never goes negative).
+  // Both finding metrics carry the finding's kind (posture, event): alerts page on standing
+  // drift and on acts separately, since only posture findings resolve when the state goes back.
   void OnFindingChanged(const Finding& finding, bool opened) override;
   // Observes the event-time lag (now_ms minus event time) of every event of the batch, so the lag
   // is measured when the batch's findings are out, and the batch duration.
@@ -65,8 +67,9 @@ class MetricsProbe final : public PipelineProbe {
   // by how much they grew since the last call.
   void OnChangelog(int64_t produced_total, int64_t restored_total);
 
-  // Replaces the open-findings gauge with exactly these findings (those with status open), so a
-  // restarted service exports the posture it stored. Call before the pipeline starts.
+  // Replaces the open-findings gauge with exactly these findings (those with status open), each
+  // under its stored category, severity, kind and account, so a restarted service exports the
+  // posture it stored. Call before the pipeline starts.
   void InitOpenFindings(const std::vector<Finding>& findings);
   // Reads the open findings and the resource census from `store` and initialises both gauges.
   // Reads only: call from the pipeline thread or before it starts (StateStore's threading rule).

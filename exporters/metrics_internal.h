@@ -24,7 +24,8 @@ namespace metrics_internal {
 
 constexpr int kCategories = 6;
 constexpr int kSeverities = 5;
-constexpr int kKinds = 3;
+constexpr int kKinds = 3;         // EventKind: api_call, config_item, compliance_change
+constexpr int kFindingKinds = 2;  // FindingKind: posture, event
 
 template <typename T>
 using StringMap = std::map<std::string, T, std::less<>>;
@@ -42,6 +43,10 @@ struct MetricsProbe::Impl {
   static constexpr int kCategories = metrics_internal::kCategories;
   static constexpr int kSeverities = metrics_internal::kSeverities;
   static constexpr int kKinds = metrics_internal::kKinds;
+  static constexpr int kFindingKinds = metrics_internal::kFindingKinds;
+  // Index of a finding's (category, severity, kind) in the open gauges of an account and,
+  // times two, in findings_total.
+  static constexpr int kFindingLabelSets = kCategories * kSeverities * kFindingKinds;
 
   explicit Impl(const MetricsProbeOptions& o);
 
@@ -49,7 +54,7 @@ struct MetricsProbe::Impl {
     std::string label;
     Gauge* last_event = nullptr;  // created on the account's first event, never at 0
     int64_t last_event_ms = 0;
-    std::array<Gauge*, kCategories * kSeverities> open{};
+    std::array<Gauge*, kFindingLabelSets> open{};  // created on first use
   };
 
   AccountSlot* SlotFor(std::string_view account);
@@ -76,7 +81,7 @@ struct MetricsProbe::Impl {
   Histogram* event_lag = nullptr;
   Histogram* batch_duration = nullptr;
   std::vector<int64_t> batch_event_times;
-  std::array<Counter*, kCategories * kSeverities * 2> findings_total{};  // [.. * 2 + resolved]
+  std::array<Counter*, kFindingLabelSets * 2> findings_total{};  // [.. * 2 + resolved]
   StringMap<std::unique_ptr<AccountSlot>> accounts;
   std::unique_ptr<AccountSlot> other_account;
   std::unordered_map<std::string, Gauge*> open_by_id;

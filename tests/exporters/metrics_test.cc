@@ -114,6 +114,19 @@ Finding MakeFinding(std::string id, Category c, Severity s, std::string account)
 
 Finding Resolved(Finding f) {
   f.status = FindingStatus::kResolved;
+  f.resolution = Resolution::kState;
+  return f;
+}
+
+// An event finding (a point-in-time act): open until it expires or is closed by hand.
+Finding AsEvent(Finding f) {
+  f.kind = FindingKind::kEvent;
+  return f;
+}
+
+Finding Expired(Finding f) {
+  f.status = FindingStatus::kResolved;
+  f.resolution = Resolution::kExpired;
   return f;
 }
 
@@ -200,8 +213,9 @@ TEST_F(MetricsServerTest, ScrapeCountsWhatWasFed) {
   EXPECT_EQ(Value(m, R"(driftwatch_build_info{version="9.9.9-test"})"), 1);
   // Finding counters exist at zero before any finding, so rate() and alerts see them.
   EXPECT_EQ(
-      Value(m,
-            R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_total{category="logging",kind="posture",severity="critical",status="opened"})"),
       0);
 
   // A second batch only observes its own events.
@@ -217,11 +231,11 @@ TEST_F(MetricsServerTest, ScrapeCountsWhatWasFed) {
 TEST_F(MetricsServerTest, OpenGaugeGoesUpAndBackDown) {
   StartServer();
   const std::string open_series =
-      R"(driftwatch_findings_open{account="111122223333",category="network",severity="high"})";
+      R"(driftwatch_findings_open{account="111122223333",category="network",kind="posture",severity="high"})";
   const std::string opened =
-      R"(driftwatch_findings_total{category="network",severity="high",status="opened"})";
+      R"(driftwatch_findings_total{category="network",kind="posture",severity="high",status="opened"})";
   const std::string resolved =
-      R"(driftwatch_findings_total{category="network",severity="high",status="resolved"})";
+      R"(driftwatch_findings_total{category="network",kind="posture",severity="high",status="resolved"})";
   Finding f = MakeFinding("f1", Category::kNetwork, Severity::kHigh, "111122223333");
   Finding g = MakeFinding("f2", Category::kNetwork, Severity::kHigh, "111122223333");
 
@@ -259,13 +273,91 @@ TEST_F(MetricsServerTest, SeverityChangeWhileOpenMovesTheFinding) {
   EXPECT_EQ(
       Value(
           m,
-          R"(driftwatch_findings_open{account="111122223333",category="identity",severity="medium"})"),
+          R"(driftwatch_findings_open{account="111122223333",category="identity",kind="posture",severity="medium"})"),
       0);
   EXPECT_EQ(
       Value(
           m,
-          R"(driftwatch_findings_open{account="111122223333",category="identity",severity="critical"})"),
+          R"(driftwatch_findings_open{account="111122223333",category="identity",kind="posture",severity="critical"})"),
       1);
+}
+
+// Posture and event findings of one category, severity and account are separate series, so the
+// alert that pages on standing drift clears when the drift is undone even while an event finding
+// about the same act stays open until it expires.
+TEST_F(MetricsServerTest, PostureAndEventFindingsAreSeparateSeries) {
+  StartServer();
+  const std::string open_posture =
+      R"(driftwatch_findings_open{account="111122223333",category="logging",kind="posture",severity="critical"})";
+  const std::string open_event =
+      R"(driftwatch_findings_open{account="111122223333",category="logging",kind="event",severity="critical"})";
+  const std::string total = R"(driftwatch_findings_total{category="logging",kind=")";
+  const std::string posture_opened = total + R"(posture",severity="critical",status="opened"})";
+  const std::string posture_resolved = total + R"(posture",severity="critical",status="resolved"})";
+  const std::string event_opened = total + R"(event",severity="critical",status="opened"})";
+  const std::string event_resolved = total + R"(event",severity="critical",status="resolved"})";
+
+  // Every category x severity x kind x status counter exists at 0 from the start.
+  auto m = Scrape();
+  int totals = 0;
+  for (const auto& [name, value] : m) {
+    if (name.rfind("driftwatch_findings_total{", 0) == 0) {
+      ++totals;
+      EXPECT_EQ(value, 0) << name;
+    }
+  }
+  EXPECT_EQ(totals, 6 * 5 * 2 * 2);
+  EXPECT_EQ(m.count(open_posture) + m.count(open_event), 0u);  // no open series before a finding
+
+  // StopLogging: the trail is not logging (posture) and the act itself (event).
+  Finding posture = MakeFinding("p", Category::kLogging, Severity::kCritical, "111122223333");
+  Finding event =
+      AsEvent(MakeFinding("e", Category::kLogging, Severity::kCritical, "111122223333"));
+  probe_.OnFindingChanged(posture, true);
+  probe_.OnFindingChanged(event, true);
+  m = Scrape();
+  EXPECT_EQ(Value(m, open_posture), 1);
+  EXPECT_EQ(Value(m, open_event), 1);
+  EXPECT_EQ(Value(m, posture_opened), 1);
+  EXPECT_EQ(Value(m, event_opened), 1);
+
+  // StartLogging resolves the posture finding; the event finding stays open.
+  probe_.OnFindingChanged(Resolved(posture), false);
+  m = Scrape();
+  EXPECT_EQ(Value(m, open_posture), 0);
+  EXPECT_EQ(Value(m, open_event), 1);
+  EXPECT_EQ(Value(m, posture_resolved), 1);
+  EXPECT_EQ(Value(m, event_resolved), 0);
+
+  // The event finding expires.
+  probe_.OnFindingChanged(Expired(event), false);
+  m = Scrape();
+  EXPECT_EQ(Value(m, open_event), 0);
+  EXPECT_EQ(Value(m, event_resolved), 1);
+  EXPECT_EQ(Value(m, posture_opened), 1);
+  EXPECT_EQ(Value(m, event_opened), 1);
+}
+
+TEST_F(MetricsServerTest, KindChangeWhileOpenMovesTheFinding) {
+  // A finding stored before kinds existed reads back as posture; its rule may emit it as event.
+  Finding f = MakeFinding("f1", Category::kIdentity, Severity::kHigh, "111122223333");
+  probe_.InitOpenFindings({f});
+  probe_.OnFindingChanged(AsEvent(f), true);
+  auto m = Scrape();
+  const std::string series =
+      R"(driftwatch_findings_open{account="111122223333",category="identity",kind=")";
+  EXPECT_EQ(Value(m, series + R"(posture",severity="high"})"), 0);
+  EXPECT_EQ(Value(m, series + R"(event",severity="high"})"), 1);
+  // Moving is not opening.
+  EXPECT_EQ(
+      Value(
+          m,
+          R"(driftwatch_findings_total{category="identity",kind="event",severity="high",status="opened"})"),
+      0);
+  probe_.OnFindingChanged(Expired(AsEvent(f)), false);
+  m = Scrape();
+  EXPECT_EQ(Value(m, series + R"(event",severity="high"})"), 0);
+  EXPECT_EQ(Value(m, series + R"(posture",severity="high"})"), 0);
 }
 
 TEST_F(MetricsServerTest, OpenGaugeInitialisedFromStoredFindings) {
@@ -280,18 +372,19 @@ TEST_F(MetricsServerTest, OpenGaugeInitialisedFromStoredFindings) {
   };
   probe_.InitOpenFindings(stored);
   const std::string series =
-      R"(driftwatch_findings_open{account="111122223333",category="logging",severity="critical"})";
+      R"(driftwatch_findings_open{account="111122223333",category="logging",kind="posture",severity="critical"})";
   auto m = Scrape();
   EXPECT_EQ(Value(m, series), 2);
   EXPECT_EQ(
       Value(
           m,
-          R"(driftwatch_findings_open{account="unknown",category="data-protection",severity="low"})"),
+          R"(driftwatch_findings_open{account="unknown",category="data-protection",kind="posture",severity="low"})"),
       1);
   // Initial state is not a status change.
   EXPECT_EQ(
-      Value(m,
-            R"(driftwatch_findings_total{category="logging",severity="critical",status="opened"})"),
+      Value(
+          m,
+          R"(driftwatch_findings_total{category="logging",kind="posture",severity="critical",status="opened"})"),
       1);
 
   // The stream later resolves a finding opened before the restart: the gauge follows.
@@ -340,6 +433,22 @@ TEST_F(MetricsServerTest, LoadFromStoreCountsResourcesAndOpenFindings) {
   store.findings = {
       MakeFinding("x", Category::kNetwork, Severity::kCritical, "111122223333"),
       Resolved(MakeFinding("y", Category::kNetwork, Severity::kCritical, "111122223333"))};
+  // Event findings as the state keeps them (stored JSON read back): open ones count under
+  // kind="event", expired ones not at all.
+  for (Finding f :
+       {AsEvent(MakeFinding("z", Category::kIdentity, Severity::kCritical, "111122223333")),
+        Expired(
+            AsEvent(MakeFinding("w", Category::kIdentity, Severity::kCritical, "111122223333")))}) {
+    f.title = "t";
+    f.resource.type = "AWS::IAM::User";
+    f.resource.id = "root";
+    f.first_seen_ms = f.last_seen_ms = kNowMs;
+    if (f.status == FindingStatus::kResolved) f.resolved_at_ms = kNowMs;
+    Finding read;
+    ASSERT_TRUE(FindingFromJson(FindingToStoredJson(f), &read)) << FindingToStoredJson(f);
+    ASSERT_EQ(read.kind, FindingKind::kEvent);
+    store.findings.push_back(read);
+  }
   Status s = probe_.LoadFromStore(store);
   ASSERT_TRUE(s.ok()) << s.message();
   auto m = Scrape();
@@ -348,8 +457,17 @@ TEST_F(MetricsServerTest, LoadFromStoreCountsResourcesAndOpenFindings) {
   EXPECT_EQ(
       Value(
           m,
-          R"(driftwatch_findings_open{account="111122223333",category="network",severity="critical"})"),
+          R"(driftwatch_findings_open{account="111122223333",category="network",kind="posture",severity="critical"})"),
       1);
+  EXPECT_EQ(
+      Value(
+          m,
+          R"(driftwatch_findings_open{account="111122223333",category="identity",kind="event",severity="critical"})"),
+      1);
+  EXPECT_EQ(
+      m.count(
+          R"(driftwatch_findings_open{account="111122223333",category="identity",kind="posture",severity="critical"})"),
+      0u);
 
   // A later census replaces the earlier one; types that vanished go to zero.
   probe_.OnResourceCounts({{"AWS::IAM::User", 5}});
@@ -402,6 +520,12 @@ TEST(MetricsProbeTest, CardinalityIsBounded) {
         MakeFinding(std::string("f") + account, Category::kNetwork, Severity::kHigh, account),
         true);
   }
+  // Event findings: the two known accounts keep their slots, the rest go to "other".
+  for (const char* account : {"000000000002", "000000000003", "000000000004"}) {
+    probe.OnFindingChanged(AsEvent(MakeFinding(std::string("e") + account, Category::kNetwork,
+                                               Severity::kHigh, account)),
+                           true);
+  }
   probe.OnEventDecoded(MakeEvent(EventKind::kApiCall, "s3.amazonaws.com", "000000000001", 1), "");
   probe.OnInvalidRecord("a");
   probe.OnInvalidRecord("b");
@@ -413,10 +537,18 @@ TEST(MetricsProbeTest, CardinalityIsBounded) {
 
   auto m = ParseMetrics(probe.Serialize());
   const std::string open = R"(driftwatch_findings_open{account=")";
-  EXPECT_EQ(Value(m, open + R"(000000000001",category="network",severity="high"})"), 1);
-  EXPECT_EQ(Value(m, open + R"(000000000002",category="network",severity="high"})"), 1);
-  EXPECT_EQ(Value(m, open + R"(other",category="network",severity="high"})"), 2);
-  EXPECT_EQ(m.count(open + R"(000000000003",category="network",severity="high"})"), 0u);
+  EXPECT_EQ(Value(m, open + R"(000000000001",category="network",kind="posture",severity="high"})"),
+            1);
+  EXPECT_EQ(Value(m, open + R"(000000000002",category="network",kind="posture",severity="high"})"),
+            1);
+  EXPECT_EQ(Value(m, open + R"(other",category="network",kind="posture",severity="high"})"), 2);
+  EXPECT_EQ(m.count(open + R"(000000000003",category="network",kind="posture",severity="high"})"),
+            0u);
+  EXPECT_EQ(Value(m, open + R"(000000000002",category="network",kind="event",severity="high"})"),
+            1);
+  EXPECT_EQ(Value(m, open + R"(other",category="network",kind="event",severity="high"})"), 2);
+  EXPECT_EQ(m.count(open + R"(000000000004",category="network",kind="event",severity="high"})"),
+            0u);
   EXPECT_EQ(Value(m, R"(driftwatch_last_event_timestamp_seconds{account="other"})"),
             kNowMs / 1000.0);
   EXPECT_EQ(Value(m, R"(driftwatch_events_total{kind="api_call",source="ec2.amazonaws.com"})"), 4);
@@ -429,7 +561,7 @@ TEST(MetricsProbeTest, CardinalityIsBounded) {
 
   int series = 0;
   for (const auto& [name, value] : m) series += name.rfind("driftwatch_findings_open", 0) == 0;
-  EXPECT_EQ(series, 3);
+  EXPECT_EQ(series, 5);
 }
 
 TEST(MetricsProbeTest, OptionBoundsAreChecked) {
@@ -523,6 +655,8 @@ TEST_F(MetricsServerTest, PromtoolAcceptsTheScrape) {
   probe_.OnInvalidRecord("not_json");
   probe_.OnFindingChanged(MakeFinding("f", Category::kLogging, Severity::kHigh, "111122223333"),
                           true);
+  probe_.OnFindingChanged(
+      AsEvent(MakeFinding("e", Category::kIdentity, Severity::kCritical, "111122223333")), true);
   probe_.OnKafkaLag("cloudtrail", 0, 3);
   probe_.OnBatchDone(0.01, kNowMs);
   HttpResponse r = Get(server_->port(), "/metrics");
