@@ -244,8 +244,8 @@ Op::Op(const Event& event, const json& record, BatchContext& ctx, std::vector<St
 
 Target Op::Regional(std::string type, std::string id) const {
   Target t;
+  t.key_id = CanonicalResourceId(type, id);
   t.type = std::move(type);
-  t.key_id = std::move(id);
   t.account = event_.account;
   t.region = event_.region;
   return t;
@@ -1132,7 +1132,9 @@ Applier::~Applier() { delete impl_; }
 namespace {
 
 bool AppliesTo(const Event& event) {
-  if (event.kind == EventKind::kComplianceChange) return false;
+  if (event.kind == EventKind::kComplianceChange || event.kind == EventKind::kControl) {
+    return false;
+  }
   return event.kind != EventKind::kApiCall || (event.error_code.empty() && !event.read_only);
 }
 

@@ -13,9 +13,25 @@ enum class EventKind : uint8_t {
   kApiCall = 0,           // a CloudTrail record (bare, log file, EventBridge or SNS)
   kConfigItem = 1,        // an AWS Config configuration item
   kComplianceChange = 2,  // an AWS Config rule compliance change
+  kControl = 3,           // a record of driftwatch's own (closing a finding by hand)
 };
 
+// Control records travel in the input topics in CloudTrail's shape with this eventSource, which
+// no AWS service uses, so that replaying a topic applies them again in order.
+//   {"eventSource": "driftwatch.control", "eventName": "CloseFinding", "eventID": ...,
+//    "eventTime": ..., "recipientAccountId": ..., "userIdentity": {"type": "driftwatch",
+//    "arn": WHO}, "requestParameters": {"findingId": ID, "reason": TEXT}}
+inline constexpr std::string_view kControlEventSource = "driftwatch.control";
+inline constexpr std::string_view kCloseFindingEventName = "CloseFinding";
+
 std::string_view EventKindName(EventKind kind);  // "api_call", "config_item", "compliance_change"
+
+// The id a resource of `type` is keyed by in state, findings and history, whether a call named it
+// by ARN or by name: for types keyed by name or last ARN segment (trails, buckets, IAM users,
+// roles and groups, KMS keys, Lambda functions, SNS topics... see event.cc), an ARN becomes that
+// segment ("arn:aws:cloudtrail:us-east-1:1:trail/org-audit" -> "org-audit"); other ids and
+// other types are returned as they are. One resource, one key.
+std::string CanonicalResourceId(std::string_view type, std::string_view id);
 
 struct Principal {
   std::string type;           // Root, IAMUser, AssumedRole, FederatedUser, AWSService, ... or ""

@@ -23,6 +23,35 @@ std::string_view FindingStatusName(FindingStatus s) {
   return s == FindingStatus::kOpen ? "open" : "resolved";
 }
 
+std::string_view FindingKindName(FindingKind k) {
+  return k == FindingKind::kEvent ? "event" : "posture";
+}
+
+std::string_view ResolutionName(Resolution r) {
+  switch (r) {
+    case Resolution::kState:
+      return "state";
+    case Resolution::kExpired:
+      return "expired";
+    case Resolution::kClosed:
+      return "closed";
+    case Resolution::kNone:
+      break;
+  }
+  return "";
+}
+
+bool ParseFindingKind(std::string_view name, FindingKind* out) {
+  if (name == "posture") {
+    *out = FindingKind::kPosture;
+  } else if (name == "event") {
+    *out = FindingKind::kEvent;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool ParseCategory(std::string_view name, Category* out) {
   for (int i = 0; i < 6; ++i) {
     if (kCategoryNames[i] == name) {
@@ -84,8 +113,15 @@ std::string ToJson(const Finding& f, bool stored) {
   field(",\"rule_id\":", f.rule_id);
   field(",\"title\":", f.title);
   field(",\"category\":", CategoryName(f.category));
+  field(",\"kind\":", FindingKindName(f.kind));
   field(",\"severity\":", SeverityName(f.severity));
   field(",\"status\":", FindingStatusName(f.status));
+  o += ",\"resolution\":";
+  if (f.resolution == Resolution::kNone) {
+    o += "null";
+  } else {
+    AppendJsonString(ResolutionName(f.resolution), &o);
+  }
   field(",\"resource\":{\"type\":", f.resource.type);
   field(",\"id\":", f.resource.id);
   field(",\"arn\":", f.resource.arn);
@@ -118,8 +154,18 @@ std::string ToJson(const Finding& f, bool stored) {
     if (evidence.is_discarded()) evidence = nlohmann::ordered_json::object();
     AppendJsonText(evidence, &o);
   }
+  if (f.resolution != Resolution::kNone) {
+    o += ",\"resolution_detail\":";
+    if (f.resolution_detail.empty() || !AppendCanonicalJsonObject(f.resolution_detail, &o)) {
+      nlohmann::ordered_json d =
+          nlohmann::ordered_json::parse(f.resolution_detail, nullptr, false);
+      if (d.is_discarded() || !d.is_object()) d = nlohmann::ordered_json::object();
+      AppendJsonText(d, &o);
+    }
+  }
   field(",\"description\":", f.description);
   if (stored) {
+    if (f.expires_at_ms != 0) o += ",\"expires_at_ms\":" + std::to_string(f.expires_at_ms);
     o += ",\"event_times_ms\":[";
     for (size_t i = 0; i < f.event_times_ms.size(); ++i) {
       if (i > 0) o += ',';
@@ -155,7 +201,26 @@ bool FindingFromJson(std::string_view json, Finding* out) {
   f.title = str(j, "title");
   if (!ParseCategory(str(j, "category"), &f.category)) return false;
   if (!ParseSeverity(str(j, "severity"), &f.severity)) return false;
+  // Absent in findings stored before kinds existed: those were all opened as posture findings
+  // or by event rules that the engine re-reads by rule id.
+  if (!ParseFindingKind(str(j, "kind"), &f.kind)) f.kind = FindingKind::kPosture;
   f.status = str(j, "status") == "resolved" ? FindingStatus::kResolved : FindingStatus::kOpen;
+  {
+    const std::string r = str(j, "resolution");
+    f.resolution = r == "state"     ? Resolution::kState
+                   : r == "expired" ? Resolution::kExpired
+                   : r == "closed"  ? Resolution::kClosed
+                                    : Resolution::kNone;
+    if (f.status == FindingStatus::kResolved && f.resolution == Resolution::kNone) {
+      f.resolution = Resolution::kState;
+    }
+  }
+  if (auto it = j.find("resolution_detail"); it != j.end() && it->is_object()) {
+    f.resolution_detail = it->dump();
+  }
+  if (auto it = j.find("expires_at_ms"); it != j.end() && it->is_number_integer()) {
+    f.expires_at_ms = it->get<int64_t>();
+  }
   if (auto it = j.find("resource"); it != j.end() && it->is_object()) {
     f.resource = {str(*it, "type"), str(*it, "id"), str(*it, "arn"), str(*it, "account"),
                   str(*it, "region")};

@@ -19,10 +19,19 @@ enum class Category : uint8_t {
 };
 enum class Severity : uint8_t { kInfo = 0, kLow = 1, kMedium = 2, kHigh = 3, kCritical = 4 };
 enum class FindingStatus : uint8_t { kOpen = 0, kResolved = 1 };
+// posture: a state that is drift, resolved when the state goes back. event: a point-in-time act
+// with no state to go back to, resolved when its rule's expiry passes in event time or by hand.
+enum class FindingKind : uint8_t { kPosture = 0, kEvent = 1 };
+// Why a finding was resolved (none while open): the stream saw the state go back, an event
+// finding's expiry passed, or someone closed it by hand.
+enum class Resolution : uint8_t { kNone = 0, kState = 1, kExpired = 2, kClosed = 3 };
 
 std::string_view CategoryName(Category c);  // "identity", "network", "data-protection", ...
 std::string_view SeverityName(Severity s);  // "critical", "high", "medium", "low", "info"
 std::string_view FindingStatusName(FindingStatus s);  // "open", "resolved"
+std::string_view FindingKindName(FindingKind k);      // "posture", "event"
+std::string_view ResolutionName(Resolution r);        // "", "state", "expired", "closed"
+bool ParseFindingKind(std::string_view name, FindingKind* out);
 bool ParseCategory(std::string_view name, Category* out);
 bool ParseSeverity(std::string_view name, Severity* out);
 
@@ -39,7 +48,13 @@ struct Finding {
   std::string title;
   Category category = Category::kIdentity;
   Severity severity = Severity::kInfo;
+  FindingKind kind = FindingKind::kPosture;
   FindingStatus status = FindingStatus::kOpen;
+  Resolution resolution = Resolution::kNone;  // kNone while open
+  // What resolved it, as a JSON object text: state {"event_id","event_name"} (the event that
+  // undid the drift; {} when the resource's deletion or a deadline did), expired
+  // {"expire_after_seconds"}, closed {"by","reason","event_id"}. Empty while open.
+  std::string resolution_detail;
   FindingResource resource;
   FindingActor actor;
   std::vector<std::string> event_ids;  // in event-time order (newest last), bounded
@@ -49,6 +64,9 @@ struct Finding {
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
   int64_t resolved_at_ms = 0;  // 0 while open
+  // Event findings: event time at which the finding expires (last_seen + the rule's
+  // expire_after); 0 = never. Kept in state, not in the output.
+  int64_t expires_at_ms = 0;
   std::string evidence;        // JSON object text: the fields that made the rule match
   std::string description;     // what a person on call should do
 };

@@ -1,6 +1,9 @@
 #include "engine/finding_tracker.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "engine/json_text.h"
 
 namespace driftwatch {
 namespace {
@@ -57,6 +60,9 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
     }
     f.first_seen_ms = std::min(f.first_seen_ms, time_ms);
     f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
+    if (f.status == FindingStatus::kOpen && rule.expire_after_ms > 0) {
+      f.expires_at_ms = f.last_seen_ms + rule.expire_after_ms;
+    }
     ctx.PutFinding(f, /*status_changed=*/false);
     return Change::kUpdated;
   }
@@ -67,7 +73,10 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
   opened.description = rule.description;
   opened.category = rule.category;
   opened.severity = rule.severity;
+  opened.kind = rule.kind;
   opened.status = FindingStatus::kOpen;
+  opened.resolution = Resolution::kNone;
+  if (rule.expire_after_ms > 0) opened.expires_at_ms = time_ms + rule.expire_after_ms;
   opened.resource = resource;
   opened.actor = actor;
   opened.first_seen_ms = time_ms;
@@ -81,18 +90,58 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
 
 bool FindingTracker::Resolve(BatchContext& ctx, std::string_view rule_id,
                              const FindingResource& resource, std::string_view event_id,
-                             int64_t time_ms, std::string_view qualifier) {
-  const std::string id = MakeFindingId(rule_id, resource, qualifier);
+                             int64_t time_ms, std::string_view qualifier, Resolution why,
+                             std::string detail) {
+  return ResolveById(ctx, MakeFindingId(rule_id, resource, qualifier), event_id, time_ms, why,
+                     std::move(detail));
+}
+
+bool FindingTracker::ResolveById(BatchContext& ctx, const std::string& finding_id,
+                                 std::string_view event_id, int64_t time_ms, Resolution why,
+                                 std::string detail) {
   Finding f;
-  if (!ctx.GetFinding(id, &f) || f.status != FindingStatus::kOpen) return false;
+  if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return false;
   // Older than what the finding last saw hold: a late event whose moment has passed.
   if (time_ms < f.last_seen_ms) return false;
   f.status = FindingStatus::kResolved;
+  f.resolution = why;
+  f.resolution_detail = detail.empty() ? std::string("{}") : std::move(detail);
+  f.expires_at_ms = 0;
   AddEvent(&f, event_id, time_ms);
   f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
   f.resolved_at_ms = std::max(time_ms, f.first_seen_ms);
   if (f.resolved_at_ms == 0) f.resolved_at_ms = 1;  // 0 means "open" in the format
   ctx.PutFinding(f, /*status_changed=*/true);
+  return true;
+}
+
+bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& finding_id,
+                                      std::string_view event_rule_id, const FindingActor& actor,
+                                      std::string_view event_id, int64_t time_ms,
+                                      std::string_view evidence) {
+  Finding f;
+  if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return false;
+  const bool added = AddEvent(&f, event_id, time_ms);
+  const bool newest = IsNewest(f, event_id, time_ms);
+  bool changed = added;
+  if (newest) {
+    if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
+    nlohmann::ordered_json merged = nlohmann::ordered_json::parse(f.evidence, nullptr, false);
+    if (merged.is_discarded() || !merged.is_object()) merged = nlohmann::ordered_json::object();
+    nlohmann::ordered_json from_event = nlohmann::ordered_json::parse(evidence, nullptr, false);
+    if (from_event.is_discarded() || !from_event.is_object()) {
+      from_event = nlohmann::ordered_json::object();
+    }
+    from_event["event_rule"] = std::string(event_rule_id);
+    if (merged["event"] != from_event) {
+      merged["event"] = std::move(from_event);
+      f.evidence = JsonText(merged);
+      changed = true;
+    }
+  }
+  f.first_seen_ms = std::min(f.first_seen_ms, time_ms);
+  f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
+  if (changed) ctx.PutFinding(f, /*status_changed=*/false);
   return true;
 }
 

@@ -20,6 +20,9 @@ struct FindingTemplate {
   std::string description;
   Category category = Category::kIdentity;
   Severity severity = Severity::kInfo;
+  FindingKind kind = FindingKind::kPosture;
+  // Event findings: resolved (expired) this long after their last event, in event time; 0 = never.
+  int64_t expire_after_ms = 0;
 };
 
 class FindingTracker {
@@ -36,10 +39,25 @@ class FindingTracker {
                      std::string_view event_id, int64_t time_ms, std::string evidence,
                      std::string_view qualifier = {});
 
-  // Resolves the open finding for (rule, resource); false when there is none open.
+  // Resolves the open finding for (rule, resource) with resolution `why` and its detail (a JSON
+  // object text, see Finding::resolution_detail); false when there is none open.
   static bool Resolve(BatchContext& ctx, std::string_view rule_id,
                       const FindingResource& resource, std::string_view event_id,
-                      int64_t time_ms, std::string_view qualifier = {});
+                      int64_t time_ms, std::string_view qualifier = {},
+                      Resolution why = Resolution::kState, std::string detail = {});
+  // The same for a finding known by id (expiry, closing by hand).
+  static bool ResolveById(BatchContext& ctx, const std::string& finding_id,
+                          std::string_view event_id, int64_t time_ms, Resolution why,
+                          std::string detail);
+
+  // An event that opened (or repeated) the drift an open posture finding stands for: the finding
+  // gains the event, and when it is the newest the finding has seen, its actor and the event
+  // rule's evidence (under "event", with the event rule's id as "event_rule"). False when the
+  // finding is not open: the posture rule decides, the event adds nothing.
+  static bool AddEventEvidence(BatchContext& ctx, const std::string& finding_id,
+                               std::string_view event_rule_id, const FindingActor& actor,
+                               std::string_view event_id, int64_t time_ms,
+                               std::string_view evidence);
 };
 
 }  // namespace driftwatch

@@ -175,7 +175,16 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
         if (parts_.probe) parts_.probe->OnDuplicateEvent();
         continue;
       }
-      ctx.AdvanceWatermark(event.time_ms);
+      // A control record's time is its sender's clock, not the stream's: it never moves the
+      // event-time watermark.
+      if (event.kind != EventKind::kControl) {
+        ctx.AdvanceWatermark(event.time_ms);
+        // Deadlines the watermark reaches fire before this event is applied, wherever the
+        // batch began: findings do not depend on batch boundaries.
+        if (parts_.rules != nullptr && ctx.watermark_ms() >= parts_.rules->next_deadline_ms()) {
+          parts_.rules->OnWatermark(ctx);
+        }
+      }
       deltas_.clear();
       PreparedEvent* ready = prepared != nullptr ? &(*prepared)[e] : nullptr;
       if (may_change_state) applier_.Apply(event, ctx, &deltas_, ready);
@@ -202,13 +211,15 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       }
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {
+        // State first: an event rule that gives evidence to a posture rule finds the posture
+        // finding as this event left it.
+        for (const StateDelta& d : deltas_) {
+          parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
+        }
         if (ready != nullptr) {
           parts_.rules->OnPreparedEvent(event, *ready, ctx);
         } else {
           parts_.rules->OnEvent(event, ctx);
-        }
-        for (const StateDelta& d : deltas_) {
-          parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
         }
       }
     }

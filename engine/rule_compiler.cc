@@ -84,7 +84,35 @@ const std::set<std::string>& StateDocumentRoots() {
 const std::set<std::string> kRuleKeys = {"rule",      "title",      "category", "severity",
                                          "description", "event",   "state",    "condition",
                                          "exceptions", "resolve",   "resource", "evidence",
-                                         "enabled"};
+                                         "enabled",   "kind",       "evidence_for", "expire_after"};
+
+// Event findings expire this long after their last event unless the rule says otherwise.
+constexpr int64_t kDefaultExpireAfterMs = int64_t{24} * 3600 * 1000;
+
+// "90s", "30m", "24h", "7d" -> milliseconds; "never" -> 0. False when unreadable.
+bool ParseDuration(const std::string& text, int64_t* ms) {
+  if (text == "never") {
+    *ms = 0;
+    return true;
+  }
+  if (text.size() < 2) return false;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9' || n > int64_t{1} << 40) return false;
+    n = n * 10 + (text[i] - '0');
+  }
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1000; break;
+    case 'm': unit = 60 * 1000; break;
+    case 'h': unit = 3600 * 1000; break;
+    case 'd': unit = 24 * 3600 * 1000; break;
+    default: return false;
+  }
+  if (n <= 0) return false;
+  *ms = n * unit;
+  return true;
+}
 
 const std::set<std::string> kLeafOps = {
     "equals", "not_equals", "in",     "not_in", "prefix", "suffix",        "contains",
@@ -160,6 +188,7 @@ class Compiler {
       }
       out_->rules.push_back(std::move(rule));
     }
+    LinkPairs();
     // Lists and macros nobody uses are fine; macros are checked when used (and once here).
     for (auto& [mname, m] : macros_) {
       if (m.used) continue;
@@ -863,11 +892,131 @@ class Compiler {
         if (CompileField(n, rule->is_state, false, &f)) rule->evidence.push_back(std::move(f));
       }
     }
+    CompileKind(node, rule);
     if (disabled && rule->enabled) {
       rule->enabled = false;
       rule->disabled_reason = reason;
     }
     return problems_->size() == problems_before;
+  }
+
+  // kind, evidence_for, expire_after. State rules and event rules with `resolve` stand for a
+  // state (posture); other event rules for a point-in-time act (event), which expires.
+  void CompileKind(const YamlNode& node, CompiledRule* rule) {
+    FindingKind kind = rule->is_state || rule->has_resolve ? FindingKind::kPosture
+                                                           : FindingKind::kEvent;
+    std::string text;
+    if (const YamlNode* k = node.Find("kind")) {
+      FindingKind declared = kind;
+      if (!Scalar(k, "kind", node.line, &text)) {
+      } else if (!ParseFindingKind(text, &declared)) {
+        Problem(k->line, "unknown kind '" + text + "' (expected posture or event)");
+      } else if (rule->is_state && declared != FindingKind::kPosture) {
+        Problem(k->line, "a state rule's findings are posture findings (kind: posture)");
+      } else if (!rule->is_state && !rule->has_resolve && declared == FindingKind::kPosture) {
+        Problem(k->line, "kind: posture needs a state rule, or an event rule with 'resolve' "
+                         "(an event rule alone has no state to go back to)");
+      } else {
+        kind = declared;
+        rule->kind_declared = true;
+      }
+    }
+    rule->meta.kind = kind;
+    if (const YamlNode* f = node.Find("evidence_for")) {
+      if (rule->is_state) {
+        Problem(f->line, "'evidence_for' is for event rules: it names the state rule whose "
+                         "finding the event gives its actor and evidence to");
+      } else if (rule->has_resolve) {
+        Problem(f->line, "'evidence_for' and 'resolve' do not go together: the state rule "
+                         "resolves the finding");
+      } else if (f->is_map()) {
+        CheckKeys(*f, {"rule", "names"}, "'evidence_for'");
+        Scalar(f->Find("rule"), "evidence_for.rule", f->line, &rule->evidence_for);
+        if (const YamlNode* names = f->Find("names")) {
+          rule->evidence_for_names = StringList(*names, "evidence_for.names");
+          for (const std::string& n : rule->evidence_for_names) {
+            if (std::find(rule->event_names.begin(), rule->event_names.end(), n) ==
+                rule->event_names.end()) {
+              Problem(names->line, "evidence_for.names: '" + n + "' is not one of event.names");
+            }
+          }
+        }
+      } else {
+        Scalar(f, "evidence_for", node.line, &rule->evidence_for);
+      }
+    }
+    rule->meta.expire_after_ms = kind == FindingKind::kEvent ? kDefaultExpireAfterMs : 0;
+    if (const YamlNode* e = node.Find("expire_after")) {
+      int64_t ms = 0;
+      if (kind != FindingKind::kEvent) {
+        Problem(e->line, "'expire_after' is for event findings; posture findings resolve when "
+                         "the state goes back");
+      } else if (Scalar(e, "expire_after", node.line, &text) && !ParseDuration(text, &ms)) {
+        Problem(e->line, "expire_after '" + text +
+                             "' is not a duration like 30m, 24h, 7d (or never)");
+      } else {
+        rule->meta.expire_after_ms = ms;
+      }
+    }
+  }
+
+  // Pairs event rules with the posture rules they give evidence to, and flags an event rule and
+  // a posture rule of one category watching one resource type unpaired: one drift would open two
+  // findings, and the event one would never close with the drift.
+  void LinkPairs() {
+    std::map<std::string, size_t> by_id;
+    for (size_t i = 0; i < out_->rules.size(); ++i) by_id[out_->rules[i].meta.rule_id] = i;
+    for (CompiledRule& rule : out_->rules) {
+      if (rule.is_state) continue;
+      file_ = rule.file;
+      rule_id_ = rule.meta.rule_id;
+      std::vector<std::string> types = rule.resource.types;
+      if (types.empty() && !rule.resource.type.empty()) types.push_back(rule.resource.type);
+      if (!rule.evidence_for.empty()) {
+        auto it = by_id.find(rule.evidence_for);
+        if (it == by_id.end()) {
+          Problem(rule.line, "evidence_for: no rule '" + rule.evidence_for + "'");
+          continue;
+        }
+        const CompiledRule& posture = out_->rules[it->second];
+        if (!posture.is_state) {
+          Problem(rule.line, "evidence_for: '" + rule.evidence_for + "' is not a state rule");
+          continue;
+        }
+        bool watched = posture.resource_types.empty() && !types.empty();
+        for (const std::string& t : types) {
+          watched = watched || std::find(posture.resource_types.begin(),
+                                         posture.resource_types.end(),
+                                         t) != posture.resource_types.end();
+        }
+        if (!types.empty() && !watched) {
+          Problem(rule.line, "evidence_for: '" + rule.evidence_for +
+                                 "' watches none of the types this rule's resource has");
+        }
+        if (types.empty()) {
+          Problem(rule.line, "evidence_for needs a 'resource' with a type, the one '" +
+                                 rule.evidence_for + "' watches");
+        }
+        rule.evidence_for_index = static_cast<int>(it->second);
+        continue;
+      }
+      if (rule.meta.kind != FindingKind::kEvent || rule.kind_declared) continue;
+      for (const CompiledRule& posture : out_->rules) {
+        if (!posture.is_state || posture.meta.category != rule.meta.category) continue;
+        for (const std::string& t : types) {
+          if (std::find(posture.resource_types.begin(), posture.resource_types.end(), t) ==
+              posture.resource_types.end()) {
+            continue;
+          }
+          Problem(rule.line, "event rule and posture rule '" + posture.meta.rule_id +
+                                 "' both watch " + t + " unpaired: give the drift one finding "
+                                 "(evidence_for: " + posture.meta.rule_id +
+                                 "), or say 'kind: event' when this is a point-in-time act of "
+                                 "its own");
+          break;
+        }
+      }
+    }
   }
 
   void CompileEventMatch(const YamlNode& event, CompiledRule* rule) {

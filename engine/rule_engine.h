@@ -27,8 +27,13 @@ class RuleEngine {
     OnEvent(event, ctx);
   }
   virtual void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) = 0;
-  // Called once per batch after its events; time-driven checks (key age) use the watermark.
+  // Time-driven checks (key age, event findings' expiry) whose deadline the batch's watermark
+  // has reached, each judged as of its own deadline. The pipeline calls it whenever the watermark
+  // reaches next_deadline_ms() (before the event that moved it is applied, so that findings do
+  // not depend on where batches begin and end) and once at the end of each batch.
   virtual void OnWatermark(BatchContext& /*ctx*/) {}
+  // The earliest pending deadline in event time, INT64_MAX when none.
+  virtual int64_t next_deadline_ms() const { return INT64_MAX; }
 };
 
 }  // namespace driftwatch

@@ -1,9 +1,11 @@
 #include "engine/rule_engine_impl.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "config/rule_file.h"
 #include "engine/finding_tracker.h"
@@ -111,6 +113,10 @@ struct CompiledRuleEngine::Impl {
   // Time-driven checks waiting for the watermark: (deadline, rule, resource key) -> resource.
   std::map<std::tuple<int64_t, uint32_t, std::string>, FindingResource> deadlines;
   std::map<std::pair<uint32_t, std::string>, int64_t> deadline_of;
+  // Open event findings waiting for their expiry: (expires_at, finding id).
+  std::set<std::pair<int64_t, std::string>> expiries;
+  std::unordered_map<std::string, int64_t> expiry_of;
+  std::unordered_map<std::string, uint32_t> rule_by_id;
   // Per rule: whether evaluating it may read a field outside the normalized Event.
   std::vector<char> reads_document;
   // Prepare's own evaluation context: Prepare runs on the decoding thread, beside `eval`.
@@ -173,6 +179,10 @@ struct CompiledRuleEngine::Impl {
   // The event rules for `event`, evaluated on `eval`; `document` is its document parsed ahead
   // (nullptr: parsed on first use).
   void EvaluateEvent(const Event& event, const json* document, BatchContext& ctx) {
+    if (event.kind == EventKind::kControl) {
+      ApplyControl(event, ctx);
+      return;
+    }
     bool begun = false;
     ForEventRules(event, [&](uint32_t idx) {
       if (!begun) {
@@ -227,6 +237,103 @@ struct CompiledRuleEngine::Impl {
     return r;
   }
 
+  FindingResource EventResource(const CompiledRule& rule, const Event& e, bool canonical) {
+    FindingResource r = EventResource(rule, e);
+    if (canonical) r.id = CanonicalResourceId(r.type, r.id);
+    return r;
+  }
+
+  // The event that undid a drift, for resolution_detail.
+  static std::string StateDetail(const Event* cause) {
+    if (cause == nullptr || cause->id.empty()) return "{}";
+    std::string d = "{\"event_id\":";
+    AppendJsonString(cause->id, &d);
+    d += ",\"event_name\":";
+    AppendJsonString(cause->event_name, &d);
+    d += '}';
+    return d;
+  }
+
+  void ClearExpiry(const std::string& finding_id) {
+    auto it = expiry_of.find(finding_id);
+    if (it == expiry_of.end()) return;
+    expiries.erase({it->second, finding_id});
+    expiry_of.erase(it);
+  }
+
+  void SetExpiry(const std::string& finding_id, int64_t when) {
+    ClearExpiry(finding_id);
+    if (when <= 0) return;
+    expiries.emplace(when, finding_id);
+    expiry_of[finding_id] = when;
+  }
+
+  // After an event finding was opened or repeated: its expiry follows its last event.
+  void ScheduleExpiry(const std::string& finding_id, BatchContext& ctx) {
+    Finding f;
+    if (ctx.GetFinding(finding_id, &f) && f.status == FindingStatus::kOpen &&
+        f.kind == FindingKind::kEvent) {
+      SetExpiry(finding_id, f.expires_at_ms);
+    } else {
+      ClearExpiry(finding_id);
+    }
+  }
+
+  // A CloseFinding control record: resolves the finding it names, by hand, once. Unknown and
+  // already resolved findings are left as they are (`driftwatch findings close` refuses those
+  // before sending).
+  void ApplyControl(const Event& event, BatchContext& ctx) {
+    if (event.event_name != kCloseFindingEventName) return;
+    json doc = json::parse(event.document, nullptr, false);
+    if (doc.is_discarded()) return;
+    const json& req = doc.is_object() && doc.contains("requestParameters")
+                          ? doc["requestParameters"]
+                          : json();
+    if (!req.is_object()) return;
+    auto text = [&](const char* key) {
+      auto it = req.find(key);
+      return it != req.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string finding_id = text("findingId");
+    Finding f;
+    if (finding_id.empty() || !ctx.GetFinding(finding_id, &f) ||
+        f.status != FindingStatus::kOpen) {
+      return;
+    }
+    std::string detail = "{\"by\":";
+    AppendJsonString(event.principal.arn, &detail);
+    detail += ",\"reason\":";
+    AppendJsonString(text("reason"), &detail);
+    detail += ",\"event_id\":";
+    AppendJsonString(event.id, &detail);
+    detail += '}';
+    // Closed at the record's time, or at the finding's last event when the closer's clock is
+    // behind the stream's.
+    const int64_t at = std::max(event.time_ms, f.last_seen_ms);
+    FindingTracker::ResolveById(ctx, finding_id, event.id, at, Resolution::kClosed,
+                                std::move(detail));
+    ClearExpiry(finding_id);
+  }
+
+  // Expires open event findings whose time has come, as of their own expiry.
+  bool FireExpiry(int64_t now, BatchContext& ctx) {
+    if (expiries.empty() || expiries.begin()->first > now) return false;
+    const auto [when, finding_id] = *expiries.begin();
+    expiries.erase(expiries.begin());
+    expiry_of.erase(finding_id);
+    Finding f;
+    if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return true;
+    if (f.expires_at_ms != when) {  // moved on by a repeat since
+      if (f.expires_at_ms > 0) SetExpiry(finding_id, f.expires_at_ms);
+      return true;
+    }
+    std::string detail = "{\"expire_after_seconds\":" +
+                         std::to_string((when - f.last_seen_ms) / 1000) + "}";
+    FindingTracker::ResolveById(ctx, finding_id, "", when, Resolution::kExpired,
+                                std::move(detail));
+    return true;
+  }
+
   static FindingActor ActorOf(const Event& e) {
     FindingActor a;
     if (e.kind != EventKind::kApiCall) return a;
@@ -248,16 +355,41 @@ struct CompiledRuleEngine::Impl {
   void EvaluateEventRule(uint32_t idx, const Event& event, BatchContext& ctx) {
     const CompiledRule& rule = set.rules[idx];
     if (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) {
-      FindingTracker::Resolve(ctx, rule.meta.rule_id, EventResource(rule, event), event.id,
-                              event.time_ms, Qualifier(event));
+      FindingTracker::Resolve(ctx, rule.meta.rule_id, EventResource(rule, event, true), event.id,
+                              event.time_ms, Qualifier(event), Resolution::kState,
+                              StateDetail(&event));
       return;
     }
     if (!Holds(rule)) return;
-    FindingResource resource = EventResource(rule, event);
+    FindingResource resource = EventResource(rule, event, true);
     FindingActor actor = ActorOf(event);
+    if (rule.evidence_for_index >= 0) {
+      const CompiledRule& posture = set.rules[static_cast<size_t>(rule.evidence_for_index)];
+      // One drift, one finding: the state (applied before the event rules run) decides whether
+      // the drift stands; the event only says who made it and with which call. With the posture
+      // rule turned off by policy, the event rule speaks for itself, as an event finding.
+      bool gives = posture.enabled;
+      if (gives && !posture.resource_types.empty()) {
+        gives = std::find(posture.resource_types.begin(), posture.resource_types.end(),
+                          resource.type) != posture.resource_types.end();
+      }
+      if (gives && !rule.evidence_for_names.empty()) {
+        gives = std::find(rule.evidence_for_names.begin(), rule.evidence_for_names.end(),
+                          event.event_name) != rule.evidence_for_names.end();
+      }
+      if (gives) {
+        FindingTracker::AddEventEvidence(ctx, MakeFindingId(posture.meta.rule_id, resource),
+                                         rule.meta.rule_id, actor, event.id, event.time_ms,
+                                         Evidence(rule, &event));
+        return;
+      }
+    }
     if (!policy.suppressions.empty() && Suppressed(rule, resource, actor, nullptr, &ctx)) return;
     FindingTracker::Open(ctx, rule.meta, resource, actor, event.id, event.time_ms,
                          Evidence(rule, &event), Qualifier(event));
+    if (rule.meta.kind == FindingKind::kEvent) {
+      ScheduleExpiry(MakeFindingId(rule.meta.rule_id, resource, Qualifier(event)), ctx);
+    }
   }
 
   void ClearDeadline(uint32_t rule, const std::string& key) {
@@ -290,7 +422,8 @@ struct CompiledRuleEngine::Impl {
     }
     const std::string_view event_id = cause != nullptr ? std::string_view(cause->id) : "";
     if (!holds) {
-      FindingTracker::Resolve(ctx, rule.meta.rule_id, resource, event_id, time_ms);
+      FindingTracker::Resolve(ctx, rule.meta.rule_id, resource, event_id, time_ms, {},
+                              Resolution::kState, StateDetail(cause));
       return;
     }
     FindingActor actor = cause != nullptr ? ActorOf(*cause) : FindingActor{};
@@ -358,6 +491,8 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
     s.category = r.meta.category;
     s.severity = r.meta.severity;
     s.is_state = r.is_state;
+    s.kind = r.meta.kind;
+    s.evidence_for = r.evidence_for;
     s.indexed = r.is_state ? !r.resource_types.empty() : !r.event_names.empty();
     s.enabled = r.enabled;
     s.disabled_reason = r.disabled_reason;
@@ -457,7 +592,7 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
     m.ForStateRules(delta.type, [&](uint32_t idx) {
       m.ClearDeadline(idx, delta.resource_key);
       FindingTracker::Resolve(ctx, m.set.rules[idx].meta.rule_id, resource, cause.id,
-                              cause.time_ms);
+                              cause.time_ms, {}, Resolution::kState, Impl::StateDetail(&cause));
     });
     return;
   }
@@ -484,10 +619,18 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
 void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
   Impl& m = *impl_;
   const int64_t now = ctx.watermark_ms();
-  while (!m.deadlines.empty()) {
+  for (;;) {
+    // Key-age checks and expiries in deadline order, so that the findings they change come out
+    // in event-time order whatever the batch.
+    const int64_t check = m.deadlines.empty() ? INT64_MAX : std::get<0>(m.deadlines.begin()->first);
+    const int64_t expiry = m.expiries.empty() ? INT64_MAX : m.expiries.begin()->first;
+    if (std::min(check, expiry) > now) break;
+    if (expiry < check) {
+      m.FireExpiry(now, ctx);
+      continue;
+    }
     auto it = m.deadlines.begin();
     const auto [when, idx, key] = it->first;
-    if (when > now) break;
     FindingResource resource = it->second;
     m.deadline_of.erase({idx, key});
     m.deadlines.erase(it);
@@ -495,18 +638,37 @@ void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
     if (!ctx.GetResource(key, &text)) continue;
     json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) continue;
-    m.eval.BeginDocument(&doc, resource.account, now);
-    // Opened at the deadline itself, not at the batch's watermark: replays and live runs agree
-    // however events fall into batches.
+    // Judged and opened as of the deadline itself, not the batch's watermark: replays and live
+    // runs agree however events fall into batches.
+    m.eval.BeginDocument(&doc, resource.account, when);
     m.EvaluateStateRule(idx, key, resource, doc, nullptr, when, ctx);
   }
 }
 
+int64_t CompiledRuleEngine::next_deadline_ms() const {
+  const Impl& m = *impl_;
+  const int64_t check = m.deadlines.empty() ? INT64_MAX : std::get<0>(m.deadlines.begin()->first);
+  const int64_t expiry = m.expiries.empty() ? INT64_MAX : m.expiries.begin()->first;
+  return std::min(check, expiry);
+}
+
 Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_ms) {
   Impl& m = *impl_;
+  m.expiries.clear();
+  m.expiry_of.clear();
+  Status scanned = store->ScanFindings([&](const Finding& f) {
+    if (f.status != FindingStatus::kOpen) return true;
+    if (f.kind == FindingKind::kEvent && f.expires_at_ms > 0) {
+      m.SetExpiry(f.finding_id, f.expires_at_ms);
+    }
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
   bool any = false;
   for (const CompiledRule& r : m.set.rules) any = any || (r.enabled && r.time_dependent);
   if (!any) return Status::Ok();
+  m.deadlines.clear();
+  m.deadline_of.clear();
   return store->ScanResources([&](std::string_view key, std::string_view text) {
     // key: account|region|type|id
     std::string k(key);
@@ -539,7 +701,9 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
 }
 
 size_t CompiledRuleEngine::rule_count() const { return impl_->set.rules.size(); }
-size_t CompiledRuleEngine::pending_deadlines() const { return impl_->deadlines.size(); }
+size_t CompiledRuleEngine::pending_deadlines() const {
+  return impl_->deadlines.size() + impl_->expiries.size();
+}
 int64_t CompiledRuleEngine::document_parses() const { return impl_->eval.document_parses(); }
 int64_t CompiledRuleEngine::state_document_parses() const { return impl_->state_parses; }
 
@@ -574,12 +738,14 @@ std::string RuleLoadResult::ToJson() const {
   for (const RuleSummary& r : rules) {
     ojson o = {{"id", r.id},
               {"kind", r.is_state ? "state" : "event"},
+              {"finding_kind", FindingKindName(r.kind)},
               {"category", CategoryName(r.category)},
               {"severity", SeverityName(r.severity)},
               {"file", r.file},
               {"line", r.line},
               {"indexed", r.indexed},
               {"enabled", r.enabled}};
+    if (!r.evidence_for.empty()) o["evidence_for"] = r.evidence_for;
     if (!r.enabled) o["disabled_reason"] = r.disabled_reason;
     j["rules"].push_back(std::move(o));
   }

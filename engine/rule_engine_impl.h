@@ -29,6 +29,8 @@ struct RuleSummary {
   Category category = Category::kIdentity;
   Severity severity = Severity::kInfo;
   bool is_state = false;
+  FindingKind kind = FindingKind::kPosture;  // of the findings it opens
+  std::string evidence_for;                  // event rules: the posture rule they give evidence to
   bool indexed = true;
   bool enabled = true;
   std::string disabled_reason;
@@ -71,13 +73,15 @@ class CompiledRuleEngine : public RuleEngine {
                        BatchContext& ctx) override;
   void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) override;
   void OnWatermark(BatchContext& ctx) override;
+  int64_t next_deadline_ms() const override;
 
   // After a restart: re-arms the time-driven checks (key age) for the stored resources, as of
-  // the stored watermark. Findings themselves are already in the store.
+  // the stored watermark, and the expiry of open event findings. Findings themselves are already
+  // in the store.
   Status PrimeDeadlines(StateStore* store, int64_t watermark_ms);
 
   size_t rule_count() const;
-  size_t pending_deadlines() const;
+  size_t pending_deadlines() const;  // key-age checks and event findings' expiries
   // How many times an event document was parsed (at most once per event, and only when a
   // candidate rule reads a field outside the normalized Event).
   int64_t document_parses() const;

@@ -159,6 +159,15 @@ struct CompiledRule {
   ResourceSpec resource;
   std::vector<FieldRef> evidence;  // extra fields copied into evidence
   bool time_dependent = false;     // uses older_than_days: re-checked as the watermark moves
+  // Event rules: the posture (state) rule whose finding this rule's matches give their actor,
+  // event and evidence to instead of opening a finding of their own ("" = none), and its index
+  // in CompiledRuleSet::rules (-1 when none). One drift, one finding.
+  std::string evidence_for;
+  int evidence_for_index = -1;
+  // The event names whose matches give evidence (empty: all of the rule's names); the rule's
+  // other names, and resources of types the posture rule does not watch, open event findings.
+  std::vector<std::string> evidence_for_names;
+  bool kind_declared = false;  // `kind:` written in the file (acknowledges an unpaired rule)
   bool enabled = true;
   std::string disabled_reason;
 };

@@ -1659,6 +1659,7 @@ bool Decoder::Impl::EmitApiCall(Scan& s) {
   e.event_name.assign(s.event_name);
   e.error_code.assign(s.error_code);
   e.read_only = s.read_only >= 0 ? s.read_only == 1 : IsReadOnlyName(s.event_name);
+  if (s.event_source == kControlEventSource) e.kind = EventKind::kControl;
   for (size_t i = s.resources_begin; i < s.resources_end && i < resources.size(); ++i) {
     ResourceRef& r = e.resources.emplace_back();
     r.type.assign(resources[i].type);
