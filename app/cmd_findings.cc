@@ -1,6 +1,6 @@
 // `driftwatch findings --state DIR [--status open|resolved] [--category C] [--severity S]
-// [--rule ID] [--format table|ndjson]`: the findings kept in a state directory. Table for
-// people (most severe, then most recent first), NDJSON in the finding format for tools.
+// [--rule ID] [--format table|ndjson|ocsf]`: the findings kept in a state directory. Table for
+// people (most severe, then most recent first), NDJSON in the finding format or OCSF for tools.
 // Exit 0 (also when nothing matches), 2 usage error or unreadable state.
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "app/wiring.h"
 #include "engine/finding.h"
 #include "engine/time_util.h"
+#include "exporters/ocsf.h"
 
 namespace driftwatch::app {
 namespace {
@@ -44,12 +45,13 @@ int RunFindings(const Args& args) {
       .Flag({.name = "--rule", .value = "ID", .needs = "a rule id", .help = "only this rule's"},
             &rule)
       .Flag({.name = "--format",
-             .value = "table|ndjson",
-             .help = "table (default, for people) or ndjson (the finding format, for tools)"},
+             .value = "table|ndjson|ocsf",
+             .help = "table (default, for people), ndjson (the finding format, for tools) or "
+                     "ocsf (one OCSF 1.8.0 object per finding, as of its current status)"},
             [&](const std::string& v) {
               // "json" is the old name of ndjson, still accepted.
-              if (v != "table" && v != "ndjson" && v != "json") {
-                return "must be table or ndjson, not '" + v + "'";
+              if (v != "table" && v != "ndjson" && v != "json" && v != "ocsf") {
+                return "must be table, ndjson or ocsf, not '" + v + "'";
               }
               format = v;
               return std::string();
@@ -77,7 +79,8 @@ int RunFindings(const Args& args) {
     return 2;
   }
   if (format != "table") {
-    for (const Finding& f : found) std::printf("%s\n", FindingToJson(f).c_str());
+    const FindingFormat as = format == "ocsf" ? FindingFormat::kOcsf : FindingFormat::kDriftwatch;
+    for (const Finding& f : found) std::printf("%s\n", FindingText(f, as).c_str());
     return 0;
   }
   std::stable_sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {

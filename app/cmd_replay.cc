@@ -91,9 +91,10 @@ int RunReplay(const Args& args) {
                   "a file (.json, .ndjson, .json.gz, a CloudTrail log file or Config snapshot), "
                   "'-' for stdin, or kafka://BROKERS/TOPIC?from=TIME&to=TIME",
                   1, SIZE_MAX, &inputs)
-      .Choice(
-          {.name = "--format", .help = "findings as a table (default) or one JSON object per line"},
-          {"table", "ndjson"}, &format)
+      .Choice({.name = "--format",
+               .help = "findings as a table (default), one JSON object per line (ndjson), or "
+                       "one OCSF 1.8.0 object per status change (ocsf)"},
+              {"table", "ndjson", "ocsf"}, &format)
       .Flag({.name = "--state",
              .value = "DIR",
              .needs = "a directory",
@@ -194,6 +195,8 @@ int RunReplay(const Args& args) {
   std::unique_ptr<FindingSink> out_sink;
   if (format == "ndjson") {
     out_sink = std::make_unique<NdjsonFindingSink>(stdout);
+  } else if (format == "ocsf") {
+    out_sink = std::make_unique<NdjsonFindingSink>(stdout, FindingFormat::kOcsf);
   } else {
     out_sink = std::make_unique<TableFindingSink>(stdout);
   }

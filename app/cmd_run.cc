@@ -26,6 +26,7 @@
 #include "engine/pipeline.h"
 #include "exporters/finding_sinks.h"
 #include "exporters/metrics.h"
+#include "exporters/ocsf.h"
 #include "ingest/changelog.h"
 #include "ingest/embedded_broker.h"
 #include "ingest/kafka_producer.h"
@@ -307,15 +308,25 @@ int RunService(const Args& args) {
     std::fflush(stderr);
   }
 
-  // Findings and dead letters.
+  // Findings and dead letters. Each findings sink writes the format findings.format names for it
+  // (validated by the config loader).
+  auto format_of = [](const std::string& name) {
+    FindingFormat f = FindingFormat::kDriftwatch;
+    ParseFindingFormat(name, &f);
+    return f;
+  };
+  const FindingFormat stdout_format = format_of(cfg.findings_stdout_format);
+  const FindingFormat file_format = format_of(cfg.findings_file_format);
+  const FindingFormat kafka_format = format_of(cfg.findings_kafka_format);
   std::vector<FindingSink*> sinks;
   std::unique_ptr<NdjsonFindingSink> stdout_sink, file_sink;
   if (cfg.findings_stdout) {
-    stdout_sink = std::make_unique<NdjsonFindingSink>(stdout);
+    stdout_sink = std::make_unique<NdjsonFindingSink>(stdout, stdout_format);
     sinks.push_back(stdout_sink.get());
   }
   if (!cfg.findings_path.empty()) {
-    if (Status s = NdjsonFindingSink::OpenFile(cfg.findings_path, &file_sink); !s.ok()) {
+    if (Status s = NdjsonFindingSink::OpenFile(cfg.findings_path, &file_sink, file_format);
+        !s.ok()) {
       Log("findings.path: %s", s.message().c_str());
       return 1;
     }
@@ -334,9 +345,12 @@ int RunService(const Args& args) {
   }
   std::unique_ptr<KafkaFindingSink> kafka_findings;
   if (!cfg.kafka.findings_topic.empty()) {
-    kafka_findings = std::make_unique<KafkaFindingSink>(producer.get(), cfg.kafka.findings_topic);
+    kafka_findings = std::make_unique<KafkaFindingSink>(
+        producer.get(), cfg.kafka.findings_topic,
+        [kafka_format](const Finding& f) { return FindingText(f, kafka_format); });
     sinks.push_back(kafka_findings.get());
-    Log("findings to Kafka topic %s (keyed by finding_id)", cfg.kafka.findings_topic.c_str());
+    Log("findings to Kafka topic %s (keyed by finding_id, format %s)",
+        cfg.kafka.findings_topic.c_str(), std::string(FindingFormatName(kafka_format)).c_str());
   }
   FanOutDeadLetters dead_letters;
   std::unique_ptr<DeadLetterFile> dead_letter_file;

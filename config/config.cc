@@ -263,6 +263,31 @@ void ParseMetrics(Walker& w, const YAML::Node& m, MetricsConfig* out) {
   }
 }
 
+// findings.format: "driftwatch" or "ocsf" for every sink, or a mapping {stdout, file, kafka}
+// naming each sink's (a sink left out keeps "driftwatch").
+void ParseFindingsFormat(Walker& w, const YAML::Node& n, ServiceConfig* cfg) {
+  if (!n.IsDefined() || n.IsNull()) return;
+  auto one = [&w](const YAML::Node& v, const std::string& key, std::string* out) {
+    if (!v.IsDefined() || v.IsNull()) return;
+    if (!v.IsScalar() || (v.Scalar() != "driftwatch" && v.Scalar() != "ocsf")) {
+      w.Problem(v, key, "must be driftwatch or ocsf");
+      return;
+    }
+    *out = v.Scalar();
+  };
+  if (n.IsMap()) {
+    w.CheckKeys(n, "findings.format", {"stdout", "file", "kafka"});
+    one(n["stdout"], "findings.format.stdout", &cfg->findings_stdout_format);
+    one(n["file"], "findings.format.file", &cfg->findings_file_format);
+    one(n["kafka"], "findings.format.kafka", &cfg->findings_kafka_format);
+    return;
+  }
+  std::string all;
+  one(n, "findings.format", &all);
+  if (all.empty()) return;
+  cfg->findings_stdout_format = cfg->findings_file_format = cfg->findings_kafka_format = all;
+}
+
 }  // namespace
 
 std::string FormatConfigProblem(const ConfigProblem& p) {
@@ -331,9 +356,10 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
         }
         const YAML::Node findings = root["findings"];
         if (w.IsMapOrAbsent(findings, "findings")) {
-          w.CheckKeys(findings, "findings", {"path", "stdout"});
+          w.CheckKeys(findings, "findings", {"path", "stdout", "format"});
           w.String(findings["path"], "findings.path", &cfg.findings_path);
           w.Bool(findings["stdout"], "findings.stdout", &cfg.findings_stdout);
+          ParseFindingsFormat(w, findings["format"], &cfg);
         }
       }
     }

@@ -80,10 +80,10 @@ std::string Clip(std::string_view s, size_t width) {
 }  // namespace
 
 Status NdjsonFindingSink::OpenFile(const std::string& path,
-                                   std::unique_ptr<NdjsonFindingSink>* out) {
+                                   std::unique_ptr<NdjsonFindingSink>* out, FindingFormat format) {
   FILE* f = fopen(path.c_str(), "ab");
   if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
-  auto sink = std::make_unique<NdjsonFindingSink>(f);
+  auto sink = std::make_unique<NdjsonFindingSink>(f, format);
   sink->owned_ = true;
   *out = std::move(sink);
   return Status::Ok();
@@ -94,7 +94,7 @@ NdjsonFindingSink::~NdjsonFindingSink() {
 }
 
 Status NdjsonFindingSink::Emit(const Finding& finding) {
-  std::string line = FindingToJson(finding);
+  std::string line = FindingText(finding, format_);
   line += '\n';
   if (fwrite(line.data(), 1, line.size(), out_) != line.size()) {
     return Status::Error(std::string("write failed: ") + std::strerror(errno));

@@ -10,21 +10,26 @@
 #include "engine/finding_sink.h"
 #include "engine/pipeline.h"
 #include "engine/status.h"
+#include "exporters/ocsf.h"
 
 namespace driftwatch {
 
-// One FindingToJson object per line. Does not own a FILE* it was given; owns one it opened.
+// One finding object per line: FindingToJson, or with FindingFormat::kOcsf one OCSF object
+// (exporters/ocsf.h). Does not own a FILE* it was given; owns one it opened.
 class NdjsonFindingSink : public FindingSink {
  public:
-  explicit NdjsonFindingSink(FILE* out) : out_(out) {}
+  explicit NdjsonFindingSink(FILE* out, FindingFormat format = FindingFormat::kDriftwatch)
+      : out_(out), format_(format) {}
   // Appends to `path` (created if missing).
-  static Status OpenFile(const std::string& path, std::unique_ptr<NdjsonFindingSink>* out);
+  static Status OpenFile(const std::string& path, std::unique_ptr<NdjsonFindingSink>* out,
+                         FindingFormat format = FindingFormat::kDriftwatch);
   ~NdjsonFindingSink() override;
   Status Emit(const Finding& finding) override;
   Status Flush() override;
 
  private:
   FILE* out_;
+  FindingFormat format_;
   bool owned_ = false;
 };
 

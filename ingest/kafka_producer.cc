@@ -188,7 +188,8 @@ int64_t KafkaProducer::delivered() const { return impl_->delivered.load(); }
 int64_t KafkaProducer::failed() const { return impl_->failed.load(); }
 
 Status KafkaFindingSink::Emit(const Finding& finding) {
-  return producer_->Produce(topic_, finding.finding_id, FindingToJson(finding));
+  return producer_->Produce(topic_, finding.finding_id,
+                            format_ ? format_(finding) : FindingToJson(finding));
 }
 
 Status KafkaFindingSink::Flush() { return producer_->Poll(); }

@@ -1,7 +1,8 @@
 #pragma once
 // Producing to Kafka: an idempotent producer (no duplicates, order kept per partition across
-// retries), the findings sink (every finding status change as FindingToJson, keyed by finding id,
-// so a compacted topic keeps each finding's latest state) and the dead-letter sink.
+// retries), the findings sink (every finding status change as FindingToJson or an OCSF object,
+// keyed by finding id, so a compacted topic keeps each finding's latest state) and the
+// dead-letter sink.
 //
 // Delivery: messages are queued by librdkafka and retried without a deadline
 // (message.timeout.ms=0) so a broker outage delays findings instead of losing them; Flush() on
@@ -63,17 +64,21 @@ class KafkaProducer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Findings to a Kafka topic, keyed by finding_id. Does not own the producer.
+// Findings to a Kafka topic, keyed by finding_id. The value is `format(finding)` when a formatter
+// is given (the service passes the OCSF mapping when findings.format says ocsf), else
+// FindingToJson. Does not own the producer.
 class KafkaFindingSink : public FindingSink {
  public:
-  KafkaFindingSink(KafkaProducer* producer, std::string topic)
-      : producer_(producer), topic_(std::move(topic)) {}
+  using Formatter = std::function<std::string(const Finding& finding)>;
+  KafkaFindingSink(KafkaProducer* producer, std::string topic, Formatter format = nullptr)
+      : producer_(producer), topic_(std::move(topic)), format_(std::move(format)) {}
   Status Emit(const Finding& finding) override;
   Status Flush() override;  // non-blocking: serves delivery reports
 
  private:
   KafkaProducer* producer_;
   std::string topic_;
+  Formatter format_;
 };
 
 // Undecodable records to a Kafka topic, keyed by origin, with headers dw-origin, dw-reason and

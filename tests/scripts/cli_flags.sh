@@ -61,7 +61,7 @@ cmp -s "$work/a.ndjson" "$work/b.ndjson" || fail "state --type=... differs"
 usage_error "--at needs a time" state --state "$work/s" --at
 usage_error "--at: 'yesterday' is not a time" state --state "$work/s" --at=yesterday
 usage_error "--state DIR is required" findings --status open
-usage_error "--format must be table or ndjson, not 'xml'" findings --state "$work/s" --format=xml
+usage_error "--format must be table, ndjson or ocsf, not 'xml'" findings --state "$work/s" --format=xml
 usage_error "--batch-size: '0' is not a whole number in 1..1000000" replay --batch-size=0 x
 usage_error "--quiet takes no value" replay --quiet=yes "$incident"
 usage_error "INPUT is required" replay --quiet
