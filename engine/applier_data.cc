@@ -371,8 +371,12 @@ bool IsCallOnly(const std::string& k) {
   return k == "applyImmediately" || k == "masterUserPassword" || k == "allowMajorVersionUpgrade";
 }
 
+// CreateDBInstance and the Restore* calls that make an instance (from a snapshot, to a point in
+// time, from S3): the request's settings, with what the response says of the new instance.
 void CreateDBInstance(Op& op) {
-  const std::string id = Str(op.req(), "dBInstanceIdentifier");
+  std::string id = Str(op.req(), "dBInstanceIdentifier");
+  if (id.empty()) id = Str(op.req(), "targetDBInstanceIdentifier");
+  if (id.empty()) id = Str(op.resp(), "dBInstanceIdentifier");
   if (id.empty()) {
     op.RecordUnknownWrite();
     return;
@@ -388,7 +392,10 @@ void CreateDBInstance(Op& op) {
         if (!IsCallOnly(it.key())) cfg[it.key()] = *it;
       }
     }
-    for (const char* k : {"dbiResourceId", "dBInstanceArn", "dBInstanceStatus"}) {
+    cfg.erase("targetDBInstanceIdentifier");
+    cfg["dBInstanceIdentifier"] = id;
+    for (const char* k : {"dbiResourceId", "dBInstanceArn", "dBInstanceStatus",
+                          "publiclyAccessible", "storageEncrypted"}) {
       const json& v = At(op.resp(), k);
       if (!v.is_null()) cfg[k] = v;
     }
@@ -452,6 +459,9 @@ void RegisterDataAppliers(HandlerMap* map) {
   (*map)["ModifyImageAttribute"] = ModifyImageAttribute;
   (*map)["ModifyDBSnapshotAttribute"] = ModifyDBSnapshotAttribute;
   (*map)["CreateDBInstance"] = CreateDBInstance;
+  (*map)["RestoreDBInstanceFromDBSnapshot"] = CreateDBInstance;
+  (*map)["RestoreDBInstanceToPointInTime"] = CreateDBInstance;
+  (*map)["RestoreDBInstanceFromS3"] = CreateDBInstance;
   (*map)["ModifyDBInstance"] = ModifyDBInstance;
 }
 

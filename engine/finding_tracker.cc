@@ -126,11 +126,13 @@ bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& find
   bool changed = added;
   if (newest) {
     if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
-    nlohmann::ordered_json merged = nlohmann::ordered_json::parse(f.evidence, nullptr, false);
-    if (merged.is_discarded() || !merged.is_object()) merged = nlohmann::ordered_json::object();
-    nlohmann::ordered_json from_event = nlohmann::ordered_json::parse(evidence, nullptr, false);
+    // Keys sorted (nlohmann::json), as the rules write evidence: the text is then the same
+    // whether the finding was read back from the store or kept in memory.
+    nlohmann::json merged = nlohmann::json::parse(f.evidence, nullptr, false);
+    if (merged.is_discarded() || !merged.is_object()) merged = nlohmann::json::object();
+    nlohmann::json from_event = nlohmann::json::parse(evidence, nullptr, false);
     if (from_event.is_discarded() || !from_event.is_object()) {
-      from_event = nlohmann::ordered_json::object();
+      from_event = nlohmann::json::object();
     }
     from_event["event_rule"] = std::string(event_rule_id);
     if (merged["event"] != from_event) {

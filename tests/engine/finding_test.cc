@@ -34,6 +34,8 @@ TEST(Finding, JsonRoundTripKeepsEveryField) {
   f.category = Category::kNetwork;
   f.severity = Severity::kHigh;
   f.status = FindingStatus::kResolved;
+  f.resolution = Resolution::kState;
+  f.resolution_detail = R"({"event_id":"e2","event_name":"RevokeSecurityGroupIngress"})";
   f.resource = {"AWS::EC2::SecurityGroup", "sg-1", "arn:aws:ec2:us-east-1:1:security-group/sg-1",
                 "111122223333", "us-east-1"};
   f.actor = {"IAMUser", "arn:aws:iam::111122223333:user/a", "AKIA1", "192.0.2.1"};
@@ -47,9 +49,29 @@ TEST(Finding, JsonRoundTripKeepsEveryField) {
   const std::string json = FindingToJson(f);
   EXPECT_NE(json.find("\"category\":\"network\""), std::string::npos);
   EXPECT_NE(json.find("\"resolved_at\":\"2022-11-10T16:24:36Z\""), std::string::npos);
+  EXPECT_NE(json.find("\"kind\":\"posture\""), std::string::npos);
+  EXPECT_NE(json.find("\"resolution\":\"state\""), std::string::npos);
+  EXPECT_NE(json.find("\"resolution_detail\":{\"event_id\":\"e2\""), std::string::npos);
   Finding back;
   ASSERT_TRUE(FindingFromJson(json, &back));
   EXPECT_EQ(FindingToJson(back), json);
+}
+
+TEST(Finding, AnOpenEventFindingSaysItsKindAndNoResolution) {
+  Finding f;
+  f.rule_id = "identity-root-activity";
+  f.kind = FindingKind::kEvent;
+  f.expires_at_ms = 1668183874000;
+  f.finding_id = "x";
+  const std::string json = FindingToJson(f);
+  EXPECT_NE(json.find("\"kind\":\"event\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"resolution\":null"), std::string::npos) << json;
+  EXPECT_EQ(json.find("resolution_detail"), std::string::npos) << json;
+  EXPECT_EQ(json.find("expires_at_ms"), std::string::npos) << "kept in state only: " << json;
+  Finding back;
+  ASSERT_TRUE(FindingFromJson(FindingToStoredJson(f), &back));
+  EXPECT_EQ(back.kind, FindingKind::kEvent);
+  EXPECT_EQ(back.expires_at_ms, f.expires_at_ms);
 }
 
 TEST(Finding, IdIsStableForRuleAndResourceOnly) {

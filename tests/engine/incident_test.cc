@@ -201,7 +201,7 @@ TEST(IncidentTest, ScenarioReportNamesEverythingLeftBehindAndNothingElse) {
     EXPECT_GE(f.first_seen_ms, r.query.from_ms);
   }
   EXPECT_TRUE(rules.count("network-sg-open-to-world"));
-  EXPECT_TRUE(rules.count("logging-cloudtrail-stopped"));
+  EXPECT_TRUE(rules.count("logging-trail-not-logging"));
   EXPECT_TRUE(rules.count("inventory-resource-in-unapproved-region"));
 
   // The checklist names exactly the undo items.
@@ -561,7 +561,7 @@ TEST(IncidentTest, TimelineIsInEventTimeOrderAndFilters) {
 
   q.resource = "sg-0attack000000001";
   ASSERT_TRUE(BuildTimeline(&store, q, &lines).ok());
-  ASSERT_EQ(lines.size(), 4u);  // create, authorize, two findings
+  ASSERT_EQ(lines.size(), 3u);  // create, authorize, one finding for the drift
   EXPECT_EQ(lines[0].action, "CreateSecurityGroup");
   EXPECT_EQ(lines[1].action, "AuthorizeSecurityGroupIngress");
   EXPECT_EQ(lines[2].kind, "finding-opened");

@@ -230,8 +230,11 @@ std::string ReferenceFinding(const Finding& f, bool stored) {
   j["rule_id"] = f.rule_id;
   j["title"] = f.title;
   j["category"] = CategoryName(f.category);
+  j["kind"] = FindingKindName(f.kind);
   j["severity"] = SeverityName(f.severity);
   j["status"] = FindingStatusName(f.status);
+  j["resolution"] = f.resolution == Resolution::kNone ? ordered_json(nullptr)
+                                                       : ordered_json(ResolutionName(f.resolution));
   j["resource"] = {{"type", f.resource.type},
                    {"id", f.resource.id},
                    {"arn", f.resource.arn},
@@ -249,7 +252,13 @@ std::string ReferenceFinding(const Finding& f, bool stored) {
   ordered_json evidence = ordered_json::parse(
       f.evidence.empty() ? std::string_view("{}") : std::string_view(f.evidence), nullptr, false);
   j["evidence"] = evidence.is_discarded() ? ordered_json::object() : evidence;
+  if (f.resolution != Resolution::kNone) {
+    ordered_json detail = ordered_json::parse(f.resolution_detail, nullptr, false);
+    j["resolution_detail"] =
+        detail.is_discarded() || !detail.is_object() ? ordered_json::object() : detail;
+  }
   j["description"] = f.description;
+  if (stored && f.expires_at_ms != 0) j["expires_at_ms"] = f.expires_at_ms;
   if (stored) j["event_times_ms"] = f.event_times_ms;
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
@@ -273,7 +282,12 @@ TEST(JsonTextTest, FindingTextMatchesTheOrderedDocumentOfItsFields) {
     f.title = text();
     f.category = static_cast<Category>(rng() % 6);
     f.severity = static_cast<Severity>(rng() % 5);
+    f.kind = rng() % 2 == 0 ? FindingKind::kPosture : FindingKind::kEvent;
     f.status = rng() % 2 == 0 ? FindingStatus::kOpen : FindingStatus::kResolved;
+    f.resolution = f.status == FindingStatus::kOpen ? Resolution::kNone
+                                                    : static_cast<Resolution>(1 + rng() % 3);
+    f.resolution_detail = evidences[rng() % 6];
+    f.expires_at_ms = rng() % 2 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
     f.resource = {text(), text(), text(), text(), text()};
     f.actor = {text(), text(), text(), text()};
     for (size_t k = rng() % 4; k > 0; --k) {

@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "engine/pipeline.h"
+#include "tests/engine/sample_records.h"
 #include "engine/rule_engine_impl.h"
 #include "engine/time_util.h"
 #include "ingest/event_decoder.h"
@@ -28,7 +30,9 @@ namespace {
 using json = nlohmann::json;
 
 const std::string kSourceDir = DW_SOURCE_DIR;
-constexpr const char* kAccount = "111122223333";
+
+using testing_samples::CollectingSink;
+using testing_samples::RecordMaker;
 
 Policy PackPolicy() {
   Policy p;
@@ -54,90 +58,6 @@ Policy PackPolicy() {
   p.iam_admin_principals = {"arn:aws:iam::111122223333:role/iam-admin*"};
   return p;
 }
-
-class CollectingSink : public FindingSink {
- public:
-  Status Emit(const Finding& f) override {
-    findings.push_back(f);
-    return Status::Ok();
-  }
-  std::vector<Finding> findings;
-};
-
-// Turns a sample record into the bytes AWS would deliver, filling in what the sample leaves out.
-class RecordMaker {
- public:
-  std::string Make(json r) {
-    ++n_;
-    const std::string time = FormatTimestamp(base_ms_ + n_ * 60000);
-    if (r.contains("config_item")) {
-      json item = r["config_item"];
-      SetDefault(item, "configurationItemVersion", "1.3");
-      SetDefault(item, "awsAccountId", kAccount);
-      SetDefault(item, "awsRegion", "us-east-1");
-      SetDefault(item, "configurationItemCaptureTime", time);
-      SetDefault(item, "configurationItemStatus", "OK");
-      SetDefault(item, "configurationStateId", std::to_string(1000 + n_));
-      SetDefault(item, "configuration", json::object());
-      SetDefault(item, "supplementaryConfiguration", json::object());
-      SetDefault(item, "tags", json::object());
-      SetDefault(item, "relationships", json::array());
-      return json({{"configurationItemDiff", nullptr},
-                   {"configurationItem", item},
-                   {"notificationCreationTime", time},
-                   {"messageType", "ConfigurationItemChangeNotification"},
-                   {"recordVersion", "1.3"}})
-          .dump();
-    }
-    if (r.contains("compliance")) {
-      json c = r["compliance"];
-      const std::string rule = c.value("configRuleName", "required-patches");
-      json qualifier = {{"configRuleName", rule},
-                        {"resourceType", c["resourceType"]},
-                        {"resourceId", c["resourceId"]}};
-      return json({{"awsAccountId", kAccount},
-                   {"configRuleName", rule},
-                   {"configRuleARN", "arn:aws:config:us-east-1:111122223333:config-rule/r"},
-                   {"resourceType", c["resourceType"]},
-                   {"resourceId", c["resourceId"]},
-                   {"awsRegion", "us-east-1"},
-                   {"newEvaluationResult",
-                    {{"evaluationResultIdentifier",
-                      {{"evaluationResultQualifier", qualifier}, {"orderingTimestamp", time}}},
-                     {"complianceType", c["complianceType"]},
-                     {"resultRecordedTime", time},
-                     {"configRuleInvokedTime", time}}},
-                   {"oldEvaluationResult", nullptr},
-                   {"notificationCreationTime", time},
-                   {"messageType", "ComplianceChangeNotification"},
-                   {"recordVersion", "1.0"}})
-          .dump();
-    }
-    SetDefault(r, "eventVersion", "1.08");
-    SetDefault(r, "eventTime", time);
-    SetDefault(r, "eventID", "sample-" + std::to_string(n_));
-    SetDefault(r, "awsRegion", "us-east-1");
-    SetDefault(r, "recipientAccountId", kAccount);
-    SetDefault(r, "sourceIPAddress", "198.51.100.7");
-    SetDefault(r, "userAgent", "aws-cli/2.15.0");
-    SetDefault(r, "eventType", "AwsApiCall");
-    SetDefault(r, "requestParameters", json::object());
-    SetDefault(r, "userIdentity", {{"type", "IAMUser"},
-                                   {"principalId", "AIDAEXAMPLE"},
-                                   {"arn", "arn:aws:iam::111122223333:user/alice"},
-                                   {"accountId", kAccount},
-                                   {"accessKeyId", "AKIAEXAMPLEALICE"},
-                                   {"userName", "alice"}});
-    return r.dump();
-  }
-
- private:
-  static void SetDefault(json& j, const char* key, const json& value) {
-    if (!j.contains(key)) j[key] = value;
-  }
-  const int64_t base_ms_ = 1717200000000;  // 2024-06-01T00:00:00Z
-  int n_ = 0;
-};
 
 class PackTest : public ::testing::Test {
  protected:
@@ -196,6 +116,16 @@ class PackTest : public ::testing::Test {
     return json::parse(ss.str(), nullptr, false);
   }
 
+  static std::map<std::string, Finding> StoredFindings(MemoryStore& store) {
+    std::map<std::string, Finding> out;
+    EXPECT_TRUE(store.ScanFindings([&](const Finding& f) {
+                       out[f.finding_id] = f;
+                       return true;
+                     })
+                    .ok());
+    return out;
+  }
+
   static std::vector<RuleSummary>* rules_;
 };
 
@@ -229,17 +159,42 @@ TEST_F(PackTest, PositivesOpenAndNegativesDoNot) {
       const std::string what = rule.id + " positive #" + std::to_string(i++);
       Run run;
       run.Feed(Records(sample), what);
-      int opened = 0;
+      // An event rule paired with a posture rule (evidence_for) gives the drift one finding: the
+      // posture rule's, carrying the event's evidence; where the posture rule does not watch the
+      // event (another resource type, another call), the event rule's own.
+      int opened = 0, posture_with_evidence = 0;
+      std::map<std::string, int> open_per_resource;
       for (const Finding& f : run.sink.findings) {
+        if (f.status == FindingStatus::kOpen) {
+          ++open_per_resource[f.resource.type + "/" + f.resource.id + "/" + f.rule_id];
+        }
         if (f.rule_id == rule.id && f.status == FindingStatus::kOpen) {
           ++opened;
           EXPECT_EQ(f.category, rule.category) << what;
+          EXPECT_EQ(f.kind, rule.kind) << what;
           EXPECT_FALSE(f.resource.id.empty()) << what;
           EXPECT_FALSE(f.description.empty()) << what;
           EXPECT_NE(f.evidence, "{}") << what << ": evidence names what matched";
         }
       }
-      EXPECT_EQ(opened, 1) << what;
+      if (!rule.evidence_for.empty()) {
+        Finding posture;
+        for (const auto& [id, f] : StoredFindings(run.store)) {
+          if (f.rule_id != rule.evidence_for || f.status != FindingStatus::kOpen) continue;
+          json evidence = json::parse(f.evidence, nullptr, false);
+          if (evidence.is_object() && evidence.contains("event") &&
+              evidence["event"].value("event_rule", "") == rule.id) {
+            ++posture_with_evidence;
+            EXPECT_FALSE(f.actor.arn.empty()) << what << ": the event's actor";
+          }
+        }
+        EXPECT_EQ(opened + posture_with_evidence, 1)
+            << what << ": one finding for the drift (" << opened << " of the event rule, "
+            << posture_with_evidence << " of " << rule.evidence_for << " with its evidence)";
+      } else {
+        EXPECT_EQ(opened, 1) << what;
+      }
+      for (const auto& [key, n] : open_per_resource) EXPECT_EQ(n, 1) << what << ": " << key;
     }
     i = 0;
     for (const json& sample : samples.value("negative", json::array())) {

@@ -156,8 +156,10 @@ std::string FirstDifference(const std::string& got, const std::string& want) {
   while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
   const size_t start = want.rfind('\n', i == 0 ? 0 : i - 1);
   const size_t from = start == std::string::npos ? 0 : start + 1;
-  return "want: " + want.substr(from, want.find('\n', from) - from).substr(0, 300) +
-         "\n got: " + got.substr(from, got.find('\n', from) - from).substr(0, 300);
+  // The line, from a little before the first byte that differs.
+  const size_t at = std::max(from, i > 120 ? i - 120 : size_t{0});
+  return "want: " + want.substr(at, want.find('\n', at) - at).substr(0, 300) +
+         "\n got: " + got.substr(at, got.find('\n', at) - at).substr(0, 300);
 }
 
 // Runs the stream in batches of 9. `fail_batches`: batches whose first commit fails; the batch is
