@@ -79,8 +79,8 @@ std::string Clip(std::string_view s, size_t width) {
 
 }  // namespace
 
-Status NdjsonFindingSink::OpenFile(const std::string& path,
-                                   std::unique_ptr<NdjsonFindingSink>* out, FindingFormat format) {
+Status NdjsonFindingSink::OpenFile(const std::string& path, std::unique_ptr<NdjsonFindingSink>* out,
+                                   FindingFormat format) {
   FILE* f = fopen(path.c_str(), "ab");
   if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
   auto sink = std::make_unique<NdjsonFindingSink>(f, format);

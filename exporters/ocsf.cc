@@ -166,13 +166,27 @@ std::string FindingToOcsfJson(const Finding& f) {
   }
   if (f.last_seen_ms != 0) info["last_seen_time"] = f.last_seen_ms;
 
+  const ojson resolution_detail = ParseObject(f.resolution_detail);
   if (posture) {
+    // Pass once the stream saw the state go back (or the resource go); a finding closed by hand
+    // was not seen to comply, so it stays Fail (as a suppressed control does elsewhere).
+    const bool complies = resolved && f.resolution != Resolution::kClosed;
     ojson& c = o["compliance"];
     c["control"] = f.rule_id;
     c["category"] = CategoryName(f.category);
     c["standards"] = ojson::array({kStandard});
-    c["status_id"] = resolved ? kCompliancePass : kComplianceFail;
-    c["status"] = resolved ? "Pass" : "Fail";
+    c["status_id"] = complies ? kCompliancePass : kComplianceFail;
+    c["status"] = complies ? "Pass" : "Fail";
+    if (resolved && !complies) {
+      c["status_detail"] = "closed by hand; the state was not seen to go back";
+    }
+  }
+  if (resolved && f.resolution == Resolution::kClosed) {
+    auto reason = resolution_detail.find("reason");
+    if (reason != resolution_detail.end() && reason->is_string() &&
+        !reason->get<std::string>().empty()) {
+      o["comment"] = *reason;
+    }
   }
 
   ojson resource;
@@ -230,7 +244,7 @@ std::string FindingToOcsfJson(const Finding& f) {
   unmapped["category"] = CategoryName(f.category);
   if (resolved && f.resolution != Resolution::kNone) {
     unmapped["resolution"] = ResolutionName(f.resolution);
-    unmapped["resolution_detail"] = ParseObject(f.resolution_detail);
+    unmapped["resolution_detail"] = resolution_detail;
   }
   if (a.arn.empty() && (!a.type.empty() || !a.access_key_id.empty())) {
     // Without an ARN there is no OCSF user to hang them on (it needs a uid, name or account).

@@ -48,6 +48,44 @@ for want in '"type_uid":200301' '"type_uid":200303' '"type_uid":200401'; do
   grep -q "$want" "$work/incident.ocsf" || fail "sample incident: no object with $want"
 done
 
+# 1b. Every resolution: the incident, then one posture and one event finding closed by hand
+#     (CloseFinding control records) and a call two days later, by which the event findings left
+#     open have expired. status_detail says state, closed and expired.
+"$py" - "$work/incident.ndjson" "$incident" "$work/resolutions.ndjson" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    f = json.loads(line)
+    last[f["finding_id"]] = f
+open_ = [f for f in last.values() if f["status"] == "open"]
+posture = next(f for f in open_ if f["kind"] == "posture")
+event = next(f for f in open_ if f["kind"] == "event")
+who = {"type": "driftwatch", "arn": "arn:aws:iam::111122223333:user/on-call"}
+records = [line.rstrip("\n") for line in open(sys.argv[2])]
+for n, f in enumerate((posture, event), 1):
+    records.append(json.dumps({
+        "eventVersion": "1.08", "eventSource": "driftwatch.control", "eventName": "CloseFinding",
+        "eventID": f"close-{n}", "eventTime": f"2026-11-02T10:00:0{n}Z",
+        "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "userIdentity": who,
+        "requestParameters": {"findingId": f["finding_id"], "reason": "accepted risk"}}))
+records.append(json.dumps({
+    "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
+    "readOnly": True, "eventType": "AwsApiCall", "eventID": "two-days-later",
+    "eventTime": "2026-11-05T10:00:00Z", "awsRegion": "us-east-1",
+    "recipientAccountId": "111122223333", "sourceIPAddress": "192.0.2.1",
+    "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/ops",
+                     "accountId": "111122223333"}, "requestParameters": {}}))
+open(sys.argv[3], "w").write("\n".join(records) + "\n")
+PY
+"$bin" replay --quiet --format ocsf --config "$policy" "$work/resolutions.ndjson" \
+  >"$work/resolutions.ocsf"
+"$bin" replay --quiet --format ndjson --config "$policy" "$work/resolutions.ndjson" \
+  >"$work/resolutions.native"
+validate --pair "$work/resolutions.native" "$work/resolutions.ocsf" || fail "resolutions"
+for want in '"status_detail":"state"' '"status_detail":"closed"' '"status_detail":"expired"'; do
+  grep -q "$want" "$work/resolutions.ocsf" || fail "resolutions: no object with $want"
+done
+
 # 2. `findings --format ocsf`: every finding kept in a state, as of its current status.
 "$bin" replay --quiet --config "$policy" --state "$work/state" "$incident" >/dev/null
 "$bin" findings --state "$work/state" --format ocsf >"$work/findings.ocsf"
