@@ -18,6 +18,7 @@ PACKAGES=(
   prometheus                          # promtool, for metric and alert-rule tests
   prometheus-alertmanager             # the alert-loop test (tests/scripts/alert_loop.sh)
   python3 python3-confluent-kafka     # the naive-consumer peer in the Kafka benchmark
+  python3-jsonschema                  # validating OCSF output against ../shared/ocsf (tests)
   kcat                                # producing to the embedded broker by hand
 )
 
