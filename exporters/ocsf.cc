@@ -199,7 +199,9 @@ std::string FindingToOcsfJson(const Finding& f) {
   o["resources"] = ojson::array({std::move(resource)});
 
   // Evidences: one per event that opened or repeated the finding, oldest first. The newest also
-  // carries who did it (actor, source address) and the fields that made the rule match.
+  // carries who did it (actor, source address) and the fields that made the rule match. The
+  // event that undid a drift (driftwatch lists it last in event_ids) triggered nothing: it is
+  // unmapped.resolution_detail.event_id.
   const FindingActor& a = f.actor;
   ojson actor;
   if (!a.arn.empty()) {
@@ -218,7 +220,13 @@ std::string FindingToOcsfJson(const Finding& f) {
   }
   const bool times_known = f.event_times_ms.size() == f.event_ids.size();
   ojson evidences = ojson::array();
+  std::string resolving_event;
+  if (resolved && f.resolution == Resolution::kState) {
+    auto it = resolution_detail.find("event_id");
+    if (it != resolution_detail.end() && it->is_string()) resolving_event = it->get<std::string>();
+  }
   for (size_t i = 0; i < f.event_ids.size(); ++i) {
+    if (!resolving_event.empty() && f.event_ids[i] == resolving_event) continue;
     ojson e;
     e["uid"] = f.event_ids[i];
     ojson& data = e["data"];

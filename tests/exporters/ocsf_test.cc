@@ -180,6 +180,11 @@ TEST(Ocsf, ResolvedPostureFindingClosesAndPasses) {
   Finding f = PostureFinding();
   Resolve(&f, Resolution::kState,
           R"({"event_id":"ev-3","event_name":"RevokeSecurityGroupIngress"})", 1793589600000);
+  // As the tracker does: the event that undid the drift joins the event ids, the actor and the
+  // evidence stay those of the drift's newest event.
+  f.event_ids.push_back("ev-3");
+  f.event_times_ms.push_back(1793589600000);
+  f.last_seen_ms = 1793589600000;
   const json o = Ocsf(f);
   EXPECT_EQ(o["class_uid"], 2003);
   EXPECT_EQ(o["activity_id"], 3);
@@ -199,6 +204,11 @@ TEST(Ocsf, ResolvedPostureFindingClosesAndPasses) {
   // The finding is the same one: same uid, same first and last seen.
   EXPECT_EQ(o["finding_info"]["uid"], f.finding_id);
   EXPECT_EQ(o["finding_info"]["last_seen_time"], f.last_seen_ms);
+  // Evidences are what triggered it: the undoing event is only in unmapped.resolution_detail.
+  ASSERT_EQ(o["evidences"].size(), 2u);
+  EXPECT_EQ(o["evidences"][1]["uid"], "ev-2");
+  EXPECT_EQ(o["evidences"][1]["actor"]["user"]["uid"], f.actor.arn);
+  EXPECT_TRUE(o["evidences"][1]["data"].contains("matched"));
   ExpectNoNullOrEmpty(o, "");
 }
 

@@ -196,9 +196,14 @@ def check_pair(native_path, ocsf_objects, ocsf_path):
         for k in want:
             if want[k] != got[k]:
                 problem(where, f"{k} {got[k]!r}, want {want[k]!r} (from {native_path}:{n})")
+        # The triggering events: the finding's event ids but the one that undid the drift.
+        undid = (d.get("resolution_detail") or {}).get("event_id") \
+            if d.get("resolution") == "state" else None
+        triggers = [i for i in d["event_ids"] if i != undid]
         ids = [e["uid"] for e in o.get("evidences", []) if "uid" in e]
-        if ids != d["event_ids"]:
-            problem(where, f"evidence uids {ids} are not the finding's event ids {d['event_ids']}")
+        if ids != triggers:
+            problem(where, f"evidence uids {ids} are not the finding's triggering event ids "
+                           f"{triggers}")
 
 
 def main(argv):
