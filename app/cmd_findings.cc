@@ -25,6 +25,9 @@ std::string Truncate(const std::string& s, size_t n) {
 }  // namespace
 
 int RunFindings(const Args& args) {
+  if (!args.empty() && args.front() == "close") {
+    return RunFindingsClose(Args(args.begin() + 1, args.end()));
+  }
   std::string state_dir, status, severity, rule, format = "table";
   bool has_category = false;
   Category want_category = Category::kIdentity;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -432,17 +433,28 @@ int RunService(const Args& args) {
   });
 
   using Clock = std::chrono::steady_clock;
+  // With a changelog the members of a group share accounts by partition: time-driven checks
+  // (key age, event findings' expiry) fire on the member that owns the account's partition now.
+  std::set<int32_t> owned_partitions;
   if (changelog) {
+    rules->SetDeadlineOwner([&](std::string_view account) {
+      const int32_t p = changelog->RouteOfAccount(account);
+      return p < 0 || owned_partitions.count(p) > 0;
+    });
     source->SetAssignHandler([&](const std::vector<std::pair<std::string, int32_t>>& assigned) {
       const auto started = Clock::now();
       int64_t restored = 0;
       Status s = changelog->Restore(assigned, &restored);
       if (!s.ok()) return s;
+      owned_partitions.clear();
+      for (const auto& [topic, partition] : assigned) owned_partitions.insert(partition);
       if (restored > 0) {
         pipeline.StoreChangedUnderneath();
         if (Status m = probe.LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
-        if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
       }
+      // Deadlines of accounts this member did not own were dropped: arm them again for what it
+      // owns now.
+      if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
       Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.1f s",
           static_cast<long long>(restored), assigned.size(),
           std::chrono::duration<double>(Clock::now() - started).count());

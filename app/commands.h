@@ -15,6 +15,7 @@ int RunService(const Args& args);   // app/cmd_run.cc       `driftwatch run --co
 int RunState(const Args& args);     // app/cmd_state.cc     `driftwatch state --state DIR ...`
 int RunHistory(const Args& args);   // app/cmd_state.cc     `driftwatch history --state DIR R`
 int RunFindings(const Args& args);  // app/cmd_findings.cc  `driftwatch findings --state DIR`
+int RunFindingsClose(const Args& args);  // app/cmd_findings_close.cc  `findings close ID...`
 int RunRules(const Args& args);     // app/cmd_rules.cc     `driftwatch rules check [PATH...]`
 int RunIncident(const Args& args);  // app/cmd_incident.cc
 int RunTimeline(const Args& args);  // app/cmd_incident.cc

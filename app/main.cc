@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  state --state DIR             resources as they are (or were, --at TIME)\n"
     "  history --state DIR RESOURCE  every change of one resource\n"
     "  findings --state DIR          findings kept in a state directory\n"
+    "  findings close ID... --reason TEXT   close findings by hand, through the stream\n"
     "  rules check [PATH...]         validate rule files\n"
     "  incident --state DIR ...      what a principal, key, IP or session did and left behind\n"
     "  timeline --state DIR ...      state changes and findings in event-time order\n"

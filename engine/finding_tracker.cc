@@ -107,8 +107,12 @@ bool FindingTracker::ResolveById(BatchContext& ctx, const std::string& finding_i
   f.resolution = why;
   f.resolution_detail = detail.empty() ? std::string("{}") : std::move(detail);
   f.expires_at_ms = 0;
-  AddEvent(&f, event_id, time_ms);
-  f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
+  // The event that undid a drift is part of its story; an expiry or a close by hand is not an
+  // event of the drift (resolution_detail names the close record).
+  if (why == Resolution::kState) {
+    AddEvent(&f, event_id, time_ms);
+    f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
+  }
   f.resolved_at_ms = std::max(time_ms, f.first_seen_ms);
   if (f.resolved_at_ms == 0) f.resolved_at_ms = 1;  // 0 means "open" in the format
   ctx.PutFinding(f, /*status_changed=*/true);

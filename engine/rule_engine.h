@@ -3,7 +3,9 @@
 // event; state rules keep a finding open while their predicate holds on a resource document
 // and resolve it when it stops holding or the resource is deleted.
 
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ class RuleEngine {
   virtual void OnWatermark(BatchContext& /*ctx*/) {}
   // The earliest pending deadline in event time, INT64_MAX when none.
   virtual int64_t next_deadline_ms() const { return INT64_MAX; }
+  // Members of a group share partitions by account: a member fires deadlines (and primes them)
+  // only for the accounts `owns` accepts, those of its assigned partitions, so that each
+  // time-driven change is emitted once, by the account's owner. Default: every account.
+  virtual void SetDeadlineOwner(std::function<bool(std::string_view account)> /*owns*/) {}
 };
 
 }  // namespace driftwatch

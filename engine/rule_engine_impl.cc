@@ -117,6 +117,9 @@ struct CompiledRuleEngine::Impl {
   std::set<std::pair<int64_t, std::string>> expiries;
   std::unordered_map<std::string, int64_t> expiry_of;
   std::unordered_map<std::string, uint32_t> rule_by_id;
+  // Accounts whose deadlines this engine fires (SetDeadlineOwner); null = every account.
+  std::function<bool(std::string_view)> owns;
+  bool Owns(std::string_view account) const { return !owns || owns(account); }
   // Per rule: whether evaluating it may read a field outside the normalized Event.
   std::vector<char> reads_document;
   // Prepare's own evaluation context: Prepare runs on the decoding thread, beside `eval`.
@@ -323,6 +326,7 @@ struct CompiledRuleEngine::Impl {
     expiry_of.erase(finding_id);
     Finding f;
     if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return true;
+    if (!Owns(f.resource.account)) return true;  // its owner expires it (primed on assignment)
     if (f.expires_at_ms != when) {  // moved on by a repeat since
       if (f.expires_at_ms > 0) SetExpiry(finding_id, f.expires_at_ms);
       return true;
@@ -610,7 +614,11 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
   }
   const json& doc = parsed != nullptr ? *parsed : own;
   if (doc.is_discarded() || !doc.is_object()) return;
-  m.eval.BeginDocument(&doc, delta.account, ctx.watermark_ms());
+  // Time-driven conditions are judged as of the event that changed the resource, not the
+  // watermark (which other accounts' events move too): the result depends on the resource's own
+  // stream alone, so a replay and the members of a group agree; what becomes true later is a
+  // deadline, fired as of its own time.
+  m.eval.BeginDocument(&doc, delta.account, cause.time_ms);
   m.ForStateRules(delta.type, [&](uint32_t idx) {
     m.EvaluateStateRule(idx, delta.resource_key, resource, doc, &cause, cause.time_ms, ctx);
   });
@@ -634,6 +642,7 @@ void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
     FindingResource resource = it->second;
     m.deadline_of.erase({idx, key});
     m.deadlines.erase(it);
+    if (!m.Owns(resource.account)) continue;  // its owner checks it (primed on assignment)
     std::string text;
     if (!ctx.GetResource(key, &text)) continue;
     json doc = json::parse(text, nullptr, false);
@@ -643,6 +652,10 @@ void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
     m.eval.BeginDocument(&doc, resource.account, when);
     m.EvaluateStateRule(idx, key, resource, doc, nullptr, when, ctx);
   }
+}
+
+void CompiledRuleEngine::SetDeadlineOwner(std::function<bool(std::string_view)> owns) {
+  impl_->owns = std::move(owns);
 }
 
 int64_t CompiledRuleEngine::next_deadline_ms() const {
@@ -658,7 +671,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
   m.expiry_of.clear();
   Status scanned = store->ScanFindings([&](const Finding& f) {
     if (f.status != FindingStatus::kOpen) return true;
-    if (f.kind == FindingKind::kEvent && f.expires_at_ms > 0) {
+    if (f.kind == FindingKind::kEvent && f.expires_at_ms > 0 && m.Owns(f.resource.account)) {
       m.SetExpiry(f.finding_id, f.expires_at_ms);
     }
     return true;
@@ -676,6 +689,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     if (a == std::string::npos || b == std::string::npos || c == std::string::npos) return true;
     FindingResource r{k.substr(b + 1, c - b - 1), k.substr(c + 1), "", k.substr(0, a),
                       k.substr(a + 1, b - a - 1)};
+    if (!m.Owns(r.account)) return true;
     json doc;
     bool parsed = false;
     m.ForStateRules(r.type, [&](uint32_t idx) {

@@ -74,6 +74,7 @@ class CompiledRuleEngine : public RuleEngine {
   void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) override;
   void OnWatermark(BatchContext& ctx) override;
   int64_t next_deadline_ms() const override;
+  void SetDeadlineOwner(std::function<bool(std::string_view account)> owns) override;
 
   // After a restart: re-arms the time-driven checks (key age) for the stored resources, as of
   // the stored watermark, and the expiry of open event findings. Findings themselves are already

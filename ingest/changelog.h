@@ -94,12 +94,14 @@ class ChangelogStore : public ForwardingStateStore {
   Status SavePositions();
   ChangelogStats stats() const;
   const std::string& topic() const { return options_.topic; }
+  // The source (and changelog) partition an account's records come from, learned from commits
+  // or restored; -1 when unknown. Safe on any thread.
+  int32_t RouteOfAccount(std::string_view account);
 
  private:
   explicit ChangelogStore(StateStore* inner);
   // The changelog partition of a position key "kafka:TOPIC/P", or -1.
   static int32_t PartitionOfSource(std::string_view source);
-  int32_t RouteOfAccount(std::string_view account);
   Status RestorePartition(int32_t partition, int64_t* restored);
 
   ChangelogOptions options_;

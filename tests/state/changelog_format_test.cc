@@ -140,6 +140,8 @@ std::vector<WriteSet> Writes() {
   h.deleted = true;
   second.history.push_back(h);
   f.status = FindingStatus::kResolved;
+  f.resolution = Resolution::kState;
+  f.resolution_detail = R"({"event_id":"e-4"})";
   f.resolved_at_ms = 1700000100000;
   second.findings.push_back(f);
   second.seen_event_ids = {{"cfg-1", 1700000100000}};
