@@ -179,10 +179,11 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
       // event-time watermark.
       if (event.kind != EventKind::kControl) {
         ctx.AdvanceWatermark(event.time_ms);
-        // Deadlines the watermark reaches fire before this event is applied, wherever the
-        // batch began: findings do not depend on batch boundaries.
-        if (parts_.rules != nullptr && ctx.watermark_ms() >= parts_.rules->next_deadline_ms()) {
-          parts_.rules->OnWatermark(ctx);
+        // The account's deadlines its clock reaches fire before this event is applied: findings
+        // depend on the account's own stream, not on batches, partitions or group members.
+        const int64_t clock = AdvanceClock(event.account, event.time_ms);
+        if (parts_.rules != nullptr && clock >= parts_.rules->next_deadline_ms(event.account)) {
+          parts_.rules->OnAccountClock(ctx, event.account, clock);
         }
       }
       deltas_.clear();
@@ -234,11 +235,11 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   }
   if (decode_ahead_ != nullptr) decode_ahead_->Finish();
   if (failed.ok()) failed = ctx.read_status();
-  if (failed.ok() && parts_.rules != nullptr) {
-    parts_.rules->OnWatermark(ctx);
-    failed = ctx.read_status();
+  if (!failed.ok()) {
+    clocks_.clear();  // moved by records whose writes are not kept: read them again
+    clocks_moved_.clear();
+    return committer_ != nullptr ? AbandonParts(failed) : failed;
   }
-  if (!failed.ok()) return committer_ != nullptr ? AbandonParts(failed) : failed;
 
   if (ctx.watermark_ms() != watermark_ms_) {
     ctx.SetPosition(std::string(kWatermarkPosition), ctx.watermark_ms());
@@ -252,7 +253,11 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   } else if (!writes.empty()) {
     committed = parts_.store->Commit(writes);
   }
-  if (!committed.ok()) return committed;
+  if (!committed.ok()) {
+    clocks_.clear();
+    clocks_moved_.clear();
+    return committed;
+  }
   ctx.Published();
   std::vector<Finding> emitted = ctx.TakeEmitted();
   watermark_ms_ = ctx.watermark_ms();
@@ -292,7 +297,30 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   return Status::Ok();
 }
 
+int64_t Pipeline::AdvanceClock(const std::string& account, int64_t time_ms) {
+  auto it = clocks_.find(account);
+  if (it == clocks_.end()) {
+    int64_t stored = INT64_MIN;
+    bool found = false;
+    if (!parts_.store->GetPosition(std::string(kAccountClockPrefix) + account, &stored, &found)
+             .ok() ||
+        !found) {
+      stored = INT64_MIN;
+    }
+    it = clocks_.emplace(account, stored).first;
+  }
+  if (time_ms > it->second) {
+    if (it->second == INT64_MIN || clocks_moved_.empty() || clocks_moved_.back() != account) {
+      clocks_moved_.push_back(account);
+    }
+    it->second = time_ms;
+  }
+  return it->second;
+}
+
 void Pipeline::StoreChangedUnderneath() {
+  clocks_.clear();
+  clocks_moved_.clear();
   if (cache_) cache_->Clear();
   watermark_ms_ = std::max(watermark_ms_, StoredWatermark(watermark_ms_));
 }
@@ -306,6 +334,11 @@ Status Pipeline::AbandonParts(Status why) {
 }
 
 WriteSet Pipeline::TakePart(BatchContext& ctx) {
+  for (const std::string& account : clocks_moved_) {
+    auto it = clocks_.find(account);
+    if (it != clocks_.end()) ctx.SetPosition(std::string(kAccountClockPrefix) + account, it->second);
+  }
+  clocks_moved_.clear();
   WriteSet w = ctx.TakeWrites();
   w.activity = std::move(activity_);
   activity_.clear();

@@ -148,8 +148,15 @@ class Pipeline {
   std::unordered_map<std::string, std::string> route_accounts_;
   std::vector<std::pair<std::string, std::string>> route_events_;
 
+  // Each account's event-time clock (kAccountClockPrefix), read from the store on first use;
+  // the ones moved since the last part are written with it.
+  std::unordered_map<std::string, int64_t> clocks_;
+  std::vector<std::string> clocks_moved_;
+
   // The event-time watermark the store holds, or `otherwise` when it holds none.
   int64_t StoredWatermark(int64_t otherwise) const;
+  // Moves `account`'s clock to `time_ms` when that is newer; returns the clock.
+  int64_t AdvanceClock(const std::string& account, int64_t time_ms);
   // The writes since the last part, with the activity records gathered since.
   WriteSet TakePart(BatchContext& ctx);
   // A batch that failed after parts of it were given to the committer: lets those land (whole,

@@ -29,13 +29,17 @@ class RuleEngine {
     OnEvent(event, ctx);
   }
   virtual void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) = 0;
-  // Time-driven checks (key age, event findings' expiry) whose deadline the batch's watermark
-  // has reached, each judged as of its own deadline. The pipeline calls it whenever the watermark
-  // reaches next_deadline_ms() (before the event that moved it is applied, so that findings do
-  // not depend on where batches begin and end) and once at the end of each batch.
+  // Time-driven checks (key age, event findings' expiry) whose deadline the watermark has
+  // reached, for every account, each judged as of its own deadline.
   virtual void OnWatermark(BatchContext& /*ctx*/) {}
-  // The earliest pending deadline in event time, INT64_MAX when none.
-  virtual int64_t next_deadline_ms() const { return INT64_MAX; }
+  // The same for one account whose event-time clock (the newest event time of its own events)
+  // reached `now`. The pipeline calls it when an event of the account moves its clock to
+  // next_deadline_ms(account) or past, before that event is applied: findings then depend on the
+  // account's own stream only, not on batch boundaries, partitions or group members.
+  virtual void OnAccountClock(BatchContext& /*ctx*/, std::string_view /*account*/,
+                              int64_t /*now*/) {}
+  // The account's earliest pending deadline in event time, INT64_MAX when none.
+  virtual int64_t next_deadline_ms(std::string_view /*account*/) const { return INT64_MAX; }
   // Members of a group share partitions by account: a member fires deadlines (and primes them)
   // only for the accounts `owns` accepts, those of its assigned partitions, so that each
   // time-driven change is emitted once, by the account's owner. Default: every account.

@@ -111,11 +111,15 @@ struct CompiledRuleEngine::Impl {
   bool any_tag_suppression = false;
   int64_t state_parses = 0;
   // Time-driven checks waiting for the watermark: (deadline, rule, resource key) -> resource.
-  std::map<std::tuple<int64_t, uint32_t, std::string>, FindingResource> deadlines;
-  std::map<std::pair<uint32_t, std::string>, int64_t> deadline_of;
-  // Open event findings waiting for their expiry: (expires_at, finding id).
-  std::set<std::pair<int64_t, std::string>> expiries;
-  std::unordered_map<std::string, int64_t> expiry_of;
+  // Time-driven work waiting for an account's event-time clock, per account:
+  // (when, what, rule, key) with what 0 = a key-age check of rule on resource key, 1 = the expiry
+  // of finding `key` (rule unused). An account's deadlines fire as its own events move its clock,
+  // so that the outcome depends on the account's stream alone, not on what other accounts (other
+  // partitions, other members of a group) have reached.
+  using DueSet = std::set<std::tuple<int64_t, uint8_t, uint32_t, std::string>>;
+  std::unordered_map<std::string, DueSet> due;
+  std::map<std::pair<uint32_t, std::string>, std::pair<int64_t, FindingResource>> checks;
+  std::unordered_map<std::string, std::pair<std::string, int64_t>> expiry_of;  // id -> account, when
   std::unordered_map<std::string, uint32_t> rule_by_id;
   // Accounts whose deadlines this engine fires (SetDeadlineOwner); null = every account.
   std::function<bool(std::string_view)> owns;
@@ -260,15 +264,15 @@ struct CompiledRuleEngine::Impl {
   void ClearExpiry(const std::string& finding_id) {
     auto it = expiry_of.find(finding_id);
     if (it == expiry_of.end()) return;
-    expiries.erase({it->second, finding_id});
+    due[it->second.first].erase({it->second.second, 1, 0, finding_id});
     expiry_of.erase(it);
   }
 
-  void SetExpiry(const std::string& finding_id, int64_t when) {
+  void SetExpiry(const std::string& finding_id, const std::string& account, int64_t when) {
     ClearExpiry(finding_id);
     if (when <= 0) return;
-    expiries.emplace(when, finding_id);
-    expiry_of[finding_id] = when;
+    due[account].emplace(when, 1, 0, finding_id);
+    expiry_of[finding_id] = {account, when};
   }
 
   // After an event finding was opened or repeated: its expiry follows its last event.
@@ -276,7 +280,7 @@ struct CompiledRuleEngine::Impl {
     Finding f;
     if (ctx.GetFinding(finding_id, &f) && f.status == FindingStatus::kOpen &&
         f.kind == FindingKind::kEvent) {
-      SetExpiry(finding_id, f.expires_at_ms);
+      SetExpiry(finding_id, f.resource.account, f.expires_at_ms);
     } else {
       ClearExpiry(finding_id);
     }
@@ -318,24 +322,59 @@ struct CompiledRuleEngine::Impl {
     ClearExpiry(finding_id);
   }
 
-  // Expires open event findings whose time has come, as of their own expiry.
-  bool FireExpiry(int64_t now, BatchContext& ctx) {
-    if (expiries.empty() || expiries.begin()->first > now) return false;
-    const auto [when, finding_id] = *expiries.begin();
-    expiries.erase(expiries.begin());
-    expiry_of.erase(finding_id);
+  // Expires an open event finding as of its own expiry `when`.
+  void FireExpiry(const std::string& finding_id, int64_t when, BatchContext& ctx) {
     Finding f;
-    if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return true;
-    if (!Owns(f.resource.account)) return true;  // its owner expires it (primed on assignment)
+    if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return;
     if (f.expires_at_ms != when) {  // moved on by a repeat since
-      if (f.expires_at_ms > 0) SetExpiry(finding_id, f.expires_at_ms);
-      return true;
+      if (f.expires_at_ms > 0) SetExpiry(finding_id, f.resource.account, f.expires_at_ms);
+      return;
     }
     std::string detail = "{\"expire_after_seconds\":" +
                          std::to_string((when - f.last_seen_ms) / 1000) + "}";
     FindingTracker::ResolveById(ctx, finding_id, "", when, Resolution::kExpired,
                                 std::move(detail));
-    return true;
+  }
+
+  // Re-checks a time-driven state rule on its resource as of the deadline `when`.
+  void FireCheck(uint32_t idx, const std::string& key, int64_t when, BatchContext& ctx) {
+    auto it = checks.find({idx, key});
+    if (it == checks.end()) return;
+    const FindingResource resource = it->second.second;
+    checks.erase(it);
+    std::string text;
+    if (!ctx.GetResource(key, &text)) return;
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return;
+    // Judged and opened as of the deadline itself: replays and live runs agree however events
+    // fall into batches.
+    eval.BeginDocument(&doc, resource.account, when);
+    EvaluateStateRule(idx, key, resource, doc, nullptr, when, ctx);
+  }
+
+  // Fires the account's deadlines up to `now`, in deadline order.
+  void FireDue(const std::string& account, int64_t now, BatchContext& ctx) {
+    auto set = due.find(account);
+    if (set == due.end()) return;
+    const bool owned = Owns(account);
+    while (!set->second.empty() && std::get<0>(*set->second.begin()) <= now) {
+      const auto [when, what, idx, key] = *set->second.begin();
+      set->second.erase(set->second.begin());
+      if (what == 1) {
+        expiry_of.erase(key);
+        if (owned) FireExpiry(key, when, ctx);
+      } else if (owned) {
+        FireCheck(idx, key, when, ctx);
+      } else {
+        checks.erase({idx, key});  // its owner checks it (primed on assignment)
+      }
+      set = due.find(account);  // firing may have added deadlines of this account
+    }
+  }
+
+  int64_t NextDue(const std::string& account) const {
+    auto set = due.find(account);
+    return set == due.end() || set->second.empty() ? INT64_MAX : std::get<0>(*set->second.begin());
   }
 
   static FindingActor ActorOf(const Event& e) {
@@ -397,17 +436,17 @@ struct CompiledRuleEngine::Impl {
   }
 
   void ClearDeadline(uint32_t rule, const std::string& key) {
-    auto it = deadline_of.find({rule, key});
-    if (it == deadline_of.end()) return;
-    deadlines.erase({it->second, rule, key});
-    deadline_of.erase(it);
+    auto it = checks.find({rule, key});
+    if (it == checks.end()) return;
+    due[it->second.second.account].erase({it->second.first, 0, rule, key});
+    checks.erase(it);
   }
 
   void SetDeadline(uint32_t rule, const std::string& key, int64_t when,
                    const FindingResource& r) {
     ClearDeadline(rule, key);
-    deadlines.emplace(std::make_tuple(when, rule, key), r);
-    deadline_of[{rule, key}] = when;
+    due[r.account].emplace(when, 0, rule, key);
+    checks[{rule, key}] = {when, r};
   }
 
   // Evaluates one state rule on the current document; opens, updates or resolves.
@@ -626,53 +665,33 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
 
 void CompiledRuleEngine::OnWatermark(BatchContext& ctx) {
   Impl& m = *impl_;
-  const int64_t now = ctx.watermark_ms();
-  for (;;) {
-    // Key-age checks and expiries in deadline order, so that the findings they change come out
-    // in event-time order whatever the batch.
-    const int64_t check = m.deadlines.empty() ? INT64_MAX : std::get<0>(m.deadlines.begin()->first);
-    const int64_t expiry = m.expiries.empty() ? INT64_MAX : m.expiries.begin()->first;
-    if (std::min(check, expiry) > now) break;
-    if (expiry < check) {
-      m.FireExpiry(now, ctx);
-      continue;
-    }
-    auto it = m.deadlines.begin();
-    const auto [when, idx, key] = it->first;
-    FindingResource resource = it->second;
-    m.deadline_of.erase({idx, key});
-    m.deadlines.erase(it);
-    if (!m.Owns(resource.account)) continue;  // its owner checks it (primed on assignment)
-    std::string text;
-    if (!ctx.GetResource(key, &text)) continue;
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) continue;
-    // Judged and opened as of the deadline itself, not the batch's watermark: replays and live
-    // runs agree however events fall into batches.
-    m.eval.BeginDocument(&doc, resource.account, when);
-    m.EvaluateStateRule(idx, key, resource, doc, nullptr, when, ctx);
-  }
+  std::vector<std::string> accounts;
+  for (const auto& [account, set] : m.due) accounts.push_back(account);
+  for (const std::string& account : accounts) m.FireDue(account, ctx.watermark_ms(), ctx);
+}
+
+void CompiledRuleEngine::OnAccountClock(BatchContext& ctx, std::string_view account,
+                                        int64_t now) {
+  impl_->FireDue(std::string(account), now, ctx);
 }
 
 void CompiledRuleEngine::SetDeadlineOwner(std::function<bool(std::string_view)> owns) {
   impl_->owns = std::move(owns);
 }
 
-int64_t CompiledRuleEngine::next_deadline_ms() const {
-  const Impl& m = *impl_;
-  const int64_t check = m.deadlines.empty() ? INT64_MAX : std::get<0>(m.deadlines.begin()->first);
-  const int64_t expiry = m.expiries.empty() ? INT64_MAX : m.expiries.begin()->first;
-  return std::min(check, expiry);
+int64_t CompiledRuleEngine::next_deadline_ms(std::string_view account) const {
+  return impl_->NextDue(std::string(account));
 }
 
 Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_ms) {
   Impl& m = *impl_;
-  m.expiries.clear();
+  m.due.clear();
+  m.checks.clear();
   m.expiry_of.clear();
   Status scanned = store->ScanFindings([&](const Finding& f) {
     if (f.status != FindingStatus::kOpen) return true;
     if (f.kind == FindingKind::kEvent && f.expires_at_ms > 0 && m.Owns(f.resource.account)) {
-      m.SetExpiry(f.finding_id, f.expires_at_ms);
+      m.SetExpiry(f.finding_id, f.resource.account, f.expires_at_ms);
     }
     return true;
   });
@@ -680,8 +699,21 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
   bool any = false;
   for (const CompiledRule& r : m.set.rules) any = any || (r.enabled && r.time_dependent);
   if (!any) return Status::Ok();
-  m.deadlines.clear();
-  m.deadline_of.clear();
+  // Each account's checks are armed as of its own clock (the watermark for states stored
+  // before accounts had clocks).
+  std::unordered_map<std::string, int64_t> clocks;
+  auto clock_of = [&](const std::string& account) {
+    auto it = clocks.find(account);
+    if (it != clocks.end()) return it->second;
+    int64_t ms = 0;
+    bool found = false;
+    if (!store->GetPosition(std::string(kAccountClockPrefix) + account, &ms, &found).ok() ||
+        !found) {
+      ms = watermark_ms;
+    }
+    clocks.emplace(account, ms);
+    return ms;
+  };
   return store->ScanResources([&](std::string_view key, std::string_view text) {
     // key: account|region|type|id
     std::string k(key);
@@ -704,7 +736,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
         if (arn == doc.end()) arn = doc.find("arn");
         if (arn != doc.end() && arn->is_string()) r.arn = arn->get<std::string>();
       }
-      m.eval.BeginDocument(&doc, r.account, watermark_ms);
+      m.eval.BeginDocument(&doc, r.account, clock_of(r.account));
       m.eval.ResetDeadline();
       if (!m.Holds(m.set.rules[idx]) && m.eval.next_deadline_ms() != INT64_MAX) {
         m.SetDeadline(idx, k, m.eval.next_deadline_ms(), r);
@@ -716,7 +748,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
 
 size_t CompiledRuleEngine::rule_count() const { return impl_->set.rules.size(); }
 size_t CompiledRuleEngine::pending_deadlines() const {
-  return impl_->deadlines.size() + impl_->expiries.size();
+  return impl_->checks.size() + impl_->expiry_of.size();
 }
 int64_t CompiledRuleEngine::document_parses() const { return impl_->eval.document_parses(); }
 int64_t CompiledRuleEngine::state_document_parses() const { return impl_->state_parses; }

@@ -72,8 +72,11 @@ class CompiledRuleEngine : public RuleEngine {
   void OnPreparedEvent(const Event& event, const PreparedEvent& prepared,
                        BatchContext& ctx) override;
   void OnStateDelta(const StateDelta& delta, const Event& cause, BatchContext& ctx) override;
+  // Fires every account's deadlines up to the context's watermark (tests, benchmarks; the
+  // pipeline moves each account's clock instead).
   void OnWatermark(BatchContext& ctx) override;
-  int64_t next_deadline_ms() const override;
+  void OnAccountClock(BatchContext& ctx, std::string_view account, int64_t now) override;
+  int64_t next_deadline_ms(std::string_view account) const override;
   void SetDeadlineOwner(std::function<bool(std::string_view account)> owns) override;
 
   // After a restart: re-arms the time-driven checks (key age) for the stored resources, as of

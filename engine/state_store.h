@@ -46,6 +46,10 @@ struct HistoryEntry {
 // The position key under which the pipeline keeps its event-time watermark (the newest event
 // time committed), which also drives the seen-id time to live.
 inline constexpr std::string_view kWatermarkPosition = "watermark";
+// Position key prefix of an account's event-time clock: "clock:ACCOUNT" -> the newest event time
+// of that account's events (never goes back). Time-driven checks of the account's resources fire
+// against it. Do not change.
+inline constexpr std::string_view kAccountClockPrefix = "clock:";
 
 // Where a source stands: the next record to read. Kafka: "kafka:topic/partition"; files:
 // "file:/abs/path".

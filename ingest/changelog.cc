@@ -224,6 +224,18 @@ Status ChangelogStore::Commit(const WriteSet& batch) {
         if (state_format::DecodeInt64(r.value, &p)) produce(static_cast<int32_t>(p), r);
         continue;
       }
+      if (StartsWith(r.source, kAccountClockPrefix)) {
+        // An account's clock goes where the account's records go.
+        const std::string_view account = std::string_view(r.source).substr(kAccountClockPrefix.size());
+        auto it = batch_routes.find(account);
+        const int32_t p = it != batch_routes.end() ? it->second : RouteOfAccount(account);
+        if (p >= 0) {
+          produce(p, r);
+        } else {
+          broadcast(r);
+        }
+        continue;
+      }
       const int32_t p = PartitionOfSource(r.source);
       if (p >= 0) {
         produce(p, r);

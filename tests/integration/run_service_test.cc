@@ -460,6 +460,13 @@ TEST_F(RunServiceTest, ChangelogHandsStateOverBetweenMembersOfAGroup) {
 // with an empty state directory, given every partition afterwards, holds what an uninterrupted
 // single run holds.
 TEST_F(RunServiceTest, ChangelogKeepsTheGroupsStateWholeThroughRebalances) {
+  // An hour of event time between records (208 days in all) and identity calls among the
+  // writes: access keys age past the limit, are deleted, and logins without MFA open event
+  // findings that expire. Time-driven findings must not depend on which member fired them.
+  testing_gen::GenOptions options;
+  options.ms_per_event = 3600 * 1000;
+  options.identity = true;
+  gen_ = testing_gen::CloudTrailGen(options);
   ASSERT_TRUE(broker_->CreateTopic("ct-changelog", kPartitions).ok());
   int records = Produce(0, 1500);
   Service a({"run", "--config", WriteConfig("a", "g-live", 50, "", "ct-changelog")},
@@ -506,6 +513,21 @@ TEST_F(RunServiceTest, ChangelogKeepsTheGroupsStateWholeThroughRebalances) {
   EXPECT_GT(want.size(), 0u);
   EXPECT_EQ(emitted.size(), want.size()) << "status changes lost or emitted twice";
   EXPECT_TRUE(emitted == want);
+  int too_old = 0, expired = 0;
+  for (const std::string& l : want) {
+    too_old += l.find("\"rule_id\":\"identity-access-key-too-old\"") != std::string::npos;
+    expired += l.find("\"resolution\":\"expired\"") != std::string::npos;
+  }
+  EXPECT_GT(too_old, 0) << "the stream ages no access key";
+  EXPECT_GT(expired, 0) << "no event finding expired";
+  int shown = 0;
+  for (const std::string& l : want) {
+    if (emitted.count(l) == 0 && ++shown <= 5) ADD_FAILURE() << "missing from A and B: " << l;
+  }
+  shown = 0;
+  for (const std::string& l : emitted) {
+    if (want.count(l) == 0 && ++shown <= 5) ADD_FAILURE() << "not in the reference: " << l;
+  }
   EXPECT_TRUE(lines_of(dir_ + "/c-findings.ndjson").empty()) << "restoring emitted findings";
 }
 
@@ -529,12 +551,17 @@ TEST_F(RunServiceTest, AccessKeyAgeIsCheckedAfterARestart) {
   EXPECT_EQ(ReadFile(dir_ + "/age-findings.ndjson").find(rule), std::string::npos)
       << "a key one day old is not too old";
 
-  // 106 days after the key was made (policy.access_key_max_age_days defaults to 90).
+  // 106 days after the key was made (policy.access_key_max_age_days defaults to 90), an event
+  // of the same account: an account's time-driven checks follow its own event-time clock.
   testing_gen::GenOptions later;
   later.start_ms = 1799971200000;  // 2027-01-15T00:00:00Z
   testing_gen::CloudTrailGen gen(later);
-  const std::string event = gen.Event(0);
-  ASSERT_TRUE(producer_->Produce("ct", gen.account(), event).ok());
+  std::string event = gen.Event(0);
+  for (size_t at = event.find(gen.account()); at != std::string::npos;
+       at = event.find(gen.account(), at)) {
+    event.replace(at, gen.account().size(), "111122223333");
+  }
+  ASSERT_TRUE(producer_->Produce("ct", "111122223333", event).ok());
   ASSERT_TRUE(producer_->Flush(10000).ok());
   ASSERT_EQ(RunToEnd("age2", config), 0) << ReadFile(dir_ + "/age2.err");
   const std::string findings = ReadFile(dir_ + "/age-findings.ndjson");
