@@ -91,13 +91,14 @@ int RunFindings(const Args& args) {
     if (a.severity != b.severity) return a.severity > b.severity;
     return a.last_seen_ms > b.last_seen_ms;
   });
-  std::printf("%-16s %-8s %-8s %-15s %-40s %-40s %s\n", "FINDING", "STATUS", "SEVERITY", "CATEGORY",
-              "RULE", "RESOURCE", "LAST SEEN");
+  std::printf("%-16s %-8s %-8s %-7s %-15s %-40s %-40s %s\n", "FINDING", "STATUS", "SEVERITY",
+              "KIND", "CATEGORY", "RULE", "RESOURCE", "LAST SEEN");
   for (const Finding& f : found) {
     const std::string resource = f.resource.type + " " + f.resource.id;
-    std::printf("%-16s %-8s %-8s %-15s %-40s %-40s %s\n", f.finding_id.c_str(),
+    std::printf("%-16s %-8s %-8s %-7s %-15s %-40s %-40s %s\n", f.finding_id.c_str(),
                 std::string(FindingStatusName(f.status)).c_str(),
                 std::string(SeverityName(f.severity)).c_str(),
+                std::string(FindingKindName(f.kind)).c_str(),
                 std::string(CategoryName(f.category)).c_str(), Truncate(f.rule_id, 40).c_str(),
                 Truncate(resource, 40).c_str(),
                 f.last_seen_ms == 0 ? "-" : FormatTimestamp(f.last_seen_ms).c_str());

@@ -92,9 +92,10 @@ int RunReplay(const Args& args) {
                   "'-' for stdin, or kafka://BROKERS/TOPIC?from=TIME&to=TIME",
                   1, SIZE_MAX, &inputs)
       .Choice({.name = "--format",
-               .help = "findings as a table (default), one JSON object per line (ndjson), or "
-                       "one OCSF 1.8.0 object per status change (ocsf)"},
-              {"table", "ndjson", "ocsf"}, &format)
+               .help = "findings as a table (default), one JSON object per line (ndjson), "
+                       "one OCSF 1.8.0 object per status change (ocsf), or one line for people "
+                       "per status change and a summary of what is still open (text)"},
+              {"table", "ndjson", "ocsf", "text"}, &format)
       .Flag({.name = "--state",
              .value = "DIR",
              .needs = "a directory",
@@ -197,6 +198,8 @@ int RunReplay(const Args& args) {
     out_sink = std::make_unique<NdjsonFindingSink>(stdout);
   } else if (format == "ocsf") {
     out_sink = std::make_unique<NdjsonFindingSink>(stdout, FindingFormat::kOcsf);
+  } else if (format == "text") {
+    out_sink = std::make_unique<TextFindingSink>(stdout);
   } else {
     out_sink = std::make_unique<TableFindingSink>(stdout);
   }
@@ -257,6 +260,19 @@ int RunReplay(const Args& args) {
     }
   }
   progress.Done();
+  if (format == "text" && exit_code == 0) {
+    std::vector<Finding> findings;
+    Status s = store->ScanFindings([&findings](const Finding& f) {
+      findings.push_back(f);
+      return true;
+    });
+    if (s.ok()) {
+      std::fprintf(stdout, "\n%s", OpenFindingsSummary(findings).c_str());
+    } else {
+      std::fprintf(stderr, "driftwatch replay: reading the findings for the summary: %s\n",
+                   s.message().c_str());
+    }
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const PipelineCounters& c = pipeline.counters();

@@ -89,6 +89,7 @@ struct RunFlags {
   std::string feed_path;
   std::string metrics_listen;
   bool metrics_listen_set = false;
+  std::string print_format;  // --print: findings.format.stdout, "" = as configured
   double exit_when_idle_s = 0;
 };
 
@@ -114,6 +115,11 @@ std::optional<int> ParseFlags(const Args& args, RunFlags* flags) {
              .help = "produce FILE's records (NDJSON/JSON, keyed by account) to the first topic "
                      "before consuming: with the embedded broker, a one-command demo"},
             &flags->feed_path)
+      .Choice({.name = "--print",
+               .help = "findings on stdout as driftwatch (NDJSON, the default), ocsf (NDJSON) or "
+                       "text (one line for people per status change and, at exit, what is still "
+                       "open); overrides findings.stdout and findings.format.stdout"},
+              {"driftwatch", "ocsf", "text"}, &flags->print_format)
       .Flag({.name = "--exit-when-idle",
              .value = "SECS",
              .needs = "seconds",
@@ -172,6 +178,12 @@ int RunService(const Args& args) {
   }
   if (!flags.state_dir.empty()) cfg.state_path = flags.state_dir;
   if (flags.metrics_listen_set) cfg.metrics.listen = flags.metrics_listen;
+  if (!flags.print_format.empty()) {
+    cfg.findings_stdout = true;
+    cfg.findings_stdout_format = flags.print_format;
+  }
+  // findings.format {stdout: text}: lines for people, and what is still open at exit.
+  const bool text_stdout = cfg.findings_stdout && cfg.findings_stdout_format == "text";
 
   // Signals: stop after the batch in hand. SIGPIPE: a closed stdout is an error, not a death.
   struct sigaction sa {};
@@ -310,7 +322,7 @@ int RunService(const Args& args) {
   }
 
   // Findings and dead letters. Each findings sink writes the format findings.format names for it
-  // (validated by the config loader).
+  // (validated by the config loader; "text" only for stdout).
   auto format_of = [](const std::string& name) {
     FindingFormat f = FindingFormat::kDriftwatch;
     ParseFindingFormat(name, &f);
@@ -320,8 +332,12 @@ int RunService(const Args& args) {
   const FindingFormat file_format = format_of(cfg.findings_file_format);
   const FindingFormat kafka_format = format_of(cfg.findings_kafka_format);
   std::vector<FindingSink*> sinks;
-  std::unique_ptr<NdjsonFindingSink> stdout_sink, file_sink;
-  if (cfg.findings_stdout) {
+  std::unique_ptr<FindingSink> stdout_sink;
+  std::unique_ptr<NdjsonFindingSink> file_sink;
+  if (text_stdout) {
+    stdout_sink = std::make_unique<TextFindingSink>(stdout);
+    sinks.push_back(stdout_sink.get());
+  } else if (cfg.findings_stdout) {
     stdout_sink = std::make_unique<NdjsonFindingSink>(stdout, stdout_format);
     sinks.push_back(stdout_sink.get());
   }
@@ -576,6 +592,20 @@ int RunService(const Args& args) {
   } else if (c.records > 0) {
     Log("all %lld record(s) came in the first batch: no steady-state rate measured",
         static_cast<long long>(c.records));
+  }
+  if (text_stdout) {
+    // For people: what the state holds open now, by category and kind, after the lines of every
+    // status change.
+    std::vector<Finding> findings;
+    Status s = store->ScanFindings([&findings](const Finding& f) {
+      findings.push_back(f);
+      return true;
+    });
+    if (s.ok()) {
+      std::fprintf(stdout, "\n%s", OpenFindingsSummary(findings).c_str());
+    } else {
+      Log("reading the findings for the summary: %s", s.message().c_str());
+    }
   }
   std::fflush(stdout);
   return exit_code;

@@ -264,26 +264,34 @@ void ParseMetrics(Walker& w, const YAML::Node& m, MetricsConfig* out) {
 }
 
 // findings.format: "driftwatch" or "ocsf" for every sink, or a mapping {stdout, file, kafka}
-// naming each sink's (a sink left out keeps "driftwatch").
+// naming each sink's (a sink left out keeps "driftwatch"). "text", lines for people, only for
+// stdout.
 void ParseFindingsFormat(Walker& w, const YAML::Node& n, ServiceConfig* cfg) {
   if (!n.IsDefined() || n.IsNull()) return;
-  auto one = [&w](const YAML::Node& v, const std::string& key, std::string* out) {
+  auto one = [&w](const YAML::Node& v, const std::string& key, bool text_ok, std::string* out) {
     if (!v.IsDefined() || v.IsNull()) return;
-    if (!v.IsScalar() || (v.Scalar() != "driftwatch" && v.Scalar() != "ocsf")) {
-      w.Problem(v, key, "must be driftwatch or ocsf");
+    const bool known = v.IsScalar() && (v.Scalar() == "driftwatch" || v.Scalar() == "ocsf" ||
+                                        (text_ok && v.Scalar() == "text"));
+    if (!known) {
+      if (v.IsScalar() && v.Scalar() == "text") {
+        w.Problem(v, key, "text is for people on stdout only: use format: {stdout: text}");
+      } else {
+        w.Problem(v, key,
+                  text_ok ? "must be driftwatch, ocsf or text" : "must be driftwatch or ocsf");
+      }
       return;
     }
     *out = v.Scalar();
   };
   if (n.IsMap()) {
     w.CheckKeys(n, "findings.format", {"stdout", "file", "kafka"});
-    one(n["stdout"], "findings.format.stdout", &cfg->findings_stdout_format);
-    one(n["file"], "findings.format.file", &cfg->findings_file_format);
-    one(n["kafka"], "findings.format.kafka", &cfg->findings_kafka_format);
+    one(n["stdout"], "findings.format.stdout", true, &cfg->findings_stdout_format);
+    one(n["file"], "findings.format.file", false, &cfg->findings_file_format);
+    one(n["kafka"], "findings.format.kafka", false, &cfg->findings_kafka_format);
     return;
   }
   std::string all;
-  one(n, "findings.format", &all);
+  one(n, "findings.format", false, &all);
   if (all.empty()) return;
   cfg->findings_stdout_format = cfg->findings_file_format = cfg->findings_kafka_format = all;
 }

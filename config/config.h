@@ -53,9 +53,11 @@ struct ServiceConfig {
   std::string dead_letter_path;   // NDJSON file of undecodable records, "" = none
   std::string dead_letter_topic;  // Kafka topic of undecodable records, "" = none
   std::string findings_path;      // NDJSON file findings are appended to, "" = none
-  bool findings_stdout = true;    // findings as NDJSON on stdout
+  bool findings_stdout = true;    // findings on stdout
   // findings.format: how each sink writes findings, "driftwatch" (FindingToJson, the default) or
-  // "ocsf" (OCSF 1.8.0, exporters/ocsf.h). One value for every sink, or one per sink.
+  // "ocsf" (OCSF 1.8.0, exporters/ocsf.h). One value for every sink, or one per sink. stdout may
+  // also be "text": one line for people per status change and, at exit, what is still open
+  // (exporters/finding_sinks.h, TextFindingSink).
   std::string findings_stdout_format = "driftwatch";
   std::string findings_file_format = "driftwatch";
   std::string findings_kafka_format = "driftwatch";  // the kafka.findings_topic

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "engine/time_util.h"
 
@@ -77,7 +79,230 @@ std::string Clip(std::string_view s, size_t width) {
   return std::string(s.substr(0, width - 1)) + "~";
 }
 
+// Values that come from events, made safe to print on a terminal: control characters (C0, DEL
+// and, in UTF-8, C1) become '?'; so does every non-ASCII byte of a string that is not valid
+// UTF-8.
+std::string Printable(std::string_view s) {
+  const bool utf8 = IsValidUtf8(s);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80)) {
+      out += '?';
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      out += '?';  // U+0080..U+009F: C1 controls (0x9B is CSI on some terminals)
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// `s` left-aligned in `width` columns and one space; a longer `s` is kept whole.
+void Column(std::string* line, std::string_view s, size_t width) {
+  *line += s;
+  if (s.size() < width) line->append(width - s.size(), ' ');
+  *line += ' ';
+}
+
+// "User backup-admin": the resource type's last part and the id.
+std::string ShortResource(const Finding& f) {
+  if (f.resource.type.empty()) return Printable(f.resource.id);
+  const std::string type = f.resource.type.substr(f.resource.type.rfind(':') + 1);
+  return f.resource.id.empty() ? type : type + " " + Printable(f.resource.id);
+}
+
+// "user/ci-deploy": the ARN's resource part when the actor is of the resource's account, the
+// whole ARN otherwise; the actor's type when there is no ARN.
+std::string ShortActor(const Finding& f) {
+  const std::string& arn = f.actor.arn;
+  if (arn.empty()) return f.actor.type.empty() ? "-" : Printable(f.actor.type);
+  // arn:partition:service:region:account:resource
+  size_t pos = 0;
+  size_t colons[5];
+  for (int k = 0; k < 5; ++k) {
+    pos = arn.find(':', k == 0 ? 0 : pos + 1);
+    if (pos == std::string::npos) return Printable(arn);
+    colons[k] = pos;
+  }
+  const std::string account = arn.substr(colons[3] + 1, colons[4] - colons[3] - 1);
+  if (arn.compare(0, 4, "arn:") != 0 || colons[4] + 1 >= arn.size() ||
+      (!f.resource.account.empty() && account != f.resource.account)) {
+    return Printable(arn);
+  }
+  return Printable(std::string_view(arn).substr(colons[4] + 1));
+}
+
+// "OPEN", "RESOLVED (state)".
+std::string StatusText(const Finding& f) {
+  if (f.status == FindingStatus::kOpen) return "OPEN";
+  if (f.resolution == Resolution::kNone) return "RESOLVED";
+  return "RESOLVED (" + std::string(ResolutionName(f.resolution)) + ")";
+}
+
+// What resolved it, from resolution_detail: "undone by StartLogging", "expired 24 h after its
+// last event", "closed by carol: break-glass test"; "" when there is nothing to say.
+std::string ResolutionText(const Finding& f) {
+  if (f.status != FindingStatus::kResolved || f.resolution_detail.empty()) return "";
+  const nlohmann::json d = nlohmann::json::parse(f.resolution_detail, nullptr, false);
+  if (!d.is_object()) return "";
+  auto text = [&d](const char* key) {
+    const auto it = d.find(key);
+    return it != d.end() && it->is_string() ? Printable(it->get<std::string>()) : std::string();
+  };
+  switch (f.resolution) {
+    case Resolution::kState: {
+      const std::string name = text("event_name");
+      return name.empty() ? "" : "undone by " + name;
+    }
+    case Resolution::kExpired: {
+      const auto it = d.find("expire_after_seconds");
+      if (it == d.end() || !it->is_number_integer()) return "expired";
+      const int64_t s = it->get<int64_t>();
+      return "expired " +
+             (s % 3600 == 0 ? std::to_string(s / 3600) + " h" : std::to_string(s) + " s") +
+             " after its last event";
+    }
+    case Resolution::kClosed: {
+      const std::string by = text("by");
+      const std::string reason = text("reason");
+      return "closed by " + (by.empty() ? std::string("hand") : by) +
+             (reason.empty() ? "" : ": " + reason);
+    }
+    case Resolution::kNone:
+      break;
+  }
+  return "";
+}
+
+constexpr size_t kTimeWidth = 20, kStatusWidth = 18, kSeverityWidth = 8, kKindWidth = 7,
+                 kCategoryWidth = 15, kRuleWidth = 39, kResourceWidth = 36, kActorWidth = 30;
+
 }  // namespace
+
+std::string FindingTextHeader() {
+  std::string line;
+  Column(&line, "EVENT TIME", kTimeWidth);
+  Column(&line, "STATUS", kStatusWidth);
+  Column(&line, "SEVERITY", kSeverityWidth);
+  Column(&line, "KIND", kKindWidth);
+  Column(&line, "CATEGORY", kCategoryWidth);
+  Column(&line, "RULE", kRuleWidth);
+  Column(&line, "RESOURCE", kResourceWidth);
+  line += "ACTOR";
+  return line;
+}
+
+std::string FindingTextLine(const Finding& f) {
+  const int64_t when = f.status == FindingStatus::kResolved ? f.resolved_at_ms : f.last_seen_ms;
+  std::string line;
+  Column(&line, when == 0 ? "-" : FormatTimestamp(when), kTimeWidth);
+  Column(&line, StatusText(f), kStatusWidth);
+  Column(&line, SeverityName(f.severity), kSeverityWidth);
+  Column(&line, FindingKindName(f.kind), kKindWidth);
+  Column(&line, CategoryName(f.category), kCategoryWidth);
+  Column(&line, Printable(f.rule_id), kRuleWidth);
+  Column(&line, ShortResource(f), kResourceWidth);
+  const std::string detail = ResolutionText(f);
+  if (detail.empty()) {
+    line += ShortActor(f);
+  } else {
+    Column(&line, ShortActor(f), kActorWidth);
+    line += "(" + detail + ")";
+  }
+  return line;
+}
+
+Status TextFindingSink::Emit(const Finding& f) {
+  std::string text;
+  if (lines_ == 0) text = FindingTextHeader() + "\n";
+  text += FindingTextLine(f);
+  text += '\n';
+  if (fwrite(text.data(), 1, text.size(), out_) != text.size()) {
+    return Status::Error(std::string("write failed: ") + std::strerror(errno));
+  }
+  ++lines_;
+  return Status::Ok();
+}
+
+Status TextFindingSink::Flush() {
+  if (fflush(out_) != 0) return Status::Error(std::string("flush: ") + std::strerror(errno));
+  return Status::Ok();
+}
+
+std::string OpenFindingsSummary(const std::vector<Finding>& findings) {
+  struct Group {
+    int count = 0;
+    std::map<std::string, int> rules;
+  };
+  std::map<std::pair<Category, FindingKind>, Group> open;
+  std::map<Category, int> resolved_by_category;
+  std::map<Resolution, int> resolved_by_resolution;
+  int open_total = 0, open_posture = 0, open_event = 0, resolved = 0;
+  for (const Finding& f : findings) {
+    if (f.status == FindingStatus::kOpen) {
+      Group& g = open[{f.category, f.kind}];
+      ++g.count;
+      ++g.rules[Printable(f.rule_id)];
+      ++open_total;
+      ++(f.kind == FindingKind::kEvent ? open_event : open_posture);
+    } else {
+      ++resolved;
+      ++resolved_by_category[f.category];
+      ++resolved_by_resolution[f.resolution];
+    }
+  }
+  const std::string total = std::to_string(findings.size()) + " finding(s)";
+  std::string out;
+  if (findings.empty()) return "still open: nothing (no findings)\n";
+  if (open_total == 0) {
+    out = "still open: nothing (" + total + ", all resolved)\n";
+  } else {
+    out = "still open: " + std::to_string(open_total) + " of " + total + " (" +
+          std::to_string(open_posture) + " posture, " + std::to_string(open_event) +
+          " event), by category and kind:\n";
+    for (const auto& [key, g] : open) {
+      std::string line = "  ";
+      Column(&line, CategoryName(key.first), kCategoryWidth);
+      Column(&line, FindingKindName(key.second), kKindWidth);
+      const std::string count = std::to_string(g.count);
+      line += std::string(count.size() < 3 ? 3 - count.size() : 0, ' ') + count + "  ";
+      bool first = true;
+      for (const auto& [rule, n] : g.rules) {
+        line += (first ? "" : ", ") + rule + (n > 1 ? " (" + std::to_string(n) + ")" : "");
+        first = false;
+      }
+      out += line + "\n";
+    }
+  }
+  if (resolved > 0) {
+    out += "resolved: " + std::to_string(resolved) + " (";
+    bool first = true;
+    for (const auto& [category, n] : resolved_by_category) {
+      out += (first ? "" : ", ") + std::string(CategoryName(category)) + " " + std::to_string(n);
+      first = false;
+    }
+    out += "); resolution: ";
+    first = true;
+    for (const auto& [resolution, n] : resolved_by_resolution) {
+      const std::string_view name = ResolutionName(resolution);
+      out += (first ? "" : ", ") + std::string(name.empty() ? "unknown" : name) + " " +
+             std::to_string(n);
+      first = false;
+    }
+    out += "\n";
+  }
+  if (open_posture > 0) out += "posture findings resolve when the state goes back\n";
+  if (open_event > 0) {
+    out +=
+        "event findings resolve when they expire (24 h of event time unless the rule sets "
+        "expire_after) or are closed by hand: driftwatch findings close ID --reason TEXT\n";
+  }
+  return out;
+}
 
 Status NdjsonFindingSink::OpenFile(const std::string& path, std::unique_ptr<NdjsonFindingSink>* out,
                                    FindingFormat format) {
@@ -109,20 +334,17 @@ Status NdjsonFindingSink::Flush() {
 
 Status TableFindingSink::Emit(const Finding& f) {
   if (rows_ == 0) {
-    fprintf(out_, "%-20s %-8s %-8s %-15s %-34s %-40s %s\n", "EVENT TIME", "STATUS", "SEVERITY",
-            "CATEGORY", "RULE", "RESOURCE", "ACTOR");
+    fprintf(out_, "%-20s %-8s %-8s %-7s %-15s %-34s %-40s %s\n", "EVENT TIME", "STATUS", "SEVERITY",
+            "KIND", "CATEGORY", "RULE", "RESOURCE", "ACTOR");
   }
   const int64_t when = f.status == FindingStatus::kResolved ? f.resolved_at_ms : f.last_seen_ms;
-  const std::string resource =
-      f.resource.type.empty()
-          ? f.resource.id
-          : f.resource.type.substr(f.resource.type.rfind(':') + 1) + " " + f.resource.id;
-  std::string actor = f.actor.arn.empty() ? f.actor.type : f.actor.arn;
-  fprintf(out_, "%-20s %-8s %-8s %-15s %-34s %-40s %s\n", FormatTimestamp(when).c_str(),
+  const std::string actor = Printable(f.actor.arn.empty() ? f.actor.type : f.actor.arn);
+  fprintf(out_, "%-20s %-8s %-8s %-7s %-15s %-34s %-40s %s\n", FormatTimestamp(when).c_str(),
           std::string(FindingStatusName(f.status)).c_str(),
           std::string(SeverityName(f.severity)).c_str(),
-          std::string(CategoryName(f.category)).c_str(), Clip(f.rule_id, 34).c_str(),
-          Clip(resource, 40).c_str(), actor.c_str());
+          std::string(FindingKindName(f.kind)).c_str(),
+          std::string(CategoryName(f.category)).c_str(), Clip(Printable(f.rule_id), 34).c_str(),
+          Clip(ShortResource(f), 40).c_str(), actor.c_str());
   ++rows_;
   return Status::Ok();
 }
