@@ -122,7 +122,7 @@ std::string ShortActor(const Finding& f) {
   if (arn.empty()) return f.actor.type.empty() ? "-" : Printable(f.actor.type);
   // arn:partition:service:region:account:resource
   size_t pos = 0;
-  size_t colons[5];
+  size_t colons[5] = {};
   for (int k = 0; k < 5; ++k) {
     pos = arn.find(':', k == 0 ? 0 : pos + 1);
     if (pos == std::string::npos) return Printable(arn);
