@@ -371,11 +371,22 @@ TEST_F(RunServiceTest, EndToEndFromProduceToFindings) {
 }
 
 TEST_F(RunServiceTest, SigkillAtRandomMomentsThenRestartEqualsAnUninterruptedRun) {
+  // 250 days of event time with access keys aging and logins expiring: time-driven findings,
+  // their evidence included, must not depend on where the kills fell.
+  testing_gen::GenOptions options;
+  options.ms_per_event = 3600 * 1000;
+  options.identity = true;
+  gen_ = testing_gen::CloudTrailGen(options);
   const int records = Produce(0, 6000);
   // Uninterrupted reference run.
   ASSERT_EQ(RunToEnd("ref", WriteConfig("ref", "g-ref", 100)), 0);
   const StoredState ref = ReadState(dir_ + "/ref-state");
   ASSERT_EQ(ref.positions, records);
+  int key_age = 0;
+  for (const auto& [id, text] : ref.findings) {
+    key_age += text.find("\"rule_id\":\"identity-access-key-too-old\"") != std::string::npos;
+  }
+  EXPECT_GT(key_age, 0) << "the stream ages no access key";
 
   // Same stream, same batch size, own group and state: killed with SIGKILL mid-stream.
   const std::string config = WriteConfig("killed", "g-killed", 100);
