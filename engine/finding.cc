@@ -166,6 +166,7 @@ std::string ToJson(const Finding& f, bool stored) {
   field(",\"description\":", f.description);
   if (stored) {
     if (f.expires_at_ms != 0) o += ",\"expires_at_ms\":" + std::to_string(f.expires_at_ms);
+    if (f.actor_time_ms != 0) o += ",\"actor_time_ms\":" + std::to_string(f.actor_time_ms);
     o += ",\"event_times_ms\":[";
     for (size_t i = 0; i < f.event_times_ms.size(); ++i) {
       if (i > 0) o += ',';
@@ -220,6 +221,9 @@ bool FindingFromJson(std::string_view json, Finding* out) {
   }
   if (auto it = j.find("expires_at_ms"); it != j.end() && it->is_number_integer()) {
     f.expires_at_ms = it->get<int64_t>();
+  }
+  if (auto it = j.find("actor_time_ms"); it != j.end() && it->is_number_integer()) {
+    f.actor_time_ms = it->get<int64_t>();
   }
   if (auto it = j.find("resource"); it != j.end() && it->is_object()) {
     f.resource = {str(*it, "type"), str(*it, "id"), str(*it, "arn"), str(*it, "account"),

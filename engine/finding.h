@@ -67,6 +67,9 @@ struct Finding {
   // Event findings: event time at which the finding expires (last_seen + the rule's
   // expire_after); 0 = never. Kept in state, not in the output.
   int64_t expires_at_ms = 0;
+  // Event time of the event the actor comes from (posture findings keep the earliest event with
+  // an actor: who made the drift). Kept in state, not in the output.
+  int64_t actor_time_ms = 0;
   std::string evidence;        // JSON object text: the fields that made the rule match
   std::string description;     // what a person on call should do
 };

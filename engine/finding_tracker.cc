@@ -33,6 +33,26 @@ bool AddEvent(Finding* f, std::string_view event_id, int64_t time_ms) {
   return true;
 }
 
+bool HasActor(const FindingActor& a) { return !a.arn.empty() || !a.type.empty(); }
+
+// Posture findings name who made the drift: the earliest event of the episode with an actor,
+// whatever order events arrive in (ties: the smaller event id).
+bool TakesActor(const Finding& f, const FindingActor& actor, int64_t time_ms) {
+  if (!HasActor(actor)) return false;
+  return !HasActor(f.actor) || time_ms < f.actor_time_ms;
+}
+
+// `newer` evidence, keeping what `older` holds under "event" (the call that made the drift).
+std::string KeepEventEvidence(const std::string& older, std::string newer) {
+  if (older.find("\"event\"") == std::string::npos) return newer;
+  nlohmann::json o = nlohmann::json::parse(older, nullptr, false);
+  if (o.is_discarded() || !o.is_object() || !o.contains("event")) return newer;
+  nlohmann::json n = nlohmann::json::parse(newer, nullptr, false);
+  if (n.is_discarded() || !n.is_object()) return newer;
+  n["event"] = o["event"];
+  return JsonText(n);
+}
+
 // Whether (time_ms, event_id) is the newest event the finding has seen.
 bool IsNewest(const Finding& f, std::string_view event_id, int64_t time_ms) {
   if (event_id.empty() || f.event_ids.empty()) return time_ms >= f.last_seen_ms;
@@ -54,9 +74,20 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
   // extremes, so that any arrival order ends alike.
   if (found && (f.status == FindingStatus::kOpen || time_ms < f.resolved_at_ms)) {
     if (!AddEvent(&f, event_id, time_ms)) return Change::kNone;
-    if (IsNewest(f, event_id, time_ms)) {
-      if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
-      if (!evidence.empty()) f.evidence = std::move(evidence);
+    if (f.kind == FindingKind::kEvent) {
+      if (IsNewest(f, event_id, time_ms)) {
+        if (HasActor(actor)) f.actor = actor;
+        if (!evidence.empty()) f.evidence = std::move(evidence);
+      }
+    } else {
+      // The state's evidence is the newest; who made the drift is the earliest actor.
+      if (TakesActor(f, actor, time_ms)) {
+        f.actor = actor;
+        f.actor_time_ms = time_ms;
+      }
+      if (IsNewest(f, event_id, time_ms) && !evidence.empty()) {
+        f.evidence = KeepEventEvidence(f.evidence, std::move(evidence));
+      }
     }
     f.first_seen_ms = std::min(f.first_seen_ms, time_ms);
     f.last_seen_ms = std::max(f.last_seen_ms, time_ms);
@@ -79,6 +110,7 @@ FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemp
   if (rule.expire_after_ms > 0) opened.expires_at_ms = time_ms + rule.expire_after_ms;
   opened.resource = resource;
   opened.actor = actor;
+  opened.actor_time_ms = HasActor(actor) ? time_ms : 0;
   opened.first_seen_ms = time_ms;
   opened.last_seen_ms = time_ms;
   AddEvent(&opened, event_id, time_ms);
@@ -126,10 +158,17 @@ bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& find
   Finding f;
   if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return false;
   const bool added = AddEvent(&f, event_id, time_ms);
-  const bool newest = IsNewest(f, event_id, time_ms);
+  // The call that made the drift (the earliest with an actor) names it; the same event as the
+  // one the state change opened the finding with, in the usual case.
+  const bool opener = TakesActor(f, actor, time_ms) ||
+                      (HasActor(actor) && time_ms == f.actor_time_ms) ||
+                      f.evidence.find("\"event\"") == std::string::npos;
   bool changed = added;
-  if (newest) {
-    if (!actor.arn.empty() || !actor.type.empty()) f.actor = actor;
+  if (opener) {
+    if (HasActor(actor) && (!HasActor(f.actor) || time_ms < f.actor_time_ms)) {
+      f.actor = actor;
+      f.actor_time_ms = time_ms;
+    }
     // Keys sorted (nlohmann::json), as the rules write evidence: the text is then the same
     // whether the finding was read back from the store or kept in memory.
     nlohmann::json merged = nlohmann::json::parse(f.evidence, nullptr, false);

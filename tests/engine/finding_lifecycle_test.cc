@@ -168,6 +168,28 @@ TEST(FindingLifecycleTest, SecurityGroupOpenedIsOneFindingWithTheCallThatOpenedI
   EXPECT_EQ(detail["event_id"], resolved.event_ids.back());
 }
 
+TEST(FindingLifecycleTest, APostureFindingNamesWhoMadeTheDriftNotWhoTouchedItSince) {
+  Scenario s;
+  json tag = Call("ec2.amazonaws.com", "CreateTags",
+                  {{"resourcesSet", {{"items", {{{"resourceId", "sg-7"}}}}}},
+                   {"tagSet", {{"items", {{{"key", "owner"}, {"value", "web"}}}}}}});
+  tag["userIdentity"] = {{"type", "AssumedRole"},
+                         {"arn", "arn:aws:sts::111122223333:assumed-role/SecurityOps/bob"},
+                         {"accountId", "111122223333"}};
+  json second = Call("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress",
+                     {{"groupId", "sg-7"}, {"ipPermissions", SgPermission(3389)}});
+  second["userIdentity"] = tag["userIdentity"];
+  s.Feed({Authorize("sg-7"), tag, second});
+  std::vector<Finding> open = s.Open();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].actor.arn, "arn:aws:iam::111122223333:user/alice");
+  json evidence = json::parse(open[0].evidence);
+  EXPECT_EQ(evidence["event"]["event_rule"], "network-sg-ingress-opened-to-world");
+  EXPECT_EQ(evidence["event"]["requestParameters.ipPermissions.items"]["fromPort"], 22)
+      << "the call that opened the group: " << open[0].evidence;
+  EXPECT_GE(open[0].event_ids.size(), 2u);  // both authorizations
+}
+
 TEST(FindingLifecycleTest, RevokeArrivingBeforeTheAuthorizeLeavesNothingOpen) {
   Scenario s;
   std::vector<std::string> bytes = s.Make({Authorize("sg-2"), Revoke("sg-2")});

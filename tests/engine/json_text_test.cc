@@ -259,6 +259,7 @@ std::string ReferenceFinding(const Finding& f, bool stored) {
   }
   j["description"] = f.description;
   if (stored && f.expires_at_ms != 0) j["expires_at_ms"] = f.expires_at_ms;
+  if (stored && f.actor_time_ms != 0) j["actor_time_ms"] = f.actor_time_ms;
   if (stored) j["event_times_ms"] = f.event_times_ms;
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
@@ -288,6 +289,7 @@ TEST(JsonTextTest, FindingTextMatchesTheOrderedDocumentOfItsFields) {
                                                     : static_cast<Resolution>(1 + rng() % 3);
     f.resolution_detail = evidences[rng() % 6];
     f.expires_at_ms = rng() % 2 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
+    f.actor_time_ms = rng() % 2 == 0 ? 0 : static_cast<int64_t>(rng() % 2000000000000);
     f.resource = {text(), text(), text(), text(), text()};
     f.actor = {text(), text(), text(), text()};
     for (size_t k = rng() % 4; k > 0; --k) {
