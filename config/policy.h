@@ -32,6 +32,9 @@ struct Policy {
   std::vector<std::string> trusted_amis;
   std::vector<int> public_ports;                // default: none
   int access_key_max_age_days = 90;             // bounds: 1..3650
+  // An active access key or console password not used for this many days (event time, from
+  // the uses the stream has seen) is unused. Bounds: 1..3650.
+  int unused_credential_days = 90;
   bool has_iam_admin_principals = false;
   std::vector<std::string> iam_admin_principals;  // ARNs (suffix "*" allowed) expected to change IAM
   std::vector<Suppression> suppressions;

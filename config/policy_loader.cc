@@ -236,13 +236,17 @@ Status LoadPolicyFromNode(const YamlNode& root, std::string_view file_name, Poli
         } else if (e.key == "access_key_max_age_days") {
           long days = 0;
           if (r.Int(v, e.key, 1, 3650, &days)) p.access_key_max_age_days = int(days);
+        } else if (e.key == "unused_credential_days") {
+          long days = 0;
+          if (r.Int(v, e.key, 1, 3650, &days)) p.unused_credential_days = int(days);
         } else if (e.key == "suppressions") {
           r.Suppressions(v, &p.suppressions);
         } else {
           r.Problem(e.line, e.key,
                     "unknown key (expected approved_regions, approved_resource_types, "
                     "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
-                    "access_key_max_age_days, iam_admin_principals, suppressions)");
+                    "access_key_max_age_days, unused_credential_days, iam_admin_principals, "
+                    "suppressions)");
         }
       }
     }

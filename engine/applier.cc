@@ -985,6 +985,7 @@ bool Op::ApplyGeneric() {
 struct Applier::Impl {
   applier::HandlerMap handlers;
   std::string record_text;  // reused across calls
+  applier::UsageMemo usage;
 };
 
 namespace {
@@ -1125,6 +1126,13 @@ Applier::Applier() : impl_(new Impl) {
   applier::RegisterDataAppliers(&impl_->handlers);
   applier::RegisterLoggingAppliers(&impl_->handlers);
   applier::RegisterComputeAppliers(&impl_->handlers);
+  applier::RegisterTransitAppliers(&impl_->handlers);
+  applier::RegisterDetectionAppliers(&impl_->handlers);
+  applier::RegisterUsageAppliers(&impl_->handlers);
+}
+
+void Applier::NoteUse(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas) {
+  applier::NoteCredentialUse(event, ctx, deltas, &impl_->handlers, &impl_->usage);
 }
 
 Applier::~Applier() { delete impl_; }

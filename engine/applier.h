@@ -38,6 +38,9 @@ class Applier {
   // The part of Apply that depends on the event alone (parsing what appliers read); safe to run
   // on another thread, beside Apply of other events. Does nothing for events Apply skips.
   static void Prepare(const Event& event, PreparedEvent* out);
+  // After Apply, for every call (read-only and failed ones too): records the day an IAM user's
+  // access key or console password was used on the user's document (engine/applier_usage.cc).
+  void NoteUse(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas);
 
  private:
   struct Impl;

@@ -79,6 +79,7 @@ void NormalizeItem(json& item) {
 // Fields driftwatch maintains that Config items do not carry, kept across a replacement.
 constexpr const char* kCarriedConfigurationFields[] = {
     "accessKeys", "loginProfile", "mfaDevices", "isLogging", "recording", "keyRotationEnabled",
+    "tlsWasRequired", "loadBalancerScheme",
 };
 
 void CarryOver(const json& old_doc, json& doc) {
@@ -203,6 +204,7 @@ void Op::ApplyConfigItem() {
     }
     json next = item;
     if (*exists) CarryOver(*current, next);
+    if (type == "AWS::S3::Bucket") NoteBucketTls(next);  // what its policy says of TLS
     // Config's instance items carry the imageId but not its owner: stamp it from state.
     if (type == "AWS::EC2::Instance" && At(next, "configuration").is_object()) {
       StampImageOwner(*this, t.account, t.region, *exists ? At(*current, "configuration") : json(),

@@ -56,6 +56,7 @@ void BucketSupplement(Op& op, const char* field, json value) {
       supp[field] = value;
     }
     ObjectAt(doc, "configuration")["name"] = name;
+    if (std::string_view(field) == "BucketPolicy") NoteBucketTls(doc);
     change[field] = {{"from", from}, {"to", value}};
     return from != value;
   });

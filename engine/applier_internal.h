@@ -170,6 +170,27 @@ void RegisterNetworkAppliers(HandlerMap* map);
 void RegisterDataAppliers(HandlerMap* map);
 void RegisterLoggingAppliers(HandlerMap* map);
 void RegisterComputeAppliers(HandlerMap* map);
+void RegisterTransitAppliers(HandlerMap* map);    // applier_transit.cc
+void RegisterDetectionAppliers(HandlerMap* map);  // applier_detection.cc
+void RegisterUsageAppliers(HandlerMap* map);      // applier_usage.cc
+
+// Encryption in transit of a bucket (defined in applier_transit.cc): from the document's
+// BucketPolicy, sets configuration.tlsRequired (the policy denies requests without TLS) and,
+// once it has, configuration.tlsWasRequired; leaves both as they are when the policy is unknown.
+void NoteBucketTls(json& doc);
+
+// Credential use (applier_usage.cc). The name under which a use is recorded in history and
+// replayed: no AWS API has it.
+inline constexpr std::string_view kCredentialUsed = "driftwatch.CredentialUsed";
+// Per applier: the day already stored as each access key's lastUsedDate (days only move forward,
+// so a use on that day or before needs no read of the user's document).
+struct UsageMemo {
+  std::unordered_map<std::string, int64_t> key_day;
+};
+// After a call is applied: stamps the day its IAM user's access key (or console password, for a
+// successful ConsoleLogin) was used on the user's document, when that moves the stored day.
+void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateDelta>* deltas,
+                       const HandlerMap* handlers, UsageMemo* memo);
 
 // Instance configuration `cfg` (with imageId) of an instance in `account`/`region`: sets
 // imageOwnerId (and imageOwnerAlias) from the image's document when driftwatch knows the image,

@@ -210,6 +210,7 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
           }
         }
       }
+      applier_.NoteUse(event, ctx, &deltas_);  // credential use: after the call's own changes
       delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
       if (parts_.rules != nullptr) {
         // State first: an event rule that gives evidence to a posture rule finds the posture

@@ -492,10 +492,15 @@ class Compiler {
       values->push_back(std::to_string(policy_.access_key_max_age_days));
       return true;
     }
+    if (name == "unused_credential_days") {
+      values->push_back(std::to_string(policy_.unused_credential_days));
+      return true;
+    }
     Problem(pol->line, "unknown policy value '" + name +
                            "' (expected approved_regions, approved_resource_types, "
                            "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
-                           "access_key_max_age_days, iam_admin_principals)");
+                           "access_key_max_age_days, unused_credential_days, "
+                           "iam_admin_principals)");
     return false;
   }
 
