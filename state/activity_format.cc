@@ -4,6 +4,7 @@ namespace driftwatch::activity_format {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kCallVersion = 2;
 constexpr uint8_t kRunVersion = 1;
 constexpr uint64_t kSignBit = 0x8000000000000000ull;
 
@@ -117,6 +118,58 @@ bool DecodeRecord(std::string_view in, ActivityRecord* r) {
   in.remove_prefix(1);
   for (std::string* s :
        {&r->event_id, &r->event_source, &r->event_name, &r->error_code, &r->region, &r->account,
+        &r->source_ip, &r->access_key_id, &r->principal_arn, &r->principal_type,
+        &r->session_name, &r->issued_access_key_id, &r->issued_arn, &r->issued_session_name,
+        &r->detail}) {
+    if (!GetString(&in, s)) return false;
+  }
+  uint32_t n = 0;
+  if (!GetVarint(&in, &n) || n > in.size()) return false;
+  r->resource_keys.resize(n);
+  for (std::string& k : r->resource_keys) {
+    if (!GetString(&in, &k)) return false;
+  }
+  return in.empty();
+}
+
+std::string CallKey(int64_t time_ms, std::string_view event_id) {
+  std::string key(1, kCallPrefix);
+  PutBigEndian64(&key, static_cast<uint64_t>(time_ms) ^ kSignBit);
+  key.append(event_id);
+  return key;
+}
+
+std::string CallKeyOfEntry(std::string_view entry_key, size_t prefix_size) {
+  std::string key(1, kCallPrefix);
+  if (entry_key.size() >= prefix_size) key.append(entry_key.substr(prefix_size));
+  return key;
+}
+
+std::string EncodeCall(const ActivityRecord& r) {
+  std::string out;
+  out.reserve(120 + r.detail.size());
+  out.push_back(static_cast<char>(kCallVersion));
+  out.push_back(static_cast<char>(r.read_only ? 1 : 0));
+  for (const std::string* s :
+       {&r.event_source, &r.event_name, &r.error_code, &r.region, &r.account, &r.source_ip,
+        &r.access_key_id, &r.principal_arn, &r.principal_type, &r.session_name,
+        &r.issued_access_key_id, &r.issued_arn, &r.issued_session_name, &r.detail}) {
+    PutString(&out, *s);
+  }
+  PutVarint(&out, static_cast<uint32_t>(r.resource_keys.size()));
+  for (const std::string& k : r.resource_keys) PutString(&out, k);
+  return out;
+}
+
+bool DecodeCall(std::string_view key, std::string_view in, ActivityRecord* r) {
+  if (key.size() < 9 || key.front() != kCallPrefix) return false;
+  r->time_ms = static_cast<int64_t>(GetBigEndian64(key.substr(1, 8)) ^ kSignBit);
+  r->event_id.assign(key.substr(9));
+  if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kCallVersion) return false;
+  r->read_only = in[1] != 0;
+  in.remove_prefix(2);
+  for (std::string* s :
+       {&r->event_source, &r->event_name, &r->error_code, &r->region, &r->account,
         &r->source_ip, &r->access_key_id, &r->principal_arn, &r->principal_type,
         &r->session_name, &r->issued_access_key_id, &r->issued_arn, &r->issued_session_name,
         &r->detail}) {

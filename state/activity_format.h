@@ -23,8 +23,21 @@ std::string EntrySeek(ActivityIndex index, std::string_view value, int64_t time_
 // Time of an entry key (false when `key` is not one).
 bool EntryTime(std::string_view key, size_t prefix_size, int64_t* time_ms);
 
+// A record with everything in it (the changelog's form, and the value of format-2 entries).
 std::string EncodeRecord(const ActivityRecord& record);
 bool DecodeRecord(std::string_view value, ActivityRecord* record);
+
+// Format 3: each call is stored once, under its call key, and filed under each of its index
+// values by an entry key whose value is empty (a posting). A format-2 entry holds its record
+// inline instead; readers take both.
+inline constexpr char kCallPrefix = 'c';
+// 'c', 8-byte big-endian (time_ms XOR sign bit), event id.
+std::string CallKey(int64_t time_ms, std::string_view event_id);
+// The call key an entry key of a value with `prefix_size` bytes of prefix points at.
+std::string CallKeyOfEntry(std::string_view entry_key, size_t prefix_size);
+// The record without what its call key holds (time, event id).
+std::string EncodeCall(const ActivityRecord& record);
+bool DecodeCall(std::string_view key, std::string_view value, ActivityRecord* record);
 
 std::string RunKey(std::string_view run_id);
 std::string EncodeRun(const ActivityRun& run);

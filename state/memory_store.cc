@@ -56,12 +56,12 @@ Status MemoryStore::Commit(const WriteSet& batch) {
   }
   for (const Finding& f : batch.findings) findings_[f.finding_id] = f;
   for (const ActivityRecord& r : batch.activity) {
+    activity_[activity_format::CallKey(r.time_ms, r.event_id)] = activity_format::EncodeCall(r);
     activity_format::IndexValue values[activity_format::kIndexCount];
     activity_format::IndexValues(r, values);
-    const std::string encoded = activity_format::EncodeRecord(r);
     for (const auto& v : values) {
       if (!v.value.empty()) {
-        activity_[activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id)] = encoded;
+        activity_[activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id)].clear();
       }
     }
   }
@@ -125,7 +125,10 @@ Status MemoryStore::ScanActivity(ActivityIndex index, std::string_view value, in
       return Status::Error("state: unreadable activity key");
     }
     if (time_ms > to_ms) break;
-    if (!activity_format::DecodeRecord(it->second, &record)) {
+    const std::string call_key = activity_format::CallKeyOfEntry(it->first, prefix.size());
+    auto call = activity_.find(call_key);
+    if (call == activity_.end() ||
+        !activity_format::DecodeCall(call_key, call->second, &record)) {
       return Status::Error("state: unreadable activity record");
     }
     if (!fn(record)) break;

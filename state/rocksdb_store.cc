@@ -84,6 +84,15 @@ struct RocksDbStore::Impl {
     if (db) {
       // Commits that did not sync are in the WAL the OS holds: make them durable before closing.
       if (!options.sync && !options.read_only) db->FlushWAL(/*sync=*/true).PermitUncheckedError();
+      // Memtables written out as compressed tables, so that the state left on disk is not the
+      // write-ahead log's uncompressed copy of everything since the last flush (a replay that
+      // fits in the write buffers would otherwise leave only log). A failure leaves the log,
+      // which recovers the same state at the next open.
+      if (!options.read_only) {
+        rocksdb::FlushOptions flush;
+        flush.wait = true;
+        db->Flush(flush, handles).PermitUncheckedError();
+      }
       for (rocksdb::ColumnFamilyHandle* h : handles)
         db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
       db->Close().PermitUncheckedError();
@@ -356,14 +365,18 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
     if (impl_->activity == nullptr) return Status::Error("state has no activity family");
+    // Each call once, and a key-only posting under each of its index values.
     for (const ActivityRecord& r : batch.activity) {
+      s = wb.Put(impl_->activity, activity_format::CallKey(r.time_ms, r.event_id),
+                 activity_format::EncodeCall(r));
+      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
       activity_format::IndexValue values[activity_format::kIndexCount];
       activity_format::IndexValues(r, values);
-      const std::string encoded = activity_format::EncodeRecord(r);
       for (const auto& v : values) {
         if (v.value.empty()) continue;
         s = wb.Put(impl_->activity,
-                   activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id), encoded);
+                   activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id),
+                   rocksdb::Slice());
         if (!s.ok()) return Status::Error("state batch: " + s.ToString());
       }
     }
@@ -534,6 +547,8 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
   const std::string prefix = activity_format::EntryPrefix(index, value);
   ActivityRecord record;
+  const rocksdb::ReadOptions read;
+  std::string call;
   for (it->Seek(activity_format::EntrySeek(index, value, from_ms)); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -542,9 +557,19 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
       return Status::Error("state " + impl_->path + ": unreadable activity key");
     }
     if (time_ms > to_ms) break;
-    if (!activity_format::DecodeRecord(View(it->value()), &record)) {
-      return Status::Error("state " + impl_->path + ": unreadable activity record");
+    bool readable = false;
+    if (it->value().empty()) {
+      // A posting: the call is stored once, under its call key.
+      const std::string call_key = activity_format::CallKeyOfEntry(key, prefix.size());
+      rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
+      if (!got.ok() && !got.IsNotFound()) {
+        return Status::Error("state scan activity: " + got.ToString());
+      }
+      readable = got.ok() && activity_format::DecodeCall(call_key, call, &record);
+    } else {
+      readable = activity_format::DecodeRecord(View(it->value()), &record);  // format 2
     }
+    if (!readable) return Status::Error("state " + impl_->path + ": unreadable activity record");
     if (!fn(record)) break;
   }
   if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());

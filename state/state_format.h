@@ -1,5 +1,5 @@
 #pragma once
-// Encodings of on-disk format version 2 (doc/state_format.md), shared by the RocksDB store and
+// Encodings of on-disk format version 3 (doc/state_format.md), shared by the RocksDB store and
 // its in-memory twin so that both order and answer alike. Do not change: a change here is a new
 // format version.
 
@@ -11,9 +11,11 @@
 
 namespace driftwatch::state_format {
 
-inline constexpr int kFormatVersion = 2;
-// Version 1 differs only in history records (no replayable call); it is read as is and a writer
-// that opens it records version 2 (records of both versions then live side by side).
+inline constexpr int kFormatVersion = 3;
+// Version 1 differs only in history records (no replayable call), version 2 in the activity
+// index (each entry holds its call's record; version 3 stores the call once and key-only
+// postings). Both are read as they are, and a writer that opens them records version 3 (records
+// of each version then live side by side).
 inline constexpr int kOldestReadableFormatVersion = 1;
 
 // Keys in the resources family that start with this byte are internal (tombstones) and are

@@ -257,6 +257,15 @@ int main(int argc, char** argv) {
                : (source_dir != nullptr ? std::string(source_dir) + "/config/rules"
                                         : std::string("config/rules"));
   const std::vector<std::string> lines = Generate(records);
+  // Bytes of every file under `path` (the state directory once its store is closed).
+  auto dir_bytes = [](const std::string& path) {
+    uintmax_t total = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) {
+      if (e.is_regular_file(ec)) total += e.file_size(ec);
+    }
+    return static_cast<double>(total);
+  };
   size_t bytes = 0;
   size_t writes = 0;
   for (const std::string& l : lines) {
@@ -276,13 +285,24 @@ int main(int argc, char** argv) {
     }
     const double seconds = RunPipeline(lines, dir, rules_dir,
                                        Mode{only != "state", only == "replay", false});
-    std::filesystem::remove_all(dir);
+    const double state_bytes = dir_bytes(dir);
+    if (std::getenv("DW_BENCH_KEEP_STATE") != nullptr) {
+      std::printf("state kept in %s\n", dir.c_str());
+    } else {
+      std::filesystem::remove_all(dir);
+    }
+    size_t input_bytes = 0;
+    for (const std::string& l : lines) input_bytes += l.size() + 1;
+    std::printf("%s only: state directory %.1f MB for %.1f MB of input: %.2f\n", only.c_str(),
+                state_bytes / 1e6, static_cast<double>(input_bytes) / 1e6,
+                state_bytes / static_cast<double>(input_bytes));
     std::printf("%s only: %zu records in %.3f s, %.0f records/s\n", only.c_str(), lines.size(),
                 seconds, static_cast<double>(lines.size()) / seconds);
     return 0;
   }
 
   std::vector<double> raw, replay, state, ruled, synced, decoded;
+  double replay_bytes = 0;
   simdjson::dom::parser parser;
   for (int r = 0; r < reps; ++r) {
     const auto start = Clock::now();
@@ -297,6 +317,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     replay.push_back(RunPipeline(lines, dir, rules_dir, Mode{true, true, false}));
+    replay_bytes = dir_bytes(dir);
     state.push_back(RunPipeline(lines, dir, rules_dir, Mode{false, false, false}));
     ruled.push_back(RunPipeline(lines, dir, rules_dir, Mode{true, false, false}));
     synced.push_back(RunPipeline(lines, dir, rules_dir, Mode{false, false, true}));
@@ -312,6 +333,9 @@ int main(int argc, char** argv) {
   std::printf("replay as `driftwatch replay` runs it (state, rule pack, activity index):\n");
   std::printf("                             %12.0f records/s  ratio %.2f  (target >= 0.50)\n",
               replay_rate, replay_rate / raw_rate);
+  std::printf("  state directory after it: %.1f MB for %.1f MB of input: %.2f  (target <= 0.30)\n",
+              replay_bytes / 1e6, static_cast<double>(bytes + lines.size()) / 1e6,
+              replay_bytes / static_cast<double>(bytes + lines.size()));
   std::printf("  without the activity index (--no-activity):\n");
   std::printf("                             %12.0f records/s  ratio %.2f\n", rules_rate,
               rules_rate / raw_rate);

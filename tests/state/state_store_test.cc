@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "state/activity_format.h"
 #include "state/memory_store.h"
 #include "state/rocksdb_store.h"
 #include "state/state_format.h"
@@ -370,12 +371,12 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
     std::unique_ptr<RocksDbStore> store;
     ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   }
-  MetaVersion(path, "3", nullptr);  // as a future driftwatch would record it
+  MetaVersion(path, "4", nullptr);  // as a future driftwatch would record it
   std::unique_ptr<RocksDbStore> store;
   Status s = RocksDbStore::Open(path, {}, &store);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("format version 3"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("reads versions 1 to 2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("format version 4"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads versions 1 to 3"), std::string::npos) << s.message();
   EXPECT_EQ(store, nullptr);
 }
 
@@ -404,7 +405,7 @@ TEST(RocksDbStoreTest, FinishesACreationCutShortButRefusesDataWithoutAVersion) {
   store.reset();
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "2");
+  EXPECT_EQ(version, "3");
 
   MetaVersion(path, "", nullptr);
   s = RocksDbStore::Open(path, {}, &store);
@@ -431,7 +432,72 @@ TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
   }
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "2");
+  EXPECT_EQ(version, "3");
+}
+
+// A format-2 activity index (every entry holding its call's record) stays readable beside the
+// format-3 one (the call once, key-only postings), and both answer the same scans.
+TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  ActivityRecord old_call;
+  old_call.time_ms = 1700000000000;
+  old_call.event_id = "old-1";
+  old_call.event_source = "ec2.amazonaws.com";
+  old_call.event_name = "RunInstances";
+  old_call.principal_arn = "arn:aws:iam::1:user/x";
+  old_call.access_key_id = "AKIAOLD";
+  old_call.resource_keys = {"1|us-east-1|AWS::EC2::Instance|i-1"};
+  ActivityRecord new_call = old_call;
+  new_call.time_ms += 1000;
+  new_call.event_id = "new-1";
+  new_call.event_name = "TerminateInstances";
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+    WriteSet w;
+    w.activity = {new_call};
+    ASSERT_TRUE(store->Commit(w).ok());
+  }
+  {  // as format 2 wrote it: the record under the entry key itself
+    rocksdb::DBOptions options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
+    size_t activity = names.size();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "activity") activity = i;
+    }
+    ASSERT_LT(activity, names.size());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[activity],
+                        activity_format::EntryKey(ActivityIndex::kAccessKey, "AKIAOLD",
+                                                  old_call.time_ms, old_call.event_id),
+                        activity_format::EncodeRecord(old_call))
+                    .ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  RocksDbStoreOptions query;
+  query.read_only = true;
+  query.create_if_missing = false;
+  std::unique_ptr<RocksDbStore> store;
+  ASSERT_TRUE(RocksDbStore::Open(path, query, &store).ok());
+  std::vector<std::string> names;
+  ASSERT_TRUE(store
+                  ->ScanActivity(ActivityIndex::kAccessKey, "AKIAOLD", 0, INT64_MAX,
+                                 [&](const ActivityRecord& r) {
+                                   names.push_back(r.event_id + " " + r.event_name + " " +
+                                                   r.resource_keys.at(0));
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "old-1 RunInstances 1|us-east-1|AWS::EC2::Instance|i-1",
+                       "new-1 TerminateInstances 1|us-east-1|AWS::EC2::Instance|i-1"}));
 }
 
 TEST(RocksDbStoreTest, RefusesForeignAndMissingDirectories) {
