@@ -160,6 +160,9 @@ class Op {
   Rebuild* rebuild_ = nullptr;
   mutable std::string replay_;
   mutable bool replay_built_ = false;
+  // Some resource's document or history was written (or found already written) for this call:
+  // a hand-written applier that resolved nothing leaves the call to the generic path.
+  bool touched_ = false;
 };
 
 // The Event and record a history entry's replayable call stands for; false when unreadable.

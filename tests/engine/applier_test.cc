@@ -87,8 +87,9 @@ TEST_F(ApplierSemanticsTest, UnknownWriteIsRecordedAgainstNamedResourcesOnly) {
                {{"groupName", "web"}, {"vpcId", "vpc-1"}}, {{"groupId", "sg-1"}}));
   const std::string before = Doc("AWS::EC2::SecurityGroup", "sg-1").dump();
   deltas_.clear();
+  // A name no service model describes (the generated table resolves the real ones).
   Apply(Record(
-      "ModifyInstanceAttribute", kEc2, "2024-06-01T10:01:00Z",
+      "ModifyInstanceFrobnication", kEc2, "2024-06-01T10:01:00Z",
       {{"instanceId", "i-5"}, {"groupSet", {{"items", json::array({{{"groupId", "sg-1"}}})}}}},
       {{"_return", true}}));
   EXPECT_TRUE(deltas_.empty());
@@ -96,9 +97,31 @@ TEST_F(ApplierSemanticsTest, UnknownWriteIsRecordedAgainstNamedResourcesOnly) {
   EXPECT_TRUE(Doc(kInstance, "i-5").is_null());
   auto history = History(kInstance, "i-5");
   ASSERT_EQ(history.size(), 1u);
-  EXPECT_EQ(history[0].action, "ModifyInstanceAttribute");
+  EXPECT_EQ(history[0].action, "ModifyInstanceFrobnication");
   EXPECT_TRUE(history[0].document_after.empty());
   EXPECT_NE(history[0].change.find("unknownWrite"), std::string::npos);
+  EXPECT_EQ(History("AWS::EC2::SecurityGroup", "sg-1").size(), 2u);
+}
+
+// A write the generated table resolves (engine/aws_resource_calls.h) changes the resource it
+// names: its document is stamped (partial when never seen) and its history says who changed it;
+// other resources the call names get the call in their history only.
+TEST_F(ApplierSemanticsTest, TableResolvedWriteUpdatesTheResourceItNames) {
+  Apply(Record("CreateSecurityGroup", kEc2, "2024-06-01T10:00:00Z",
+               {{"groupName", "web"}, {"vpcId", "vpc-1"}}, {{"groupId", "sg-1"}}));
+  const std::string before = Doc("AWS::EC2::SecurityGroup", "sg-1").dump();
+  Apply(Record(
+      "ModifyInstanceAttribute", kEc2, "2024-06-01T10:01:00Z",
+      {{"instanceId", "i-5"}, {"groupSet", {{"items", json::array({{{"groupId", "sg-1"}}})}}}},
+      {{"_return", true}}));
+  EXPECT_EQ(Doc("AWS::EC2::SecurityGroup", "sg-1").dump(), before);
+  const json doc = Doc(kInstance, "i-5");
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["driftwatch"]["partial"], true);
+  auto history = History(kInstance, "i-5");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].action, "ModifyInstanceAttribute");
+  EXPECT_NE(history[0].change.find("\"updated\":true"), std::string::npos);
   EXPECT_EQ(History("AWS::EC2::SecurityGroup", "sg-1").size(), 2u);
 }
 
