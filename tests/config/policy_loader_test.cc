@@ -14,6 +14,7 @@ TEST(PolicyLoaderTest, DefaultsWhenAbsent) {
   EXPECT_FALSE(p.has_trusted_ami_owners);
   EXPECT_TRUE(p.public_ports.empty());
   EXPECT_EQ(p.access_key_max_age_days, 90);
+  EXPECT_EQ(p.unused_credential_days, 90);
 }
 
 TEST(PolicyLoaderTest, ReadsEveryKey) {
@@ -25,6 +26,7 @@ policy:
   trusted_ami_owners: [amazon, "123456789012"]
   public_ports: [80, 443]
   access_key_max_age_days: 30
+  unused_credential_days: 45
   iam_admin_principals: ["arn:aws:iam::111122223333:role/admin*"]
   suppressions:
     - rule: network-sg-open-to-world
@@ -47,6 +49,7 @@ policy:
   EXPECT_EQ(p.trusted_ami_owners.size(), 2u);
   EXPECT_EQ(p.public_ports, (std::vector<int>{80, 443}));
   EXPECT_EQ(p.access_key_max_age_days, 30);
+  EXPECT_EQ(p.unused_credential_days, 45);
   EXPECT_TRUE(p.has_iam_admin_principals);
   ASSERT_EQ(p.suppressions.size(), 3u);
   EXPECT_EQ(p.suppressions[0].rule_id, "network-sg-open-to-world");
@@ -88,6 +91,21 @@ TEST(PolicyLoaderTest, ReportsEveryProblemWithFileAndLine) {
   EXPECT_EQ(problems[4].rfind("svc.yaml:6: policy.colour: unknown key", 0), 0u) << problems[4];
   EXPECT_NE(problems[5].find("needs at least one of rule"), std::string::npos) << problems[5];
   EXPECT_NE(problems[6].find("needs a reason"), std::string::npos) << problems[6];
+}
+
+TEST(PolicyLoaderTest, UnusedCredentialDaysIsBounded) {
+  for (const char* bad : {"0", "3651", "soon"}) {
+    Policy p;
+    std::vector<std::string> problems;
+    const std::string text = std::string("policy:\n  unused_credential_days: ") + bad + "\n";
+    EXPECT_FALSE(LoadPolicyFromYaml(text, "c.yaml", &p, &problems).ok()) << bad;
+    ASSERT_EQ(problems.size(), 1u) << bad;
+    EXPECT_EQ(problems[0].rfind("c.yaml:2: policy.unused_credential_days:", 0), 0u) << problems[0];
+  }
+  Policy p;
+  ASSERT_TRUE(
+      LoadPolicyFromYaml("policy:\n  unused_credential_days: 3650\n", "c.yaml", &p, nullptr).ok());
+  EXPECT_EQ(p.unused_credential_days, 3650);
 }
 
 TEST(PolicyLoaderTest, SyntaxErrorIsAProblem) {
