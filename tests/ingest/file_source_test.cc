@@ -57,6 +57,31 @@ TEST_F(FileSourceTest, SplitsNdjsonIntoOneRecordPerLine) {
   EXPECT_EQ(recs[2].origin, "a.ndjson:4");
 }
 
+// Strings are skipped a word at a time: quotes, escapes and brackets inside them, strings that
+// span the 1 MiB read chunks, and a raw newline inside a string (a truncated record) must split
+// exactly as a byte-by-byte scan would.
+TEST_F(FileSourceTest, LongStringsWithEscapesAndBracketsSplitExactly) {
+  // ab\"}]{[cd\\xyz...\\ : an escaped quote, brackets, escaped backslashes.
+  const std::string tricky = "ab\\\"}]{[cd\\\\xyz" + std::string(37, 'q') + "\\\\";
+  std::string content;
+  std::vector<std::string> want;
+  for (int i = 0; i < 300; ++i) {
+    // Records of varied length, so that string bytes cross every word and chunk boundary.
+    const std::string r = "{\"k\":\"" + tricky + std::string(static_cast<size_t>(i * 97 % 9000), 'x') +
+                          "\",\"n\":[" + std::to_string(i) + ",{\"s\":\"}\"}]}";
+    want.push_back(r);
+    content += r + "\n";
+  }
+  const std::string cut = "{\"k\":\"never closed";  // a raw newline ends it
+  content += cut + "\n{\"after\":1}\n";
+  auto recs = ReadAll(Write("long.ndjson", content), 0, 7);
+  ASSERT_EQ(recs.size(), want.size() + 2);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(recs[i].bytes, want[i]) << "record " << i;
+  EXPECT_EQ(recs[want.size()].bytes, cut);
+  EXPECT_EQ(recs[want.size() + 1].bytes, "{\"after\":1}");
+  EXPECT_EQ(recs.back().origin, "long.ndjson:302");
+}
+
 TEST_F(FileSourceTest, PrettyPrintedDocumentIsOneRecord) {
   const std::string doc = "{\n  \"Records\": [\n    {\"eventName\": \"A\"},\n    {\n      \"x\": 1\n"
                           "    }\n  ]\n}\n";
