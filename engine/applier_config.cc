@@ -205,6 +205,7 @@ void Op::ApplyConfigItem() {
     json next = item;
     if (*exists) CarryOver(*current, next);
     if (type == "AWS::S3::Bucket") NoteBucketTls(next);  // what its policy says of TLS
+    if (type == "AWS::ElasticLoadBalancingV2::Listener") NoteListenerScheme(*this, next);
     // Config's instance items carry the imageId but not its owner: stamp it from state.
     if (type == "AWS::EC2::Instance" && At(next, "configuration").is_object()) {
       StampImageOwner(*this, t.account, t.region, *exists ? At(*current, "configuration") : json(),

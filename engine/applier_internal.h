@@ -181,6 +181,9 @@ void RegisterUsageAppliers(HandlerMap* map);      // applier_usage.cc
 // BucketPolicy, sets configuration.tlsRequired (the policy denies requests without TLS) and,
 // once it has, configuration.tlsWasRequired; leaves both as they are when the policy is unknown.
 void NoteBucketTls(json& doc);
+// A Config item of a load balancer listener: configuration.loadBalancerScheme from the load
+// balancer's document when driftwatch holds it and the item does not say (applier_transit.cc).
+void NoteListenerScheme(const Op& op, json& doc);
 
 // Credential use (applier_usage.cc). The name under which a use is recorded in history and
 // replayed: no AWS API has it.

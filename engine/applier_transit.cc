@@ -244,6 +244,13 @@ bool DeniesInsecureTransport(const json& statement) {
 
 }  // namespace
 
+void NoteListenerScheme(const Op& op, json& doc) {
+  json& cfg = ObjectAt(doc, "configuration");
+  if (!ScalarText(AtNoCase(cfg, "loadBalancerScheme")).empty()) return;
+  const std::string scheme = SchemeOf(op, ScalarText(AtNoCase(cfg, "loadBalancerArn")));
+  if (!scheme.empty()) cfg["loadBalancerScheme"] = scheme;
+}
+
 void NoteBucketTls(json& doc) {
   const json& supp = At(doc, "supplementaryConfiguration");
   if (!supp.is_object() || !supp.contains("BucketPolicy")) return;  // the policy is not known
