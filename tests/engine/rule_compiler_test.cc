@@ -239,3 +239,71 @@ TEST(RuleCompilerTest, MissingPathIsAProblem) {
 
 }  // namespace
 }  // namespace driftwatch
+
+namespace driftwatch {
+namespace {
+
+// An event rule and a posture rule of one category on one resource type: one drift, one finding.
+constexpr const char* kPair = R"(
+- rule: sg-opened
+  title: Group opened
+  category: network
+  severity: high
+  description: Someone opened the group; revoke the permission.
+  event: {source: ec2.amazonaws.com, names: [AuthorizeSecurityGroupIngress]}
+  resource: {type: "AWS::EC2::SecurityGroup", id: requestParameters.groupId}
+  LINK
+- rule: sg-open
+  title: Group open
+  category: network
+  severity: high
+  description: The group is open to the world; close it.
+  state: {resource_types: ["AWS::EC2::SecurityGroup"]}
+  condition: {field: configuration.groupId, exists: true}
+)";
+
+RuleLoadResult CheckPair(const std::string& link) {
+  std::string text = kPair;
+  text.replace(text.find("LINK"), 4, link);
+  return Check(text);
+}
+
+TEST(RuleCompilerTest, AnEventRuleAndAPostureRuleWatchingOneThingMustBePaired) {
+  RuleLoadResult unpaired = CheckPair("");
+  EXPECT_TRUE(HasProblem(unpaired, 2, "sg-opened", "both watch AWS::EC2::SecurityGroup unpaired"))
+      << Dump(unpaired);
+  RuleLoadResult paired = CheckPair("evidence_for: sg-open");
+  EXPECT_TRUE(paired.ok()) << Dump(paired);
+  ASSERT_EQ(paired.rules.size(), 2u);
+  EXPECT_EQ(paired.rules[0].evidence_for, "sg-open");
+  EXPECT_EQ(paired.rules[0].kind, FindingKind::kEvent);
+  EXPECT_EQ(paired.rules[1].kind, FindingKind::kPosture);
+  EXPECT_TRUE(CheckPair("kind: event").ok()) << "a point-in-time act of its own, said so";
+  EXPECT_TRUE(CheckPair("evidence_for: {rule: sg-open, names: [AuthorizeSecurityGroupIngress]}")
+                  .ok());
+  RuleLoadResult wrong_name = CheckPair("evidence_for: {rule: sg-open, names: [CreateUser]}");
+  EXPECT_TRUE(HasProblem(wrong_name, 9, "sg-opened", "'CreateUser' is not one of event.names"))
+      << Dump(wrong_name);
+  RuleLoadResult missing = CheckPair("evidence_for: no-such-rule");
+  EXPECT_TRUE(HasProblem(missing, 2, "sg-opened", "evidence_for: no rule 'no-such-rule'"))
+      << Dump(missing);
+  RuleLoadResult posture_kind = CheckPair("kind: posture");
+  EXPECT_TRUE(HasProblem(posture_kind, 9, "sg-opened", "kind: posture needs a state rule"))
+      << Dump(posture_kind);
+}
+
+TEST(RuleCompilerTest, ExpireAfterIsADurationForEventFindingsOnly) {
+  RuleLoadResult two_days = CheckPair("kind: event\n  expire_after: 2d");
+  ASSERT_TRUE(two_days.ok()) << Dump(two_days);
+  EXPECT_FALSE(CheckPair("kind: event\n  expire_after: soon").ok());
+  EXPECT_TRUE(CheckPair("kind: event\n  expire_after: never").ok());
+  std::string text = kPair;
+  text.replace(text.find("LINK"), 4, "kind: event");
+  text += "  expire_after: 1h\n";
+  RuleLoadResult on_posture = Check(text);
+  EXPECT_TRUE(HasProblem(on_posture, 17, "sg-open", "'expire_after' is for event findings"))
+      << Dump(on_posture);
+}
+
+}  // namespace
+}  // namespace driftwatch
