@@ -83,6 +83,14 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   if (!p.account_id.empty() && p.account_id != event.account) return;
   const bool console =
       event.event_name == "ConsoleLogin" && event.event_source == "signin.amazonaws.com";
+  // A call refused because its signature did not authenticate is not a use of the key (a
+  // failed call that authenticated, AccessDenied for one, is: the key works).
+  const std::string& error = event.error_code;
+  if (!error.empty() && (error == "InvalidClientTokenId" || error == "SignatureDoesNotMatch" ||
+                         error == "IncompleteSignature" || error == "AuthFailure" ||
+                         error == "InvalidAccessKeyId" || error == "UnrecognizedClientException")) {
+    return;
+  }
   std::string key;
   if (console) {
     if (event.document.find("\"ConsoleLogin\":\"Success\"") == std::string::npos) return;
