@@ -192,6 +192,7 @@ inline constexpr std::string_view kCredentialUsed = "driftwatch.CredentialUsed";
 // so a use on that day or before needs no read of the user's document).
 struct UsageMemo {
   std::unordered_map<std::string, int64_t> key_day;
+  std::string key_buffer;  // the user's resource key, built without allocating per call
 };
 // After a call is applied: stamps the day its IAM user's access key (or console password, for a
 // successful ConsoleLogin) was used on the user's document, when that moves the stored day.

@@ -105,14 +105,18 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   }
 
   // Only users driftwatch holds a document for: it does not invent users from their calls.
-  const std::string user_key = MakeResourceKey(event.account, "global", kUser,
-                                               CanonicalResourceId(kUser, p.user_name));
+  // (userIdentity.userName is a name, never an ARN: it is the key's id as it is.) Asked for the
+  // text first: most callers have no document, and that answer is the cheapest.
+  std::string& user_key = memo->key_buffer;
+  user_key.clear();
+  user_key.append(event.account).append("|global|").append(kUser).append(1, '|');
+  user_key.append(p.user_name);
+  std::string text;
+  if (!ctx.GetResource(user_key, &text)) return;
   json doc;
   if (std::shared_ptr<const json> parsed = ctx.ParsedResource(user_key)) {
     doc = *parsed;
   } else {
-    std::string text;
-    if (!ctx.GetResource(user_key, &text)) return;
     doc = json::parse(text, nullptr, false);
   }
   if (!doc.is_object()) return;
@@ -153,7 +157,7 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   json params = {{"userName", p.user_name}, {"day", FormatTimestamp(day)}};
   if (!key.empty()) params["accessKeyId"] = key;
   const json record = {{"requestParameters", std::move(params)}};
-  const std::string text = Dump(record);
+  const std::string record_text = Dump(record);
   // Rules hear of the use only when the credential had been idle for over a day: no check of
   // unused credentials (unused_credential_days >= 1) can hold for one used the day before, and
   // the other findings on the user are not told of every first call of a day (which call comes
@@ -161,7 +165,7 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   if (stored != INT64_MIN) idle_since = stored;
   const bool tell_rules = idle_since == INT64_MIN || event.time_ms - idle_since > kDayMs;
   std::vector<StateDelta> unheard;
-  Op op(use, record, ctx, tell_rules ? deltas : &unheard, text, handlers);
+  Op op(use, record, ctx, tell_rules ? deltas : &unheard, record_text, handlers);
   op.Dispatch();
   if (!key.empty()) {
     if (memo->key_day.size() > 1000000) memo->key_day.clear();
