@@ -27,6 +27,7 @@ constexpr std::string_view kKeyedByArnTail[] = {
     "AWS::EC2::SecurityGroup", "AWS::EC2::Instance",
     "AWS::EC2::Snapshot",     "AWS::EC2::Image",        "AWS::EC2::NetworkAcl",
     "AWS::EC2::VPC",          "AWS::EC2::RouteTable",   "AWS::GuardDuty::Detector",
+    "AWS::NetworkFirewall::Firewall",  // ...:firewall/NAME
 };
 
 }  // namespace
