@@ -85,7 +85,6 @@ NONE = {
     ("firehose", "PutRecord"): "data plane: a record",
     ("firehose", "PutRecordBatch"): "data plane: records",
     ("logs", "PutLogEvents"): "data plane: log events",
-    ("logs", "CreateLogStream"): "data plane: a log stream of a group",
     ("logs", "StartQuery"): "a query",
     ("logs", "StopQuery"): "a query",
     ("monitoring", "PutMetricData"): "data plane: metrics",
@@ -93,6 +92,8 @@ NONE = {
     ("xray", "PutTraceSegments"): "data plane: traces",
     ("xray", "PutTelemetryRecords"): "data plane: telemetry",
     ("dynamodb", "PutItem"): "data plane: an item",
+    ("ingest.timestream", "WriteRecords"): "data plane: records",
+    ("timestream", "WriteRecords"): "data plane: records",
     ("dynamodb", "UpdateItem"): "data plane: an item",
     ("dynamodb", "DeleteItem"): "data plane: an item",
     ("dynamodb", "BatchWriteItem"): "data plane: items",
@@ -263,6 +264,7 @@ class Service:
         self.config_nouns = {t.split("::")[2].lower(): t for t in config_types
                              if t.split("::")[1] == self.namespace}
         self.global_ = any(p in global_prefixes for p in self.prefixes)
+        self.uri_wires = set()  # members sent in the request's path (they name the resource)
         self.nouns = set()
         for op in model.get("operations", {}):
             v = verb_of(op)
@@ -270,6 +272,11 @@ class Service:
                 self.nouns.add(op[len(v):].lower())
                 self.nouns.add(singular(op[len(v):]).lower())
         self.nouns.update(self.config_nouns)
+        # Nouns of what the service's Create* operations make (and Config's types): resources
+        # in their own right, not parts of one (a policy, a value, a permission).
+        self.created = {op[6:].lower() for op in model.get("operations", {})
+                        if op.startswith("Create") and len(op) > 6}
+        self.created |= {singular(n) for n in self.created} | set(self.config_nouns)
 
     def find_namespace(self, config_types):
         namespaces = {t.split("::")[1].lower(): t.split("::")[1] for t in config_types}
@@ -309,6 +316,8 @@ class Service:
             if self.name == "s3control" and name == "AccountId":
                 continue
             wire = lower_first(m.get("locationName") if self.protocol == "ec2" and m.get("locationName") else name)
+            if m.get("location") == "uri":
+                self.uri_wires.add(wire)
             required = depth == 0 and name in shape.get("required", [])
             if target.get("type") == "string":
                 out.append((name, wire, False, required))
@@ -358,9 +367,9 @@ def id_members(svc, members, noun):
                     continue
                 if base.lower() in (noun.lower(), singular(noun).lower()) and wire not in found:
                     found.append(wire)
-    # A member named as the resource itself (S3's "Bucket").
+    # A member named as the resource itself that is part of the request's path (S3's "Bucket").
     for name, wire, _, _ in members:
-        if name.lower() == noun.lower() and wire not in found:
+        if name.lower() == noun.lower() and wire in svc.uri_wires and wire not in found:
             found.append(wire)
     return [spelled(svc, w) for w in found]
 
@@ -448,6 +457,15 @@ def derive(svc, op_name, op):
             r for n, w, _, r in inp if spelled(svc, w) in req)
         return (svc.type_of(singular(sub) if full else sub), action, 2 if optional else False,
                 req, resp, "")
+    # A required member naming a resource the service creates: the call changes that one
+    # (AddPermission -> FunctionName, PutResourcePolicy -> SecretId).
+    own = noun.lower() in svc.created or singular(noun).lower() in svc.created
+    for name, wire, _, req_flag in ([] if own else inp):
+        stem, _ = stem_of(name)
+        if stem and req_flag and not stem.startswith("Source") and (
+                stem.lower() in svc.created or singular(stem).lower() in svc.created):
+            return (svc.type_of(singular(stem)), "update", False, id_members(svc, inp, stem),
+                    id_members(svc, outp, stem) or generic_members(svc, outp), "")
     # The noun with a bare Name / Id / Arn member (PutParameter, CreateSecret).
     if noun:
         req = generic_members(svc, inp)
