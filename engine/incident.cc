@@ -293,6 +293,11 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
       if (!event_ids.count(e.event_id)) return true;
       const json change = Parse(e.change);
       if (At(change, "created") == json(true)) {
+        if (!res.created) {
+          res.created_by_action = e.action;
+          res.created_by_event_id = e.event_id;
+          res.created_ms = e.time_ms;
+        }
         res.created = true;
       } else if (e.deleted) {
         res.deleted = true;
@@ -501,9 +506,12 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
     out->undo.push_back({p.inline_policy ? "delete-inline-policy" : "detach-policy", p.policy,
                          p.entity_type + " " + p.entity_name});
   }
+  // Every resource the incident created that still exists, whatever its type (the generated
+  // resource-call table puts Lambda functions, secrets, parameters, NAT gateways... in state),
+  // with the call that created it.
   for (const IncidentResource& r : out->resources) {
     if (r.created && r.exists_now) {
-      out->undo.push_back({"delete-resource", r.resource_key, "created by " + r.actions.front()});
+      out->undo.push_back({"delete-resource", r.resource_key, "created by " + r.created_by_action});
     }
   }
   // Key and login-profile calls have their own items above (or cannot be undone: a deleted key),
@@ -709,7 +717,12 @@ std::string IncidentToNdjson(const IncidentReport& r) {
                       {"existsNow", res.exists_now},
                       {"lastChangeIsIncident", res.last_change_is_incident},
                       {"lastChangedBy", res.last_changed_by},
-                      {"actions", res.actions}});
+                      {"actions", res.actions},
+                      {"createdBy", res.created_by_action.empty()
+                                        ? json()
+                                        : json{{"eventName", res.created_by_action},
+                                               {"eventId", res.created_by_event_id},
+                                               {"time", Time(res.created_ms)}}}});
   }
   for (const IncidentAccessKey& k : r.access_keys) {
     line("access_key", {{"accessKeyId", k.access_key_id},
@@ -750,7 +763,14 @@ std::string IncidentToNdjson(const IncidentReport& r) {
   }
   for (const Finding& f : r.findings) line("finding", json::parse(FindingToJson(f)));
   for (const IncidentUndo& u : r.undo) {
-    line("undo", {{"action", u.action}, {"target", u.target}, {"detail", u.detail}});
+    json j = {{"action", u.action}, {"target", u.target}, {"detail", u.detail}};
+    // A resource to delete: the event id of the call that created it.
+    for (const IncidentResource& res : r.resources) {
+      if (u.action == "delete-resource" && res.resource_key == u.target) {
+        j["eventId"] = res.created_by_event_id;
+      }
+    }
+    line("undo", std::move(j));
   }
   return o;
 }

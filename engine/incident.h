@@ -49,6 +49,11 @@ struct IncidentResource {
   bool last_change_is_incident = false;
   std::string last_changed_by;  // principal of the resource's last change, per history
   std::vector<std::string> actions;  // the incident's calls on it, in time order
+  // The incident's call that created it (created only): CloudTrail's event name as recorded
+  // (CreateFunction20150331, PutParameter, RunInstances), its event id and time.
+  std::string created_by_action;
+  std::string created_by_event_id;
+  int64_t created_ms = 0;
   int64_t first_ms = 0;
   int64_t last_ms = 0;
 };

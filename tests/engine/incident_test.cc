@@ -578,3 +578,150 @@ TEST(IncidentTest, TimelineIsInEventTimeOrderAndFilters) {
 
 }  // namespace
 }  // namespace driftwatch
+
+namespace driftwatch {
+namespace {
+
+// What an attacker creates through an assumed role, with the names CloudTrail records
+// (Lambda's versioned API names included), reaches state through the generated resource-call
+// table, and the undo checklist names each resource still there with the call that created it:
+// a Lambda function, secrets, SSM parameters, a NAT gateway and its address. A secret the
+// attacker deleted and a parameter the owner deleted later are not listed.
+std::vector<std::string> AssumedRoleCreationLines() {
+  const std::string acct = "111122223333";
+  struct Call {
+    const char* time;
+    bool assumed;
+    const char* source;
+    const char* name;
+    const char* req;
+    const char* resp;
+  };
+  const Call calls[] = {
+      {"2026-11-02T05:00:00Z", false, "sts", "AssumeRole",
+       R"({"roleArn":"arn:aws:iam::111122223333:role/deployer","roleSessionName":"persist"})",
+       R"({"credentials":{"accessKeyId":"ASIAEXAMPLEPERSIST01","sessionToken":"t","expiration":"Nov 2, 2026 6:00:00 AM"},"assumedRoleUser":{"assumedRoleId":"AROAEXAMPLEDEPLOY001:persist","arn":"arn:aws:sts::111122223333:assumed-role/deployer/persist"}})"},
+      {"2026-11-02T05:01:00Z", true, "lambda", "CreateFunction20150331",
+       R"({"functionName":"log-shipper","runtime":"python3.12","role":"arn:aws:iam::111122223333:role/deployer","handler":"app.handler"})",
+       R"({"functionName":"log-shipper","functionArn":"arn:aws:lambda:us-east-1:111122223333:function:log-shipper","runtime":"python3.12"})"},
+      {"2026-11-02T05:02:00Z", true, "lambda", "UpdateFunctionCode20150331v2",
+       R"({"functionName":"arn:aws:lambda:us-east-1:111122223333:function:log-shipper"})",
+       R"({"functionName":"log-shipper","functionArn":"arn:aws:lambda:us-east-1:111122223333:function:log-shipper"})"},
+      {"2026-11-02T05:03:00Z", true, "lambda", "AddPermission20150331v2",
+       R"({"functionName":"log-shipper","statementId":"any","action":"lambda:InvokeFunction","principal":"*"})",
+       R"({"statement":"{}"})"},
+      {"2026-11-02T05:04:00Z", true, "secretsmanager", "CreateSecret", R"({"name":"prod/exfil"})",
+       R"({"aRN":"arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/exfil-AbC123","name":"prod/exfil"})"},
+      {"2026-11-02T05:05:00Z", true, "secretsmanager", "PutSecretValue",
+       R"({"secretId":"arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/exfil-AbC123"})",
+       R"({"aRN":"arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/exfil-AbC123","versionId":"v2"})"},
+      {"2026-11-02T05:06:00Z", true, "secretsmanager", "CreateSecret", R"({"name":"scratch"})",
+       R"({"aRN":"arn:aws:secretsmanager:us-east-1:111122223333:secret:scratch-XyZ789","name":"scratch"})"},
+      {"2026-11-02T05:07:00Z", true, "secretsmanager", "DeleteSecret",
+       R"({"secretId":"scratch","forceDeleteWithoutRecovery":true})", "null"},
+      {"2026-11-02T05:08:00Z", true, "ssm", "PutParameter",
+       R"({"name":"/app/token","type":"SecureString"})", R"({"version":1,"tier":"Standard"})"},
+      {"2026-11-02T05:09:00Z", true, "ssm", "PutParameter", R"({"name":"/app/old","type":"String"})",
+       R"({"version":1})"},
+      {"2026-11-02T05:10:00Z", true, "ec2", "AllocateAddress", R"({"domain":"vpc"})",
+       R"({"publicIp":"203.0.113.10","allocationId":"eipalloc-0attack01","domain":"vpc"})"},
+      {"2026-11-02T05:11:00Z", true, "ec2", "CreateNatGateway",
+       R"({"CreateNatGatewayRequest":{"SubnetId":"subnet-0a","AllocationId":"eipalloc-0attack01"}})",
+       R"({"CreateNatGatewayResponse":{"natGateway":{"natGatewayId":"nat-0attack01","subnetId":"subnet-0a","state":"pending"}}})"},
+      {"2026-11-02T05:12:00Z", true, "iam", "TagInstanceProfile",
+       R"({"instanceProfileName":"web","tags":[{"key":"owner","value":"x"}]})", "null"},
+      // The owner's cleanup, later, by another principal.
+      {"2026-11-02T09:00:00Z", false, "ssm", "DeleteParameter", R"({"name":"/app/old"})", "null"},
+  };
+  std::vector<std::string> lines;
+  int i = 0;
+  for (const Call& c : calls) {
+    ++i;
+    const bool owner = std::string(c.time) >= "2026-11-02T09";
+    json identity =
+        c.assumed
+            ? json{{"type", "AssumedRole"},
+                   {"principalId", "AROAEXAMPLEDEPLOY001:persist"},
+                   {"arn", "arn:aws:sts::" + acct + ":assumed-role/deployer/persist"},
+                   {"accountId", acct},
+                   {"accessKeyId", "ASIAEXAMPLEPERSIST01"},
+                   {"sessionContext",
+                    {{"sessionIssuer", {{"type", "Role"},
+                                        {"arn", "arn:aws:iam::" + acct + ":role/deployer"},
+                                        {"userName", "deployer"}}}}}}
+            : json{{"type", "IAMUser"},
+                   {"arn", "arn:aws:iam::" + acct + (owner ? ":user/admin" : ":user/ci-build")},
+                   {"accountId", acct},
+                   {"accessKeyId", owner ? "AKIAEXAMPLEADMIN0001" : "AKIAEXAMPLELEAKED009"},
+                   {"userName", owner ? "admin" : "ci-build"}};
+    json r = {{"eventVersion", "1.08"},
+              {"userIdentity", identity},
+              {"eventTime", c.time},
+              {"eventSource", std::string(c.source) + ".amazonaws.com"},
+              {"eventName", c.name},
+              {"awsRegion", "us-east-1"},
+              {"sourceIPAddress", owner ? "198.51.100.2" : "203.0.113.66"},
+              {"userAgent", "aws-cli/2.15.0"},
+              {"requestParameters", json::parse(c.req)},
+              {"responseElements", json::parse(c.resp)},
+              {"eventID", "persist-" + std::to_string(i)},
+              {"readOnly", std::string(c.name) == "AssumeRole"},
+              {"eventType", "AwsApiCall"},
+              {"recipientAccountId", acct}};
+    lines.push_back(r.dump());
+  }
+  return lines;
+}
+
+TEST(IncidentTest, ChecklistNamesFunctionsSecretsAndParametersCreatedThroughAnAssumedRole) {
+  MemoryStore store;
+  Replay(&store, AssumedRoleCreationLines(), 4);
+  IncidentQuery q;
+  q.by = ActivityIndex::kAccessKey;
+  q.value = "AKIAEXAMPLELEAKED009";
+  q.from_ms = T("2026-11-02T00:00:00Z");
+  q.to_ms = T("2026-11-03T00:00:00Z");
+  const IncidentReport r = Report(&store, q);
+  ASSERT_EQ(r.principals.size(), 2u);  // the leaked key, then the role session it assumed
+  EXPECT_EQ(r.principals[1].value, "ASIAEXAMPLEPERSIST01");
+
+  std::map<std::string, std::string> created;  // target -> detail
+  for (const IncidentUndo& u : r.undo) {
+    if (u.action == "delete-resource") created[u.target] = u.detail;
+  }
+  const std::map<std::string, std::string> want = {
+      {"111122223333|us-east-1|AWS::Lambda::Function|log-shipper",
+       "created by CreateFunction20150331"},
+      {"111122223333|us-east-1|AWS::SecretsManager::Secret|prod/exfil", "created by CreateSecret"},
+      {"111122223333|us-east-1|AWS::SSM::Parameter|app/token", "created by PutParameter"},
+      {"111122223333|us-east-1|AWS::EC2::NatGateway|nat-0attack01",
+       "created by CreateNatGateway"},
+      {"111122223333|us-east-1|AWS::EC2::EIP|eipalloc-0attack01", "created by AllocateAddress"},
+  };
+  EXPECT_EQ(created, want);
+
+  // The function's later changes are the incident's too; the creating call is named by id.
+  for (const IncidentResource& res : r.resources) {
+    if (res.resource_key == "111122223333|us-east-1|AWS::Lambda::Function|log-shipper") {
+      EXPECT_EQ(res.created_by_event_id, "persist-2");
+      EXPECT_EQ(res.actions, (std::vector<std::string>{"CreateFunction20150331",
+                                                       "UpdateFunctionCode20150331v2",
+                                                       "AddPermission20150331v2"}));
+    }
+  }
+  // Gone: the secret the attacker deleted, the parameter the owner deleted.
+  const std::string checklist = IncidentToChecklist(r);
+  EXPECT_EQ(checklist.find("scratch"), std::string::npos);
+  EXPECT_EQ(checklist.find("app/old"), std::string::npos);
+  EXPECT_NE(checklist.find("- [ ] delete 111122223333|us-east-1|AWS::Lambda::Function|log-shipper "
+                           "(created by CreateFunction20150331)"),
+            std::string::npos);
+  // An instance profile the incident only tagged is to be reverted, not deleted.
+  EXPECT_EQ(UndoTargets(r, "revert-change"),
+            (std::set<std::string>{"111122223333|global|AWS::IAM::InstanceProfile|web"}));
+  // The NDJSON undo line carries the creating call's event id.
+  EXPECT_NE(IncidentToNdjson(r).find(R"("eventId":"persist-2")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace driftwatch
