@@ -144,11 +144,20 @@ void DisableSecurityHub(Op& op) {
 // lists each type a call named with its status.
 void Inspector(Op& op, bool enable) {
   if (!FromSource(op, {"inspector2."})) return;
-  std::vector<std::string> accounts;
+  // An account's state is written from its own stream (partitions and changelog go by
+  // account): a delegated administrator's call naming member accounts changes only the caller's
+  // own document, when it names it (the members' trails do not log the call).
+  const std::string& own = op.event().account;
+  bool names_own = false, names_any = false;
   for (const json& a : Items(At(op.req(), "accountIds"))) {
-    if (!ScalarText(a).empty()) accounts.push_back(ScalarText(a));
+    names_any = names_any || !ScalarText(a).empty();
+    names_own = names_own || ScalarText(a) == own;
   }
-  if (accounts.empty()) accounts.push_back(op.event().account);
+  if (names_any && !names_own) {
+    op.RecordUnknownWrite();
+    return;
+  }
+  const std::vector<std::string> accounts = {own};
   std::vector<std::string> types;
   for (const json& r : Items(At(op.req(), "resourceTypes"))) {
     if (!ScalarText(r).empty()) types.push_back(ScalarText(r));
