@@ -441,6 +441,32 @@ TEST(CustomerHalfTest, UseCostsOneWritePerKeyAndDayWhateverTheOrder) {
   }
 }
 
+// A change to the user that arrives after a use it preceded is put in its place: the user's
+// document is rebuilt from history with the use applied again, so it ends as in event order.
+TEST(CustomerHalfTest, ALateChangeToTheUserKeepsTheRecordedUse) {
+  const json attach = Timed(Call("iam.amazonaws.com", "AttachUserPolicy",
+                                 {{"userName", "bob"},
+                                  {"policyArn", "arn:aws:iam::aws:policy/ReadOnlyAccess"}}),
+                            5, 590);
+  std::string docs[2];
+  for (int late = 0; late < 2; ++late) {
+    Stream run;
+    run.Feed({CreateUser(), CreateKey()});
+    if (late == 1) {
+      run.Feed({BobReads(5, 600), attach});  // the attach (09:50) after the use (10:00)
+    } else {
+      run.Feed({attach, BobReads(5, 600)});
+    }
+    json doc = json::parse(run.Document("111122223333|global|AWS::IAM::User|bob"));
+    EXPECT_EQ(doc["configuration"]["accessKeys"][0]["lastUsedDate"], At(5)) << late;
+    EXPECT_EQ(doc["configuration"]["attachedManagedPolicies"].size(), 1u) << late;
+    doc.erase("driftwatch");
+    doc.erase("configurationItemCaptureTime");
+    docs[late] = doc.dump();
+  }
+  EXPECT_EQ(docs[0], docs[1]);
+}
+
 // Only an IAM user's own long-term key counts; temporary credentials and users driftwatch holds
 // no document for are not stamped.
 TEST(CustomerHalfTest, OnlyKnownUsersLongTermKeysAreStamped) {
