@@ -315,7 +315,14 @@ std::vector<std::string> AttackStream(int rounds) {
 }
 
 TEST(ResourceCoverageTest, GeneratedAttackStreamWriteCallsReachHistory) {
-  const Coverage c = Measure(AttackStream(20));
+  const std::vector<std::string> stream = AttackStream(20);
+  // DW_COVERAGE_STREAM=FILE keeps the stream, to measure another build on it
+  // (driftwatch replay --state DIR FILE; driftwatch timeline --state DIR ...).
+  if (const char* path = std::getenv("DW_COVERAGE_STREAM"); path != nullptr && *path != '\0') {
+    std::ofstream out(path);
+    for (const std::string& r : stream) out << r << "\n";
+  }
+  const Coverage c = Measure(stream);
   c.Print("generated attack stream");
   EXPECT_GE(c.Share(), kFloor) << "successful write calls reaching a resource's history";
   EXPECT_TRUE(c.missed.empty());
