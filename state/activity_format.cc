@@ -63,6 +63,38 @@ bool GetInt64(std::string_view* in, int64_t* out) {
   return true;
 }
 
+// The string fields both encodings hold after their header, in order (a record holds event_id
+// first; a call's event id is in its key). Persisted order: do not change.
+template <typename Record, typename Fn>
+void ForEachField(Record& r, bool with_event_id, Fn&& fn) {
+  if (with_event_id) fn(r.event_id);
+  for (auto* s : {&r.event_source, &r.event_name, &r.error_code, &r.region, &r.account,
+                  &r.source_ip, &r.access_key_id, &r.principal_arn, &r.principal_type,
+                  &r.session_name, &r.issued_access_key_id, &r.issued_arn,
+                  &r.issued_session_name, &r.detail}) {
+    fn(*s);
+  }
+}
+
+void PutFields(std::string* out, const ActivityRecord& r, bool with_event_id) {
+  ForEachField(r, with_event_id, [&](const std::string& s) { PutString(out, s); });
+  PutVarint(out, static_cast<uint32_t>(r.resource_keys.size()));
+  for (const std::string& k : r.resource_keys) PutString(out, k);
+}
+
+// The fields and resource keys; true when `in` held exactly them.
+bool GetFields(std::string_view in, ActivityRecord* r, bool with_event_id) {
+  bool ok = true;
+  ForEachField(*r, with_event_id, [&](std::string& s) { ok = ok && GetString(&in, &s); });
+  uint32_t n = 0;
+  if (!ok || !GetVarint(&in, &n) || n > in.size()) return false;
+  r->resource_keys.resize(n);
+  for (std::string& k : r->resource_keys) {
+    if (!GetString(&in, &k)) return false;
+  }
+  return in.empty();
+}
+
 }  // namespace
 
 std::string EntryPrefix(ActivityIndex index, std::string_view value) {
@@ -99,14 +131,7 @@ std::string EncodeRecord(const ActivityRecord& r) {
   out.push_back(static_cast<char>(kRecordVersion));
   PutBigEndian64(&out, static_cast<uint64_t>(r.time_ms));
   out.push_back(static_cast<char>(r.read_only ? 1 : 0));
-  for (const std::string* s :
-       {&r.event_id, &r.event_source, &r.event_name, &r.error_code, &r.region, &r.account,
-        &r.source_ip, &r.access_key_id, &r.principal_arn, &r.principal_type, &r.session_name,
-        &r.issued_access_key_id, &r.issued_arn, &r.issued_session_name, &r.detail}) {
-    PutString(&out, *s);
-  }
-  PutVarint(&out, static_cast<uint32_t>(r.resource_keys.size()));
-  for (const std::string& k : r.resource_keys) PutString(&out, k);
+  PutFields(&out, r, /*with_event_id=*/true);
   return out;
 }
 
@@ -116,20 +141,7 @@ bool DecodeRecord(std::string_view in, ActivityRecord* r) {
   if (!GetInt64(&in, &r->time_ms) || in.empty()) return false;
   r->read_only = in.front() != 0;
   in.remove_prefix(1);
-  for (std::string* s :
-       {&r->event_id, &r->event_source, &r->event_name, &r->error_code, &r->region, &r->account,
-        &r->source_ip, &r->access_key_id, &r->principal_arn, &r->principal_type,
-        &r->session_name, &r->issued_access_key_id, &r->issued_arn, &r->issued_session_name,
-        &r->detail}) {
-    if (!GetString(&in, s)) return false;
-  }
-  uint32_t n = 0;
-  if (!GetVarint(&in, &n) || n > in.size()) return false;
-  r->resource_keys.resize(n);
-  for (std::string& k : r->resource_keys) {
-    if (!GetString(&in, &k)) return false;
-  }
-  return in.empty();
+  return GetFields(in, r, /*with_event_id=*/true);
 }
 
 std::string CallKey(int64_t time_ms, std::string_view event_id) {
@@ -150,14 +162,7 @@ std::string EncodeCall(const ActivityRecord& r) {
   out.reserve(120 + r.detail.size());
   out.push_back(static_cast<char>(kCallVersion));
   out.push_back(static_cast<char>(r.read_only ? 1 : 0));
-  for (const std::string* s :
-       {&r.event_source, &r.event_name, &r.error_code, &r.region, &r.account, &r.source_ip,
-        &r.access_key_id, &r.principal_arn, &r.principal_type, &r.session_name,
-        &r.issued_access_key_id, &r.issued_arn, &r.issued_session_name, &r.detail}) {
-    PutString(&out, *s);
-  }
-  PutVarint(&out, static_cast<uint32_t>(r.resource_keys.size()));
-  for (const std::string& k : r.resource_keys) PutString(&out, k);
+  PutFields(&out, r, /*with_event_id=*/false);
   return out;
 }
 
@@ -168,20 +173,7 @@ bool DecodeCall(std::string_view key, std::string_view in, ActivityRecord* r) {
   if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kCallVersion) return false;
   r->read_only = in[1] != 0;
   in.remove_prefix(2);
-  for (std::string* s :
-       {&r->event_source, &r->event_name, &r->error_code, &r->region, &r->account,
-        &r->source_ip, &r->access_key_id, &r->principal_arn, &r->principal_type,
-        &r->session_name, &r->issued_access_key_id, &r->issued_arn, &r->issued_session_name,
-        &r->detail}) {
-    if (!GetString(&in, s)) return false;
-  }
-  uint32_t n = 0;
-  if (!GetVarint(&in, &n) || n > in.size()) return false;
-  r->resource_keys.resize(n);
-  for (std::string& k : r->resource_keys) {
-    if (!GetString(&in, &k)) return false;
-  }
-  return in.empty();
+  return GetFields(in, r, /*with_event_id=*/false);
 }
 
 std::string RunKey(std::string_view run_id) {
