@@ -10,6 +10,7 @@
 
 #include <climits>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -338,9 +339,10 @@ TEST(RocksDbStoreTest, ReopenKeepsEverythingIncludingTheWatermark) {
   EXPECT_TRUE(seen);
 }
 
-// Writes (`value` non-null) or reads the recorded format version straight through RocksDB, the
-// way another driftwatch version would.
-void MetaVersion(const std::string& path, const char* value, std::string* read) {
+// Opens the state straight through RocksDB, every family, the way another driftwatch version
+// would, and hands `fn` the database and the handle of the family named `family`.
+void WithRawFamily(const std::string& path, const std::string& family,
+                   const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
   rocksdb::DBOptions options;
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
@@ -349,19 +351,27 @@ void MetaVersion(const std::string& path, const char* value, std::string* read) 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
-  size_t meta = 0;
+  size_t at = names.size();
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "meta") meta = i;
+    if (names[i] == family) at = i;
   }
-  if (value != nullptr && *value == '\0') {  // "": as if the version had never been written
-    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[meta], "format_version").ok());
-  } else if (value != nullptr) {
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "format_version", value).ok());
-  } else {
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[meta], "format_version", read).ok());
-  }
+  EXPECT_LT(at, names.size()) << "no family " << family;
+  if (at < names.size()) fn(db, handles[at]);
   for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
   delete db;
+}
+
+// Writes (`value` non-null) or reads the recorded format version straight through RocksDB.
+void MetaVersion(const std::string& path, const char* value, std::string* read) {
+  WithRawFamily(path, "meta", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    if (value != nullptr && *value == '\0') {  // "": as if the version had never been written
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, "format_version").ok());
+    } else if (value != nullptr) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "format_version", value).ok());
+    } else {
+      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), meta, "format_version", read).ok());
+    }
+  });
 }
 
 TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
@@ -459,28 +469,14 @@ TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
     w.activity = {new_call};
     ASSERT_TRUE(store->Commit(w).ok());
   }
-  {  // as format 2 wrote it: the record under the entry key itself
-    rocksdb::DBOptions options;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
-    size_t activity = names.size();
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "activity") activity = i;
-    }
-    ASSERT_LT(activity, names.size());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[activity],
+  // As format 2 wrote it: the record under the entry key itself.
+  WithRawFamily(path, "activity", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* activity) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), activity,
                         activity_format::EntryKey(ActivityIndex::kAccessKey, "AKIAOLD",
                                                   old_call.time_ms, old_call.event_id),
                         activity_format::EncodeRecord(old_call))
                     .ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  });
   RocksDbStoreOptions query;
   query.read_only = true;
   query.create_if_missing = false;
