@@ -261,13 +261,10 @@ int RunReplay(const Args& args) {
   }
   progress.Done();
   if (format == "text" && exit_code == 0) {
-    std::vector<Finding> findings;
-    Status s = store->ScanFindings([&findings](const Finding& f) {
-      findings.push_back(f);
-      return true;
-    });
+    std::string summary;
+    Status s = OpenFindingsSummary(*store, &summary);
     if (s.ok()) {
-      std::fprintf(stdout, "\n%s", OpenFindingsSummary(findings).c_str());
+      std::fprintf(stdout, "\n%s", summary.c_str());
     } else {
       std::fprintf(stderr, "driftwatch replay: reading the findings for the summary: %s\n",
                    s.message().c_str());

@@ -596,13 +596,10 @@ int RunService(const Args& args) {
   if (text_stdout) {
     // For people: what the state holds open now, by category and kind, after the lines of every
     // status change.
-    std::vector<Finding> findings;
-    Status s = store->ScanFindings([&findings](const Finding& f) {
-      findings.push_back(f);
-      return true;
-    });
+    std::string summary;
+    Status s = OpenFindingsSummary(*store, &summary);
     if (s.ok()) {
-      std::fprintf(stdout, "\n%s", OpenFindingsSummary(findings).c_str());
+      std::fprintf(stdout, "\n%s", summary.c_str());
     } else {
       Log("reading the findings for the summary: %s", s.message().c_str());
     }

@@ -388,3 +388,17 @@ Status DeadLetterFile::Write(std::string_view bytes, std::string_view origin,
 }
 
 }  // namespace driftwatch
+
+namespace driftwatch {
+
+Status OpenFindingsSummary(StateStore& store, std::string* out) {
+  std::vector<Finding> findings;
+  Status s = store.ScanFindings([&findings](const Finding& f) {
+    findings.push_back(f);
+    return true;
+  });
+  if (s.ok()) *out = OpenFindingsSummary(findings);
+  return s;
+}
+
+}  // namespace driftwatch

@@ -10,6 +10,7 @@
 
 #include "engine/finding_sink.h"
 #include "engine/pipeline.h"
+#include "engine/state_store.h"
 #include "engine/status.h"
 #include "exporters/ocsf.h"
 
@@ -80,6 +81,8 @@ std::string FindingTextHeader();
 // findings (count and rule ids), then what was resolved, by category and resolution. Ends with a
 // newline. `driftwatch run` with text output prints it at exit, `replay --format text` at the end.
 std::string OpenFindingsSummary(const std::vector<Finding>& findings);
+// The same for every finding `store` keeps, into *out.
+Status OpenFindingsSummary(StateStore& store, std::string* out);
 
 // Dead letters as NDJSON: {"origin","reason","detail","record"} — the record verbatim as a JSON
 // string, or as "record_base64" when it is not valid UTF-8, so no byte is lost.
