@@ -1215,16 +1215,18 @@ bool ApplyResourceCall(Op& op, bool history_only) {
   if (call->account_scoped == 1) {
     add(call->type, ev.account);
   } else {
-    const bool create = call->action == ResourceCallAction::kCreate;
-    const json* order[2] = {create ? &op.resp() : &op.req(), create ? &op.req() : &op.resp()};
-    const char* members[2] = {create ? call->response_members : call->request_members,
-                              create ? call->request_members : call->response_members};
-    for (int i = 0; i < 2 && targets.empty(); ++i) {
-      for (const std::string& v : MemberValues(*order[i], members[i], &holder)) {
-        add(call->type, v);
-      }
-      if (targets.empty()) holder = nullptr;
+    // The request's name first (what later calls name the resource by), else what the response
+    // assigned (an id, an ARN); the response's object for the resource is its configuration.
+    for (const std::string& v : MemberValues(op.req(), call->request_members, &holder)) {
+      add(call->type, v);
     }
+    const json* resp_holder = nullptr;
+    const std::vector<std::string> assigned =
+        MemberValues(op.resp(), call->response_members, &resp_holder);
+    if (targets.empty()) {
+      for (const std::string& v : assigned) add(call->type, v);
+    }
+    holder = resp_holder;
     // An optional identifier left out: the call acts on the account's own.
     if (targets.empty() && call->account_scoped == 2) add(call->type, ev.account);
   }
