@@ -25,8 +25,8 @@ namespace driftwatch {
 namespace {
 
 using json = nlohmann::json;
-using testing_samples::CollectingSink;
-using testing_samples::RecordMaker;
+using testing_samples::Call;
+using testing_samples::PackRun;
 
 const std::string kSourceDir = DW_SOURCE_DIR;
 constexpr const char* kLb =
@@ -45,13 +45,6 @@ Policy TestPolicy() {
   return p;
 }
 
-json Call(const std::string& source, const std::string& name, json request,
-          json response = nullptr) {
-  json r = {{"eventSource", source}, {"eventName", name}, {"requestParameters", request}};
-  if (!response.is_null()) r["responseElements"] = response;
-  return r;
-}
-
 std::string At(int days, int minutes = 0) {
   return FormatTimestamp(1704067200000LL + days * 86400000LL + minutes * 60000LL);  // 2024-01-01
 }
@@ -63,28 +56,10 @@ json Timed(json r, int days, int minutes = 0) {
 
 class Stream {
  public:
-  explicit Stream(Policy policy = TestPolicy()) {
-    RuleLoadResult result;
-    engine_ = CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, policy, &result);
-    EXPECT_NE(engine_, nullptr) << result.ToText();
-    PipelineParts parts;
-    parts.decoder = &decoder_;
-    parts.store = &store_;
-    parts.rules = engine_.get();
-    parts.sinks = {&sink_};
-    pipeline_ = std::make_unique<Pipeline>(std::move(parts));
-  }
-  std::string Make(const json& r) { return maker_.Make(r); }
+  explicit Stream(Policy policy = TestPolicy()) : run_(kSourceDir + "/config/rules", policy) {}
+  std::string Make(const json& r) { return run_.maker().Make(r); }
   void FeedBytes(const std::vector<std::string>& records, size_t batch = 1) {
-    for (size_t at = 0; at < records.size(); at += batch) {
-      std::vector<PipelineRecord> b;
-      for (size_t i = at; i < records.size() && i < at + batch; ++i) {
-        b.push_back({records[i], "test", "", 0});
-      }
-      Status s = pipeline_->ProcessBatch(b);
-      ASSERT_TRUE(s.ok()) << s.message();
-    }
-    ASSERT_EQ(pipeline_->counters().invalid, 0);
+    run_.FeedBytes(records, batch);
   }
   void Feed(const std::vector<json>& records) {
     std::vector<std::string> bytes;
@@ -93,7 +68,7 @@ class Stream {
   }
   std::vector<Finding> Findings(bool open_only) {
     std::vector<Finding> out;
-    EXPECT_TRUE(store_.ScanFindings([&](const Finding& f) {
+    EXPECT_TRUE(run_.store().ScanFindings([&](const Finding& f) {
                         if (!open_only || f.status == FindingStatus::kOpen) out.push_back(f);
                         return true;
                       })
@@ -103,27 +78,22 @@ class Stream {
   std::string Document(const std::string& key) {
     std::string doc;
     bool found = false;
-    EXPECT_TRUE(store_.GetResource(key, &doc, &found).ok());
+    EXPECT_TRUE(run_.store().GetResource(key, &doc, &found).ok());
     return found ? doc : std::string();
   }
   std::vector<HistoryEntry> History(const std::string& key) {
     std::vector<HistoryEntry> out;
-    EXPECT_TRUE(store_.ScanHistory(key, [&](const HistoryEntry& h) {
+    EXPECT_TRUE(run_.store().ScanHistory(key, [&](const HistoryEntry& h) {
                         out.push_back(h);
                         return true;
                       })
                     .ok());
     return out;
   }
-  MemoryStore& store() { return store_; }
+  MemoryStore& store() { return run_.store(); }
 
  private:
-  MemoryStore store_;
-  std::unique_ptr<CompiledRuleEngine> engine_;
-  SimdjsonEventDecoder decoder_;
-  CollectingSink sink_;
-  std::unique_ptr<Pipeline> pipeline_;
-  RecordMaker maker_;
+  PackRun run_;
 };
 
 // --- The cases of the issue ----------------------------------------------------------------

@@ -22,7 +22,8 @@ namespace driftwatch {
 namespace {
 
 using json = nlohmann::json;
-using testing_samples::CollectingSink;
+using testing_samples::Call;
+using testing_samples::PackRun;
 using testing_samples::RecordMaker;
 
 const std::string kSourceDir = DW_SOURCE_DIR;
@@ -33,13 +34,6 @@ Policy ScenarioPolicy() {
   p.public_ports = {80, 443};
   p.access_key_max_age_days = 90;
   return p;
-}
-
-json Call(const std::string& source, const std::string& name, json request,
-          json response = nullptr) {
-  json r = {{"eventSource", source}, {"eventName", name}, {"requestParameters", request}};
-  if (!response.is_null()) r["responseElements"] = response;
-  return r;
 }
 
 json SgPermission(int port) {
@@ -62,44 +56,26 @@ json Revoke(const std::string& group) {
 
 class Scenario {
  public:
-  explicit Scenario(size_t batch_size = 1) : batch_size_(batch_size) {
-    RuleLoadResult result;
-    engine_ = CompiledRuleEngine::Load({kSourceDir + "/config/rules"}, ScenarioPolicy(), &result);
-    EXPECT_NE(engine_, nullptr) << result.ToText();
-    PipelineParts parts;
-    parts.decoder = &decoder_;
-    parts.store = &store_;
-    parts.rules = engine_.get();
-    parts.sinks = {&sink_};
-    pipeline_ = std::make_unique<Pipeline>(std::move(parts));
-  }
+  explicit Scenario(size_t batch_size = 1)
+      : batch_size_(batch_size), run_(kSourceDir + "/config/rules", ScenarioPolicy()) {}
 
   // Turns sample records into bytes (times one minute apart, in the order given).
   std::vector<std::string> Make(const std::vector<json>& records) {
     std::vector<std::string> out;
-    for (const json& r : records) out.push_back(maker_.Make(r));
+    for (const json& r : records) out.push_back(run_.maker().Make(r));
     return out;
   }
 
-  void FeedBytes(const std::vector<std::string>& records) {
-    for (size_t at = 0; at < records.size(); at += batch_size_) {
-      std::vector<PipelineRecord> batch;
-      for (size_t i = at; i < records.size() && i < at + batch_size_; ++i) {
-        batch.push_back({records[i], "scenario", "", 0});
-      }
-      Status s = pipeline_->ProcessBatch(batch);
-      ASSERT_TRUE(s.ok()) << s.message();
-    }
-    ASSERT_EQ(pipeline_->counters().invalid, 0);
-  }
+  void FeedBytes(const std::vector<std::string>& records) { run_.FeedBytes(records, batch_size_); }
   void Feed(const std::vector<json>& records) { FeedBytes(Make(records)); }
 
   std::vector<Finding> Open() {
     std::vector<Finding> open;
-    EXPECT_TRUE(store_.ScanFindings([&](const Finding& f) {
-                        if (f.status == FindingStatus::kOpen) open.push_back(f);
-                        return true;
-                      })
+    EXPECT_TRUE(run_.store()
+                    .ScanFindings([&](const Finding& f) {
+                      if (f.status == FindingStatus::kOpen) open.push_back(f);
+                      return true;
+                    })
                     .ok());
     return open;
   }
@@ -113,30 +89,24 @@ class Scenario {
   Finding Stored(const std::string& id) {
     Finding f;
     bool found = false;
-    EXPECT_TRUE(store_.GetFinding(id, &f, &found).ok());
+    EXPECT_TRUE(run_.store().GetFinding(id, &f, &found).ok());
     EXPECT_TRUE(found) << id;
     return f;
   }
   // Every status change emitted, as "rule status resolution" lines.
   std::vector<std::string> Emitted() const {
     std::vector<std::string> out;
-    for (const Finding& f : sink_.findings) {
+    for (const Finding& f : run_.emitted()) {
       out.push_back(f.rule_id + " " + std::string(FindingStatusName(f.status)) + " " +
                     std::string(ResolutionName(f.resolution)) + " " + f.resource.id);
     }
     return out;
   }
-  const std::vector<Finding>& emitted() const { return sink_.findings; }
-  RecordMaker& maker() { return maker_; }
+  const std::vector<Finding>& emitted() const { return run_.emitted(); }
 
  private:
   size_t batch_size_;
-  MemoryStore store_;
-  std::unique_ptr<CompiledRuleEngine> engine_;
-  SimdjsonEventDecoder decoder_;
-  CollectingSink sink_;
-  std::unique_ptr<Pipeline> pipeline_;
-  RecordMaker maker_;
+  PackRun run_;
 };
 
 std::string EventRuleOf(const Finding& f) {

@@ -4,13 +4,21 @@
 // 111122223333, region us-east-1, an IAM user actor), {"config_item": {...}} (wrapped in a
 // ConfigurationItemChangeNotification) or {"compliance": {...}} (a ComplianceChangeNotification).
 
+#include <gtest/gtest.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "config/policy.h"
 #include "engine/finding.h"
 #include "engine/finding_sink.h"
+#include "engine/pipeline.h"
+#include "engine/rule_engine_impl.h"
 #include "engine/time_util.h"
+#include "ingest/event_decoder.h"
+#include "state/memory_store.h"
 
 namespace driftwatch::testing_samples {
 
@@ -102,6 +110,54 @@ class RecordMaker {
   }
   int64_t base_ms_ = 1717200000000;  // 2024-06-01T00:00:00Z
   int n_ = 0;
+};
+
+// A CloudTrail call as a sample record (the rest filled in by RecordMaker).
+inline json Call(const std::string& source, const std::string& name, json request,
+                 json response = nullptr) {
+  json r = {{"eventSource", source}, {"eventName", name}, {"requestParameters", request}};
+  if (!response.is_null()) r["responseElements"] = response;
+  return r;
+}
+
+// The built-in pack (rules in `rules_dir`) over the real decoder and appliers into an in-memory
+// state; every finding status change is collected.
+class PackRun {
+ public:
+  PackRun(const std::string& rules_dir, const Policy& policy) {
+    RuleLoadResult result;
+    engine_ = CompiledRuleEngine::Load({rules_dir}, policy, &result);
+    EXPECT_NE(engine_, nullptr) << result.ToText();
+    PipelineParts parts;
+    parts.decoder = &decoder_;
+    parts.store = &store_;
+    parts.rules = engine_.get();
+    parts.sinks = {&sink_};
+    pipeline_ = std::make_unique<Pipeline>(std::move(parts));
+  }
+  // Records as bytes, `batch` to a batch; every one must decode.
+  void FeedBytes(const std::vector<std::string>& records, size_t batch) {
+    for (size_t at = 0; at < records.size(); at += batch) {
+      std::vector<PipelineRecord> b;
+      for (size_t i = at; i < records.size() && i < at + batch; ++i) {
+        b.push_back({records[i], "sample", "", 0});
+      }
+      Status s = pipeline_->ProcessBatch(b);
+      ASSERT_TRUE(s.ok()) << s.message();
+    }
+    ASSERT_EQ(pipeline_->counters().invalid, 0);
+  }
+  MemoryStore& store() { return store_; }
+  const std::vector<Finding>& emitted() const { return sink_.findings; }
+  RecordMaker& maker() { return maker_; }
+
+ private:
+  MemoryStore store_;
+  std::unique_ptr<CompiledRuleEngine> engine_;
+  SimdjsonEventDecoder decoder_;
+  CollectingSink sink_;
+  std::unique_ptr<Pipeline> pipeline_;
+  RecordMaker maker_;
 };
 
 }  // namespace driftwatch::testing_samples
