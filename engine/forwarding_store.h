@@ -53,6 +53,10 @@ class ForwardingStateStore : public StateStore {
   Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override {
     return inner_->ScanActivityRuns(fn);
   }
+  Status ScanActivityCalls(int64_t before_ms,
+                           const std::function<bool(const ActivityRecord&)>& fn) override {
+    return inner_->ScanActivityCalls(before_ms, fn);
+  }
 
  protected:
   StateStore* inner() const { return inner_; }

@@ -50,6 +50,11 @@ inline constexpr std::string_view kWatermarkPosition = "watermark";
 // of that account's events (never goes back). Time-driven checks of the account's resources fire
 // against it. Do not change.
 inline constexpr std::string_view kAccountClockPrefix = "clock:";
+// Position keys of the retention horizons (state/retention.h): event time before which history
+// entries, or indexed calls, may have been dropped. Absent: nothing was ever dropped. Never goes
+// back. Do not change.
+inline constexpr std::string_view kHistoryHorizonPosition = "horizon:history";
+inline constexpr std::string_view kActivityHorizonPosition = "horizon:activity";
 
 // Where a source stands: the next record to read. Kafka: "kafka:topic/partition"; files:
 // "file:/abs/path".
@@ -103,6 +108,21 @@ struct ActivityRun {
   int64_t to_ms = 0;
 };
 
+// A history entry by what identifies it (its key), for deleting it.
+struct HistoryRef {
+  std::string resource_key;
+  int64_t time_ms = 0;
+  std::string event_id;
+};
+
+// An indexed call by what identifies it, for deleting it with every posting filed for it. The
+// account routes the deletion (the changelog); stores ignore it.
+struct ActivityRef {
+  int64_t time_ms = 0;
+  std::string event_id;
+  std::string account;
+};
+
 // Everything one input batch changes, written atomically.
 struct WriteSet {
   std::vector<std::pair<std::string, std::string>> put_resources;  // key -> document JSON
@@ -113,6 +133,10 @@ struct WriteSet {
   std::vector<SourcePosition> positions;
   std::vector<ActivityRecord> activity;   // indexed under each of its keys
   std::vector<ActivityRun> activity_runs;  // replaces the stored run of the same id
+  // Retention (state/retention.h): history entries and indexed calls to drop, after the puts
+  // above. A ref to something not stored is no error.
+  std::vector<HistoryRef> delete_history;
+  std::vector<ActivityRef> delete_activity;
   // false: part of a batch whose last WriteSet is durable; the store may leave this one unsynced
   // (it is written in order before that one, and syncing that one syncs it).
   bool durable = true;
@@ -124,7 +148,8 @@ struct WriteSet {
   bool empty() const {
     return put_resources.empty() && delete_resources.empty() && history.empty() &&
            seen_event_ids.empty() && findings.empty() && positions.empty() &&
-           activity.empty() && activity_runs.empty();
+           activity.empty() && activity_runs.empty() && delete_history.empty() &&
+           delete_activity.empty();
   }
 };
 
@@ -193,6 +218,13 @@ class StateStore {
   }
   virtual Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) {
     (void)fn;
+    return Status::Error("this state store has no activity index");
+  }
+  // Indexed calls with time < before_ms, in (time, event id) order (for retention). Stores
+  // without an activity index report an error.
+  virtual Status ScanActivityCalls(int64_t before_ms,
+                                   const std::function<bool(const ActivityRecord&)>& fn) {
+    (void)before_ms, (void)fn;
     return Status::Error("this state store has no activity index");
   }
 };

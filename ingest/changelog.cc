@@ -200,6 +200,16 @@ Status ChangelogStore::Commit(const WriteSet& batch) {
   std::vector<changelog_format::Record> records;
   changelog_format::RecordsOf(meta, &records);
   changelog_format::RecordsOf(batch, &records);
+  if (touched.empty()) {
+    // A WriteSet that consumed nothing (retention's): what goes to every partition it touched
+    // (its horizons) goes to the partitions its account records went to.
+    for (const changelog_format::Record& r : records) {
+      if (r.account.empty()) continue;
+      auto it = batch_routes.find(r.account);
+      const int32_t p = it != batch_routes.end() ? it->second : RouteOfAccount(r.account);
+      if (p >= 0) touched.insert(p);
+    }
+  }
   Status produced = Status::Ok();
   auto produce = [&](int32_t partition, const changelog_format::Record& r) {
     if (!produced.ok()) return;
@@ -357,22 +367,26 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
   // its place is gone (deleted by retention, or a topic made anew).
   const int64_t from = local >= lo && local <= hi ? local : lo;
 
-  int64_t watermark = INT64_MIN;
-  {
+  // The event-time watermark and the retention horizons never go back: a restored one only
+  // counts when newer than what the store holds.
+  std::map<std::string, int64_t, std::less<>> floors;
+  for (std::string_view key :
+       {kWatermarkPosition, kHistoryHorizonPosition, kActivityHorizonPosition}) {
     int64_t stored = 0;
     bool have = false;
-    if (inner()->GetPosition(kWatermarkPosition, &stored, &have).ok() && have) watermark = stored;
+    const bool ok = inner()->GetPosition(key, &stored, &have).ok() && have;
+    floors[std::string(key)] = ok ? stored : INT64_MIN;
   }
   WriteSet chunk;
   size_t in_chunk = 0;
   auto commit_chunk = [&](bool last) -> Status {
-    // The event-time watermark never goes back: a restored one only counts when newer.
     auto& pos = chunk.positions;
     pos.erase(std::remove_if(pos.begin(), pos.end(),
                              [&](const SourcePosition& p) {
-                               if (p.source != kWatermarkPosition) return false;
-                               if (p.next_offset <= watermark) return true;
-                               watermark = p.next_offset;
+                               auto floor = floors.find(p.source);
+                               if (floor == floors.end()) return false;
+                               if (p.next_offset <= floor->second) return true;
+                               floor->second = p.next_offset;
                                return false;
                              }),
               pos.end());

@@ -71,6 +71,22 @@ void RecordsOf(const WriteSet& w, std::vector<Record>* out) {
     r.value = activity_format::EncodeRun(run);
     out->push_back(std::move(r));
   }
+  // Retention: tombstones of the dropped keys, after the puts (a compacted topic then drops the
+  // keys; a restore drops them from the state).
+  for (const HistoryRef& h : w.delete_history) {
+    Record r;
+    r.key = KeyOf(Kind::kHistory, state_format::HistoryKey(h.resource_key, h.time_ms, h.event_id));
+    r.tombstone = true;
+    r.account = AccountOfResourceKey(h.resource_key);
+    out->push_back(std::move(r));
+  }
+  for (const ActivityRef& a : w.delete_activity) {
+    Record r;
+    r.key = KeyOf(Kind::kActivity, state_format::EncodeInt64(a.time_ms) + a.event_id);
+    r.tombstone = true;
+    r.account = a.account;
+    out->push_back(std::move(r));
+  }
   // Positions last: a reader that has a partition's position has everything written before it.
   for (const SourcePosition& p : w.positions) {
     Record r;
@@ -88,8 +104,26 @@ Status AddRecord(std::string_view key, std::string_view value, bool tombstone, W
   auto unreadable = [&](const char* what) {
     return Status::Error(std::string("changelog record: unreadable ") + what);
   };
+  if (tombstone && kind == Kind::kHistory) {
+    HistoryRef h;
+    if (!state_format::ParseHistoryKey(rest, &h.resource_key, &h.time_ms, &h.event_id)) {
+      return unreadable("history tombstone");
+    }
+    w->delete_history.push_back(std::move(h));
+    return Status::Ok();
+  }
+  if (tombstone && kind == Kind::kActivity) {
+    ActivityRef a;
+    if (rest.size() < 8 || !state_format::DecodeInt64(rest.substr(0, 8), &a.time_ms)) {
+      return unreadable("activity tombstone");
+    }
+    a.event_id.assign(rest.substr(8));
+    w->delete_activity.push_back(std::move(a));
+    return Status::Ok();
+  }
   if (tombstone && kind != Kind::kResource) {
-    // Only resources are ever deleted; a tombstone of another kind is compaction's business.
+    // Resources are deleted, history and calls dropped by retention; a tombstone of another kind
+    // is compaction's business.
     return Status::Ok();
   }
   switch (kind) {

@@ -19,11 +19,11 @@ namespace driftwatch::changelog_format {
 // First byte of every key: what the record holds.
 enum class Kind : char {
   kResource = 'r',     // resource key -> document; a tombstone deletes the resource
-  kHistory = 'h',      // state_format::HistoryKey -> EncodeHistoryValue
+  kHistory = 'h',      // state_format::HistoryKey -> EncodeHistoryValue; a tombstone: retention
   kSeen = 's',         // event id -> EncodeInt64(event time)
   kFinding = 'f',      // finding id -> FindingToStoredJson
   kPosition = 'p',     // source -> EncodeInt64(next offset)
-  kActivity = 'a',     // 8-byte time, event id -> activity_format::EncodeRecord
+  kActivity = 'a',     // 8-byte time, event id -> activity_format::EncodeRecord; tombstone: retention
   kActivityRun = 'u',  // run id -> activity_format::EncodeRun
 };
 

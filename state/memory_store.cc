@@ -68,6 +68,26 @@ Status MemoryStore::Commit(const WriteSet& batch) {
   for (const ActivityRun& run : batch.activity_runs) {
     activity_[activity_format::RunKey(run.run_id)] = activity_format::EncodeRun(run);
   }
+  // Retention, after the puts (as RocksDbStore does).
+  for (const HistoryRef& h : batch.delete_history) {
+    history_.erase(state_format::HistoryKey(h.resource_key, h.time_ms, h.event_id));
+  }
+  for (const ActivityRef& ref : batch.delete_activity) {
+    const std::string call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
+    auto call = activity_.find(call_key);
+    ActivityRecord record;
+    if (call == activity_.end() || !activity_format::DecodeCall(call_key, call->second, &record)) {
+      continue;
+    }
+    activity_format::IndexValue values[activity_format::kIndexCount];
+    activity_format::IndexValues(record, values);
+    for (const auto& v : values) {
+      if (!v.value.empty()) {
+        activity_.erase(activity_format::EntryKey(v.index, v.value, ref.time_ms, ref.event_id));
+      }
+    }
+    activity_.erase(call);
+  }
   for (const SourcePosition& p : batch.positions) {
     positions_[p.source] = p.next_offset;
     if (p.source == kWatermarkPosition && p.next_offset > watermark_ms_) {
@@ -145,6 +165,20 @@ Status MemoryStore::ScanActivityRuns(const std::function<bool(const ActivityRun&
       return Status::Error("state: unreadable activity run");
     }
     if (!fn(run)) break;
+  }
+  return Status::Ok();
+}
+
+Status MemoryStore::ScanActivityCalls(int64_t before_ms,
+                                      const std::function<bool(const ActivityRecord&)>& fn) {
+  const std::string end = activity_format::CallKey(before_ms, "");
+  ActivityRecord record;
+  for (auto it = activity_.lower_bound(std::string(1, activity_format::kCallPrefix));
+       it != activity_.end() && it->first < end; ++it) {
+    if (!activity_format::DecodeCall(it->first, it->second, &record)) {
+      return Status::Error("state: unreadable activity record");
+    }
+    if (!fn(record)) break;
   }
   return Status::Ok();
 }

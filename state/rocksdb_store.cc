@@ -13,6 +13,7 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <unordered_map>
 #include <vector>
 
 #include "state/activity_format.h"
@@ -386,6 +387,47 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
       if (!s.ok()) return Status::Error("state batch: " + s.ToString());
     }
   }
+  // Retention: after the puts, so that a key put and dropped in one batch (a changelog restore)
+  // ends dropped.
+  for (const HistoryRef& h : batch.delete_history) {
+    s = wb.Delete(impl_->cf(kHistory), state_format::HistoryKey(h.resource_key, h.time_ms, h.event_id));
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+  }
+  if (!batch.delete_activity.empty() && impl_->activity != nullptr) {
+    // A call's postings are named by its record: read it (from the state, or from this batch when
+    // the batch also puts it), then drop the postings and the call.
+    std::unordered_map<std::string, const ActivityRecord*> in_batch;
+    for (const ActivityRecord& r : batch.activity) {
+      in_batch[activity_format::CallKey(r.time_ms, r.event_id)] = &r;
+    }
+    std::string value;
+    ActivityRecord stored;
+    for (const ActivityRef& ref : batch.delete_activity) {
+      const std::string call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
+      const ActivityRecord* record = nullptr;
+      if (auto it = in_batch.find(call_key); it != in_batch.end()) {
+        record = it->second;
+      } else {
+        rocksdb::Status got = impl_->db->Get(rocksdb::ReadOptions(), impl_->activity, call_key, &value);
+        if (got.IsNotFound()) continue;  // gone already
+        if (!got.ok()) return Status::Error("state batch: " + got.ToString());
+        if (!activity_format::DecodeCall(call_key, value, &stored)) {
+          return Status::Error("state " + impl_->path + ": unreadable activity record");
+        }
+        record = &stored;
+      }
+      activity_format::IndexValue values[activity_format::kIndexCount];
+      activity_format::IndexValues(*record, values);
+      for (const auto& v : values) {
+        if (v.value.empty()) continue;
+        s = wb.Delete(impl_->activity,
+                      activity_format::EntryKey(v.index, v.value, ref.time_ms, ref.event_id));
+        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+      }
+      s = wb.Delete(impl_->activity, call_key);
+      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->options.sync && batch.durable;
   s = impl_->db->Write(wo, &wb);
@@ -588,6 +630,26 @@ Status RocksDbStore::ScanActivityRuns(const std::function<bool(const ActivityRun
       return Status::Error("state " + impl_->path + ": unreadable activity run");
     }
     if (!fn(run)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanActivityCalls(int64_t before_ms,
+                                       const std::function<bool(const ActivityRecord&)>& fn) {
+  if (impl_->activity == nullptr) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
+  // Call keys sort by time: everything before before_ms is one range from the first call key.
+  const std::string end = activity_format::CallKey(before_ms, "");
+  ActivityRecord record;
+  for (it->Seek(rocksdb::Slice(&activity_format::kCallPrefix, 1)); it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.empty() || key.front() != activity_format::kCallPrefix || key >= end) break;
+    if (!activity_format::DecodeCall(key, View(it->value()), &record)) {
+      return Status::Error("state " + impl_->path + ": unreadable activity record");
+    }
+    if (!fn(record)) break;
   }
   if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
   return Status::Ok();

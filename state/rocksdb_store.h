@@ -62,6 +62,8 @@ class RocksDbStore : public StateStore {
   Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
                       const std::function<bool(const ActivityRecord&)>& fn) override;
   Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override;
+  Status ScanActivityCalls(int64_t before_ms,
+                           const std::function<bool(const ActivityRecord&)>& fn) override;
 
   // Compacts every column family now (drops expired seen ids). For tests and maintenance.
   Status CompactAll();
