@@ -21,6 +21,8 @@
 #include "ingest/kafka_replay.h"
 #include "ingest/kafka_source.h"
 #include "state/memory_store.h"
+#include "state/retention.h"
+#include "state/state_format.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace driftwatch {
@@ -262,6 +264,111 @@ TEST_F(KafkaIngestTest, RebalanceBetweenTwoMembersLosesNothingAndAppliesNothingT
   for (const auto& [record, times] : applied) EXPECT_EQ(times, 1) << record << " applied twice";
   EXPECT_GT(a.seen.size(), 0u);
   EXPECT_GT(b.seen.size(), 0u);
+}
+
+// Retention through the changelog: what a sweep drops is produced as tombstones of the dropped
+// keys, with the horizons, to the partition of the dropped records' account; a member restoring
+// that partition ends with the same state, the dropped records gone.
+TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
+  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
+  Member a, b;
+  for (Member* m : {&a, &b}) {
+    ChangelogOptions co;
+    co.brokers = broker_->bootstrap();
+    co.topic = "ct-changelog";
+    co.source_topics = {"ct"};
+    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
+    m->writer = m->changelog.get();
+  }
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  constexpr int64_t kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
+  const std::string sg = MakeResourceKey("acct-1", "us-east-1", "AWS::EC2::SecurityGroup", "sg-1");
+  WriteSet w;
+  w.account_sources = {{"acct-1", "kafka:ct/2"}};
+  for (int day : {0, 10, 550}) {
+    HistoryEntry h;
+    h.resource_key = sg;
+    h.time_ms = kT0 + day * kDay;
+    h.event_id = "h-" + std::to_string(day);
+    h.action = "AuthorizeSecurityGroupIngress";
+    h.document_after = "{\"day\":" + std::to_string(day) + "}";
+    w.history.push_back(h);
+    ActivityRecord call;
+    call.time_ms = h.time_ms;
+    call.event_id = "c-" + std::to_string(day);
+    call.event_name = "DescribeInstances";
+    call.account = "acct-1";
+    call.principal_arn = "arn:aws:iam::1:user/dev";
+    call.source_ip = "198.51.100.7";
+    w.activity.push_back(call);
+  }
+  w.put_resources = {{sg, "{\"day\":550}"}};
+  w.positions = {{"kafka:ct/2", 3}, {std::string(kWatermarkPosition), kT0 + 600 * kDay}};
+  ASSERT_TRUE(a.writer->Commit(w).ok());
+
+  RetentionOptions options;  // history 400 days, calls 90
+  RetentionResult r;
+  ASSERT_TRUE(ApplyRetention(a.writer, options, &r).ok());
+  EXPECT_EQ(r.history_dropped, 1);   // h-0; h-10 is the group's state at the horizon
+  EXPECT_EQ(r.activity_dropped, 2);  // c-0, c-10
+  ASSERT_TRUE(a.changelog->WaitDelivered(10000));
+  EXPECT_EQ(a.changelog->stats().unrouted, 0);
+
+  const auto messages = testing_kafka::ReadTopic(
+      broker_->bootstrap(), "ct-changelog", static_cast<size_t>(a.changelog->stats().produced));
+  ASSERT_EQ(messages.size(), static_cast<size_t>(a.changelog->stats().produced));
+  std::set<std::string> tombstones;
+  std::map<std::string, int64_t> horizons;
+  for (const auto& m : messages) {
+    EXPECT_EQ(m.partition, 2) << "everything of acct-1 goes to its partition: " << m.key;
+    if (m.tombstone) tombstones.insert(m.key);
+    int64_t v = 0;
+    if (m.key.rfind("phorizon:", 0) == 0 && state_format::DecodeInt64(m.value, &v)) {
+      horizons[m.key.substr(1)] = v;
+    }
+  }
+  const std::set<std::string> want = {
+      "h" + state_format::HistoryKey(sg, kT0, "h-0"),
+      "a" + state_format::EncodeInt64(kT0) + "c-0",
+      "a" + state_format::EncodeInt64(kT0 + 10 * kDay) + "c-10"};
+  EXPECT_EQ(tombstones, want);
+  EXPECT_EQ(horizons[std::string(kHistoryHorizonPosition)], kT0 + 200 * kDay);
+  EXPECT_EQ(horizons[std::string(kActivityHorizonPosition)], kT0 + 510 * kDay);
+
+  // B restores partition 2 from the changelog: the same history, calls and horizons.
+  int64_t restored = 0;
+  ASSERT_TRUE(b.changelog->Restore({{"ct", 2}}, &restored).ok());
+  EXPECT_EQ(restored, a.changelog->stats().produced);
+  auto history = [&](StateStore& s) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(s.ScanHistory(sg, [&](const HistoryEntry& e) {
+      ids.push_back(e.event_id);
+      return true;
+    }).ok());
+    return ids;
+  };
+  auto calls = [&](StateStore& s) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(s.ScanActivity(ActivityIndex::kSourceIp, "198.51.100.7", INT64_MIN, INT64_MAX,
+                               [&](const ActivityRecord& c) {
+                                 ids.push_back(c.event_id);
+                                 return true;
+                               })
+                    .ok());
+    return ids;
+  };
+  EXPECT_EQ(history(a.store), (std::vector<std::string>{"h-10", "h-550"}));
+  EXPECT_EQ(history(b.store), history(a.store));
+  EXPECT_EQ(calls(a.store), (std::vector<std::string>{"c-550"}));
+  EXPECT_EQ(calls(b.store), calls(a.store));
+  for (std::string_view key : {kHistoryHorizonPosition, kActivityHorizonPosition}) {
+    int64_t ha = 0, hb = 0;
+    bool fa = false, fb = false;
+    ASSERT_TRUE(a.store.GetPosition(key, &ha, &fa).ok());
+    ASSERT_TRUE(b.store.GetPosition(key, &hb, &fb).ok());
+    EXPECT_TRUE(fa && fb) << key;
+    EXPECT_EQ(ha, hb) << key;
+  }
 }
 
 TEST_F(KafkaIngestTest, BrokerOutageIsReportedAndNothingIsLost) {

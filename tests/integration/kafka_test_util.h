@@ -17,6 +17,7 @@ struct ReadMessage {
   std::string key, value;
   int32_t partition = 0;
   int64_t offset = 0;
+  bool tombstone = false;  // no value at all (a compacted topic then drops the key)
 };
 
 // Reads every partition of `topic` from the beginning until `want` messages arrived or
@@ -53,7 +54,8 @@ inline std::vector<ReadMessage> ReadTopic(const std::string& brokers, const std:
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ReadMessage r;
       if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-      r.value.assign(static_cast<const char*>(m->payload), m->len);
+      r.tombstone = m->payload == nullptr;
+      if (!r.tombstone) r.value.assign(static_cast<const char*>(m->payload), m->len);
       r.partition = m->partition;
       r.offset = m->offset;
       out.push_back(std::move(r));
