@@ -25,6 +25,7 @@
 #include "app/wiring.h"
 #include "config/config.h"
 #include "engine/pipeline.h"
+#include "engine/time_util.h"
 #include "exporters/finding_sinks.h"
 #include "exporters/metrics.h"
 #include "exporters/ocsf.h"
@@ -32,6 +33,7 @@
 #include "ingest/embedded_broker.h"
 #include "ingest/kafka_producer.h"
 #include "ingest/kafka_source.h"
+#include "state/retention.h"
 
 namespace driftwatch::app {
 namespace {
@@ -448,6 +450,14 @@ int RunService(const Args& args) {
     return s;
   });
 
+  // Retention: history and indexed calls older than the horizons (days of event time behind the
+  // watermark) are dropped, through the changelog when there is one, whenever the watermark
+  // reaches a new UTC day (and once at start, finishing a sweep a stop cut short).
+  RetentionOptions retention;
+  retention.history_days = cfg.history_retention_days;
+  retention.activity_days = cfg.activity_retention_days;
+  RetentionResult last_retention;
+
   using Clock = std::chrono::steady_clock;
   // With a changelog the members of a group share accounts by partition: time-driven checks
   // (key age, event findings' expiry) fire on the member that owns the account's partition now.
@@ -457,6 +467,12 @@ int RunService(const Args& args) {
       const int32_t p = changelog->RouteOfAccount(account);
       return p < 0 || owned_partitions.count(p) > 0;
     });
+    // Retention too sweeps only the accounts of owned partitions: their changelog partitions
+    // are written by their owner alone.
+    retention.owns_account = [&](std::string_view account) {
+      const int32_t p = changelog->RouteOfAccount(account);
+      return p < 0 || owned_partitions.count(p) > 0;
+    };
     source->SetAssignHandler([&](const std::vector<std::pair<std::string, int32_t>>& assigned) {
       const auto started = Clock::now();
       int64_t restored = 0;
@@ -468,6 +484,7 @@ int RunService(const Args& args) {
         pipeline.StoreChangedUnderneath();
         if (Status m = probe.LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
       }
+      last_retention = RetentionResult();  // sweep what it owns now at the next tick
       // Deadlines of accounts this member did not own were dropped: arm them again for what it
       // owns now.
       if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
@@ -477,6 +494,27 @@ int RunService(const Args& args) {
       return Status::Ok();
     });
   }
+  Log("retention: history %s, activity index %s (state.history_retention_days, "
+      "state.activity_retention_days)",
+      retention.history_days > 0 ? (std::to_string(retention.history_days) + " days").c_str()
+                                 : "kept whole",
+      retention.activity_days > 0 ? (std::to_string(retention.activity_days) + " days").c_str()
+                                  : "kept whole");
+  auto sweep = [&]() -> Status {
+    if (!RetentionDue(state, retention, last_retention)) return Status::Ok();
+    const auto started = Clock::now();
+    RetentionResult r;
+    if (Status s = ApplyRetention(state, retention, &r); !s.ok()) return s;
+    last_retention = r;
+    probe.OnRetention(r.history_dropped, r.activity_dropped);
+    auto day = [](int64_t ms) { return ms == INT64_MIN ? std::string("-") : FormatTimestamp(ms); };
+    Log("retention: dropped %lld history entr%s before %s and %lld call(s) before %s in %.1f s",
+        static_cast<long long>(r.history_dropped), r.history_dropped == 1 ? "y" : "ies",
+        day(r.history_horizon_ms).c_str(), static_cast<long long>(r.activity_dropped),
+        day(r.activity_horizon_ms).c_str(),
+        std::chrono::duration<double>(Clock::now() - started).count());
+    return Status::Ok();
+  };
   auto last_record = Clock::now();
   Clock::time_point first_record{}, newest_record{};  // for the rate line at exit
   int64_t first_batch_records = 0;
@@ -540,6 +578,11 @@ int RunService(const Args& args) {
     }
     if (now - last_tick >= std::chrono::seconds(1)) {
       last_tick = now;
+      if (Status rs = sweep(); !rs.ok()) {
+        Log("retention failed, stopping: %s", rs.message().c_str());
+        exit_code = 1;
+        break;
+      }
       for (const PartitionLag& l : source->lag()) probe.OnKafkaLag(l.topic, l.partition, l.lag);
       probe.OnStateSize(DirectorySizeBytes(cfg.state_path));
       if (changelog) {

@@ -339,10 +339,16 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
         if (w.IsMapOrAbsent(root["kafka"], "kafka")) ParseKafka(w, root["kafka"], &cfg.kafka);
         const YAML::Node state = root["state"];
         if (w.IsMapOrAbsent(state, "state")) {
-          w.CheckKeys(state, "state", {"path", "activity_index", "cache_mb"});
+          w.CheckKeys(state, "state",
+                      {"path", "activity_index", "cache_mb", "history_retention_days",
+                       "activity_retention_days"});
           w.String(state["path"], "state.path", &cfg.state_path);
           w.Bool(state["activity_index"], "state.activity_index", &cfg.activity_index);
           w.Int(state["cache_mb"], "state.cache_mb", 0, 65536, &cfg.cache_mb);
+          w.Int(state["history_retention_days"], "state.history_retention_days", 0, 36500,
+                &cfg.history_retention_days);
+          w.Int(state["activity_retention_days"], "state.activity_retention_days", 0, 36500,
+                &cfg.activity_retention_days);
         }
         if (w.IsMapOrAbsent(root["metrics"], "metrics")) {
           ParseMetrics(w, root["metrics"], &cfg.metrics);

@@ -47,6 +47,12 @@ struct ServiceConfig {
   // state.cache_mb: memory for resource documents and findings kept between batches, so that
   // resources the stream keeps changing are not read from RocksDB and parsed again. 0 = off.
   int cache_mb = 64;
+  // state.history_retention_days / state.activity_retention_days: history entries and indexed
+  // calls older than this many days of event time behind the state's watermark are dropped, in
+  // RocksDB and, as tombstones, in the changelog topic (state/retention.h). 0 keeps everything.
+  // Current documents, findings, seen ids and positions are never dropped.
+  int history_retention_days = 400;
+  int activity_retention_days = 90;
   MetricsConfig metrics;
   std::vector<std::string> rules_paths;  // empty: the built-in pack (config/rules)
   Policy policy;  // the `policy:` section (config/policy_loader.h); defaults when absent

@@ -149,6 +149,13 @@ MetricsProbe::Impl::Impl(const MetricsProbeOptions& o) : options(o) {
                         .Register(reg);
   changelog_produced = &changelog.Add({{"direction", "produced"}});
   changelog_restored = &changelog.Add({{"direction", "restored"}});
+  auto& retention = prometheus::BuildCounter()
+                        .Name("driftwatch_retention_dropped_total")
+                        .Help("History entries and indexed calls dropped because they are older "
+                              "than the retention horizon (state.*_retention_days)")
+                        .Register(reg);
+  retention_history = &retention.Add({{"family", "history"}});
+  retention_activity = &retention.Add({{"family", "activity"}});
   prometheus::BuildGauge()
       .Name("driftwatch_build_info")
       .Help("Always 1; the version that is running")
@@ -345,6 +352,16 @@ void MetricsProbe::OnChangelog(int64_t produced_total, int64_t restored_total) {
   if (restored_total > m.changelog_restored_seen) {
     m.changelog_restored->Increment(static_cast<double>(restored_total - m.changelog_restored_seen));
     m.changelog_restored_seen = restored_total;
+  }
+}
+
+void MetricsProbe::OnRetention(int64_t history_dropped, int64_t activity_dropped) {
+  std::lock_guard<std::mutex> lock(impl_->side_mu);
+  if (history_dropped > 0) {
+    impl_->retention_history->Increment(static_cast<double>(history_dropped));
+  }
+  if (activity_dropped > 0) {
+    impl_->retention_activity->Increment(static_cast<double>(activity_dropped));
   }
 }
 

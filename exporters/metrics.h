@@ -66,6 +66,9 @@ class MetricsProbe final : public PipelineProbe {
   // driftwatch_changelog_records_total: the changelog's running totals (ChangelogStats), counted
   // by how much they grew since the last call.
   void OnChangelog(int64_t produced_total, int64_t restored_total);
+  // driftwatch_retention_dropped_total: history entries and indexed calls one retention sweep
+  // dropped (state/retention.h), added as they are.
+  void OnRetention(int64_t history_dropped, int64_t activity_dropped);
 
   // Replaces the open-findings gauge with exactly these findings (those with status open), each
   // under its stored category, severity, kind and account, so a restarted service exports the

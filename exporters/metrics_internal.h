@@ -96,6 +96,8 @@ struct MetricsProbe::Impl {
   Counter* changelog_restored = nullptr;
   int64_t changelog_produced_seen = 0;  // totals already counted
   int64_t changelog_restored_seen = 0;
+  Counter* retention_history = nullptr;
+  Counter* retention_activity = nullptr;
 };
 
 }  // namespace driftwatch

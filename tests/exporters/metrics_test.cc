@@ -506,6 +506,17 @@ TEST_F(MetricsServerTest, ChangelogTotalsAreCountedByHowMuchTheyGrew) {
   EXPECT_EQ(Value(m, R"(driftwatch_changelog_records_total{direction="restored"})"), 300);
 }
 
+TEST_F(MetricsServerTest, RetentionDropsAreCountedByFamily) {
+  auto m = Scrape();
+  EXPECT_EQ(Value(m, R"(driftwatch_retention_dropped_total{family="history"})"), 0);
+  EXPECT_EQ(Value(m, R"(driftwatch_retention_dropped_total{family="activity"})"), 0);
+  probe_.OnRetention(7, 40);
+  probe_.OnRetention(0, 2);
+  m = Scrape();
+  EXPECT_EQ(Value(m, R"(driftwatch_retention_dropped_total{family="history"})"), 7);
+  EXPECT_EQ(Value(m, R"(driftwatch_retention_dropped_total{family="activity"})"), 42);
+}
+
 TEST(MetricsProbeTest, CardinalityIsBounded) {
   MetricsProbeOptions options;
   options.max_accounts = 2;

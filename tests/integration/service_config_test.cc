@@ -29,6 +29,8 @@ TEST(ServiceConfigTest, TheCommentedExampleLoads) {
   EXPECT_EQ(cfg.metrics.basic_auth_password_env, "DRIFTWATCH_METRICS_PASSWORD");
   EXPECT_EQ(cfg.dead_letter_topic, "driftwatch-dead-letter");
   EXPECT_EQ(cfg.cache_mb, 64);
+  EXPECT_EQ(cfg.history_retention_days, 400);
+  EXPECT_EQ(cfg.activity_retention_days, 90);
   EXPECT_TRUE(cfg.policy.has_approved_regions);
   EXPECT_EQ(cfg.policy.public_ports, (std::vector<int>{80, 443}));
   bool password_resolved = false;
@@ -58,6 +60,31 @@ TEST(ServiceConfigTest, DefaultsWhenEmpty) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.cache_mb", 0), 0u)
       << FormatConfigProblem(problems[0]);
+}
+
+TEST(ServiceConfigTest, RetentionDefaultsZeroKeepsEverythingAndBounds) {
+  ServiceConfig cfg;
+  ASSERT_TRUE(ParseServiceConfig("", "empty.yaml", &cfg).ok());
+  EXPECT_EQ(cfg.history_retention_days, 400);
+  EXPECT_EQ(cfg.activity_retention_days, 90);
+  ASSERT_TRUE(ParseServiceConfig(
+                  "state:\n  history_retention_days: 0\n  activity_retention_days: 30\n",
+                  "keep.yaml", &cfg)
+                  .ok());
+  EXPECT_EQ(cfg.history_retention_days, 0);
+  EXPECT_EQ(cfg.activity_retention_days, 30);
+  std::vector<ConfigProblem> problems;
+  EXPECT_FALSE(ParseServiceConfig(
+                   "state:\n  history_retention_days: -1\n  activity_retention_days: 40000\n",
+                   "bad.yaml", &cfg, &problems)
+                   .ok());
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.history_retention_days", 0),
+            0u)
+      << FormatConfigProblem(problems[0]);
+  EXPECT_EQ(FormatConfigProblem(problems[1]).rfind("bad.yaml:3: state.activity_retention_days", 0),
+            0u)
+      << FormatConfigProblem(problems[1]);
 }
 
 TEST(ServiceConfigTest, ChangelogTopicIsOffByDefaultAndMustBeATopicOfItsOwn) {

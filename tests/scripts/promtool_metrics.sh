@@ -71,7 +71,8 @@ for name in driftwatch_events_total driftwatch_invalid_records_total driftwatch_
     driftwatch_findings_open driftwatch_event_lag_seconds \
     driftwatch_batch_duration_seconds driftwatch_kafka_consumer_lag \
     driftwatch_last_event_timestamp_seconds driftwatch_build_info driftwatch_state_size_bytes \
-    driftwatch_duplicate_events_total driftwatch_changelog_records_total; do
+    driftwatch_duplicate_events_total driftwatch_changelog_records_total \
+    driftwatch_retention_dropped_total; do
   grep -q "^# TYPE $name " "$work/body" || fail "$name missing from /metrics"
 done
 # driftwatch_resources appears with the first resource census (every 30 s in `driftwatch run`);
