@@ -10,6 +10,7 @@
 #include "app/wiring.h"
 #include "engine/incident.h"
 #include "engine/time_util.h"
+#include "state/retention.h"
 
 namespace driftwatch::app {
 namespace {
@@ -113,6 +114,17 @@ int RunTimeline(const Args& args) {
   std::unique_ptr<StateStore> store;
   if (Status s = OpenExistingStateStore(state_dir, &store); !s.ok()) {
     return flags.Fail(s.message());
+  }
+  int64_t history_horizon = INT64_MIN, activity_horizon = INT64_MIN;
+  if (Status s = StoredHorizons(store.get(), &history_horizon, &activity_horizon); !s.ok()) {
+    std::fprintf(stderr, "driftwatch timeline: %s\n", s.message().c_str());
+    return 1;
+  }
+  if (q.from_ms < history_horizon) {
+    std::fprintf(stderr,
+                 "driftwatch timeline: changes before %s were dropped by retention "
+                 "(state.history_retention_days): the window's lines before then are incomplete\n",
+                 FormatTimestamp(history_horizon).c_str());
   }
   std::vector<TimelineLine> lines;
   if (Status s = BuildTimeline(store.get(), q, &lines); !s.ok()) {

@@ -15,6 +15,7 @@
 #include "engine/event.h"
 #include "engine/state_store.h"
 #include "engine/time_util.h"
+#include "state/retention.h"
 #include "state/state_queries.h"
 
 namespace driftwatch::app {
@@ -94,6 +95,25 @@ int RunState(const Args& args) {
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(dir, &store);
   if (!s.ok()) return flags.Fail(s.message());
+  if (at_ms != INT64_MAX) {
+    // History before the horizon was dropped by retention: an answer from what is left would
+    // miss resources and changes, so there is none.
+    int64_t history_horizon = INT64_MIN, activity_horizon = INT64_MIN;
+    s = StoredHorizons(store.get(), &history_horizon, &activity_horizon);
+    if (!s.ok()) {
+      std::fprintf(stderr, "driftwatch state: %s\n", s.message().c_str());
+      return 2;
+    }
+    if (at_ms < history_horizon) {
+      std::fprintf(stderr,
+                   "driftwatch state: --at %s is before the history horizon %s: history older "
+                   "than that was dropped by retention (state.history_retention_days); ask about "
+                   "%s or later\n",
+                   FormatTimestamp(at_ms).c_str(), FormatTimestamp(history_horizon).c_str(),
+                   FormatTimestamp(history_horizon).c_str());
+      return kExitPastHorizon;
+    }
+  }
 
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ACCOUNT", "REGION", "TYPE", "ID", "LAST CHANGE", "BY", "CREATED BY"});
@@ -152,6 +172,19 @@ int RunHistory(const Args& args) {
   std::unique_ptr<StateStore> store;
   Status s = OpenExistingStateStore(dir, &store);
   if (!s.ok()) return flags.Fail(s.message());
+  int64_t horizon = INT64_MIN, activity_horizon = INT64_MIN;
+  s = StoredHorizons(store.get(), &horizon, &activity_horizon);
+  if (!s.ok()) {
+    std::fprintf(stderr, "driftwatch history: %s\n", s.message().c_str());
+    return 2;
+  }
+  // Said whenever retention dropped something: any resource's history may reach past it.
+  const std::string horizon_note =
+      horizon == INT64_MIN
+          ? std::string()
+          : "changes before " + FormatTimestamp(horizon) +
+                " were dropped by retention (state.history_retention_days); an entry before "
+                "then is kept as the resource's state at the horizon";
 
   // Which resource keys the reference names: the id part of the key, or the resourceId,
   // resourceName or ARN of any document the resource ever had.
@@ -180,10 +213,12 @@ int RunHistory(const Args& args) {
     return 2;
   }
   if (keys.empty() && !all) {
-    std::fprintf(stderr, "driftwatch history: no resource '%s' in state %s\n", resource.c_str(),
-                 dir.c_str());
+    std::fprintf(stderr, "driftwatch history: no resource '%s' in state %s%s%s\n",
+                 resource.c_str(), dir.c_str(), horizon_note.empty() ? "" : "; ",
+                 horizon_note.c_str());
     return 1;
   }
+  if (!horizon_note.empty()) std::fprintf(stderr, "driftwatch history: %s\n", horizon_note.c_str());
 
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"TIME", "ACTION", "PRINCIPAL", "SOURCE IP", "EVENT ID", "APPLIED", "CHANGE"});
@@ -203,6 +238,8 @@ int RunHistory(const Args& args) {
                      {"applied", e.applied},
                      {"deleted", e.deleted},
                      {"change", ParseOrNull(e.change)}};
+        // Older than the history horizon: the resource's state as of then, not every change.
+        if (e.time_ms < horizon) line["beforeHorizon"] = true;
         if (documents) line["documentAfter"] = ParseOrNull(e.document_after);
         std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
         return true;
@@ -211,7 +248,9 @@ int RunHistory(const Args& args) {
       std::string change = e.change;
       if (change.size() > 160) change = change.substr(0, 157) + "...";
       rows.push_back({FormatTimestamp(e.time_ms), e.action, principal, e.source_ip, e.event_id,
-                      e.applied ? (e.deleted ? "deleted" : "yes") : "no (older)", change});
+                      e.applied ? (e.deleted ? "deleted" : e.time_ms < horizon ? "yes (state at horizon)" : "yes")
+                                : "no (older)",
+                      change});
       return true;
     });
     if (!s.ok()) {

@@ -1,7 +1,8 @@
 #pragma once
 // One function per `driftwatch` sub-command. Each takes the arguments after the sub-command name
 // and returns the process exit code: 0 success, 1 the command ran and found a problem (e.g. bad
-// rules), 2 usage error or unreadable input (one line on stderr naming the culprit).
+// rules), 2 usage error or unreadable input (one line on stderr naming the culprit), 3 the
+// question reaches past the retention horizon: what it needs was dropped (kExitPastHorizon).
 
 #include <string>
 #include <vector>
@@ -9,6 +10,10 @@
 namespace driftwatch::app {
 
 using Args = std::vector<std::string>;
+
+// Exit status of a query whose answer would need records retention dropped (`state --at` before
+// the history horizon); one line on stderr names the horizon.
+inline constexpr int kExitPastHorizon = 3;
 
 int RunReplay(const Args& args);    // app/cmd_replay.cc
 int RunService(const Args& args);   // app/cmd_run.cc       `driftwatch run --config FILE`

@@ -108,6 +108,43 @@ Status Coverage(StateStore* store, const IncidentQuery& q, IncidentReport* out) 
   return Status::Ok();
 }
 
+// Retention horizons the window reaches past (positions of state/retention.h; the names are
+// engine/state_store.h's).
+Status Horizons(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
+  auto position = [&](std::string_view key, int64_t* ms) {
+    bool found = false;
+    Status s = store->GetPosition(key, ms, &found);
+    if (s.ok() && !found) *ms = INT64_MIN;
+    return s;
+  };
+  if (Status s = position(kActivityHorizonPosition, &out->activity_horizon_ms); !s.ok()) return s;
+  if (Status s = position(kHistoryHorizonPosition, &out->history_horizon_ms); !s.ok()) return s;
+  const bool from_history = out->coverage == "absent" || out->coverage == "history-scan";
+  const int64_t calls_horizon = from_history ? out->history_horizon_ms : out->activity_horizon_ms;
+  std::vector<std::string> missing;
+  if (q.from_ms < calls_horizon) {
+    missing.push_back("calls before " + Time(calls_horizon) + (from_history ? " (history, state.history_retention_days)" : " (activity index, state.activity_retention_days)"));
+  }
+  if (!from_history && q.from_ms < out->history_horizon_ms) {
+    missing.push_back("resource changes before " + Time(out->history_horizon_ms) +
+                      " (history, state.history_retention_days)");
+  }
+  if (missing.empty()) return Status::Ok();
+  out->past_horizon = true;
+  out->horizon_note = "the window reaches past the retention horizon: ";
+  for (size_t i = 0; i < missing.size(); ++i) {
+    out->horizon_note += (i == 0 ? "" : " and ") + missing[i];
+  }
+  out->horizon_note += " were dropped and are not in this report";
+  if (q.from_ms < calls_horizon && out->coverage == "complete") {
+    out->coverage = "partial";
+    out->coverage_note = "every call from " + Time(calls_horizon) +
+                         " on is indexed, read-only and failed ones too; older ones were dropped "
+                         "by retention";
+  }
+  return Status::Ok();
+}
+
 // Calls from the activity index, following issued credentials breadth first.
 Status CallsFromIndex(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
   struct Seed {
@@ -269,6 +306,7 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
   } else {
     if (Status s = CallsFromIndex(store, q, out); !s.ok()) return s;
   }
+  if (Status s = Horizons(store, q, out); !s.ok()) return s;
 
   std::unordered_set<std::string> event_ids, principal_arns, access_keys;
   for (const ActivityRecord& c : out->calls) {
@@ -604,6 +642,7 @@ std::string IncidentToMarkdown(const IncidentReport& r) {
   o += "- Window (event time): " + (q.from_ms == INT64_MIN ? std::string("beginning") : Time(q.from_ms)) +
        " .. " + (q.to_ms == INT64_MAX ? std::string("end") : Time(q.to_ms)) + "\n";
   o += "- Call index: " + r.coverage + " — " + r.coverage_note + "\n";
+  if (r.past_horizon) o += "- Retention: " + r.horizon_note + "\n";
   size_t failed = 0;
   for (const ActivityRecord& c : r.calls) failed += c.error_code.empty() ? 0 : 1;
   o += "- " + std::to_string(r.calls.size()) + " calls (" + std::to_string(failed) +
@@ -699,7 +738,16 @@ std::string IncidentToNdjson(const IncidentReport& r) {
                  {"from", r.query.from_ms == INT64_MIN ? "" : Time(r.query.from_ms)},
                  {"to", r.query.to_ms == INT64_MAX ? "" : Time(r.query.to_ms)},
                  {"coverage", r.coverage},
-                 {"coverageNote", r.coverage_note}});
+                 {"coverageNote", r.coverage_note},
+                 {"horizon",
+                  {{"activity", r.activity_horizon_ms == INT64_MIN
+                                    ? json()
+                                    : json(Time(r.activity_horizon_ms))},
+                   {"history", r.history_horizon_ms == INT64_MIN
+                                   ? json()
+                                   : json(Time(r.history_horizon_ms))}}},
+                 {"pastHorizon", r.past_horizon},
+                 {"horizonNote", r.horizon_note}});
   for (const IncidentPrincipal& p : r.principals) {
     line("principal", {{"index", p.index},
                        {"value", p.value},
@@ -778,6 +826,7 @@ std::string IncidentToNdjson(const IncidentReport& r) {
 std::string IncidentToChecklist(const IncidentReport& r) {
   std::string o;
   if (r.coverage != "complete") o += "# note: call index " + r.coverage + ": " + r.coverage_note + "\n";
+  if (r.past_horizon) o += "# note: " + r.horizon_note + "\n";
   for (const IncidentUndo& u : r.undo) o += "- [ ] " + UndoLine(u) + "\n";
   return o;
 }

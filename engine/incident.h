@@ -115,6 +115,14 @@ struct IncidentReport {
   // "partial"/"absent": the call list misses calls (coverage_note says which).
   std::string coverage;
   std::string coverage_note;
+  // Retention (state/retention.h): the stored horizons (INT64_MIN: nothing dropped), and whether
+  // the window starts before one the report relies on (calls: the activity horizon, or the
+  // history horizon when answered from history; resources: the history horizon). Then
+  // coverage is at best "partial" and horizon_note says what is missing.
+  int64_t activity_horizon_ms = INT64_MIN;
+  int64_t history_horizon_ms = INT64_MIN;
+  bool past_horizon = false;
+  std::string horizon_note;
   std::vector<IncidentPrincipal> principals;
   std::vector<ActivityRecord> calls;  // (time, event id) order, each once
   std::vector<IncidentResource> resources;
