@@ -25,10 +25,12 @@
 #include <vector>
 
 #include "engine/finding.h"
+#include "engine/time_util.h"
 #include "ingest/embedded_broker.h"
 #include "ingest/kafka_producer.h"
 #include "ingest/kafka_source.h"
 #include "state/rocksdb_store.h"
+#include "state/state_queries.h"
 #include "tests/integration/cloudtrail_gen.h"
 #include "tests/integration/kafka_test_util.h"
 
@@ -254,7 +256,8 @@ class RunServiceTest : public ::testing::Test {
 
   std::string WriteConfig(const std::string& name, const std::string& group, int batch_size,
                           const std::string& findings_topic = "",
-                          const std::string& changelog_topic = "") {
+                          const std::string& changelog_topic = "",
+                          const std::string& state_keys = "") {
     const std::string path = dir_ + "/" + name + ".yaml";
     std::ofstream(path) << "kafka:\n"
                         << "  brokers: [\"" << broker_->bootstrap() << "\"]\n"
@@ -269,6 +272,7 @@ class RunServiceTest : public ::testing::Test {
                         << "    session.timeout.ms: \"3000\"\n"
                         << "    heartbeat.interval.ms: \"100\"\n"
                         << "state:\n  path: " << dir_ << "/" << name << "-state\n"
+                        << state_keys
                         << "metrics:\n  listen: 127.0.0.1:0\n"
                         << "findings:\n  stdout: false\n  path: " << dir_ << "/" << name
                         << "-findings.ndjson\n"
@@ -540,6 +544,86 @@ TEST_F(RunServiceTest, ChangelogKeepsTheGroupsStateWholeThroughRebalances) {
     if (want.count(l) == 0 && ++shown <= 5) ADD_FAILURE() << "not in the reference: " << l;
   }
   EXPECT_TRUE(lines_of(dir_ + "/c-findings.ndjson").empty()) << "restoring emitted findings";
+}
+
+// Retention in the service: a stream across more than the horizons keeps the reference run's
+// resources and findings (emitting the same status changes), less history, and the state says
+// when a question reaches past the history horizon (exit 3); 0 keeps everything.
+TEST_F(RunServiceTest, RetentionKeepsDocumentsAndFindingsAndDropsOldHistory) {
+  testing_gen::GenOptions options;
+  options.ms_per_event = 3600 * 1000;  // an hour of event time between records: 83 days
+  options.identity = true;
+  gen_ = testing_gen::CloudTrailGen(options);
+  Produce(0, 2000);
+  const std::string keep_all =
+      "  history_retention_days: 0\n  activity_retention_days: 0\n";
+  ASSERT_EQ(RunToEnd("ref", WriteConfig("ref", "g-ref", 100, "", "", keep_all)), 0);
+  const std::string short_retention =
+      "  history_retention_days: 30\n  activity_retention_days: 10\n";
+  ASSERT_EQ(RunToEnd("ret", WriteConfig("ret", "g-ret", 100, "", "", short_retention)), 0);
+  const std::string log = ReadFile(dir_ + "/ret.err");
+  EXPECT_NE(log.find("retention: history 30 days, activity index 10 days"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("retention: dropped "), std::string::npos) << log;
+  EXPECT_EQ(ReadFile(dir_ + "/ref.err").find("retention: dropped "), std::string::npos);
+
+  const StoredState ref = ReadState(dir_ + "/ref-state");
+  const StoredState ret = ReadState(dir_ + "/ret-state");
+  EXPECT_EQ(ret.positions, ref.positions);
+  EXPECT_EQ(MapDifference(ret.resources, ref.resources), "") << "current documents";
+  EXPECT_EQ(MapDifference(ret.findings, ref.findings), "") << "findings";
+  // The same status changes (in any order: partitions interleave differently from run to run).
+  auto lines_of = [&](const std::string& path) {
+    std::multiset<std::string> lines;
+    std::istringstream in(ReadFile(path));
+    for (std::string line; std::getline(in, line);) lines.insert(line);
+    return lines;
+  };
+  EXPECT_TRUE(lines_of(dir_ + "/ret-findings.ndjson") == lines_of(dir_ + "/ref-findings.ndjson"));
+  EXPECT_LT(ret.history, ref.history);
+  EXPECT_GT(ret.history, 0);
+  {
+    // From the stored horizon on, `state --at` answers as the reference does. (Before it there
+    // may be more than each resource's state at the horizon: partitions read at different
+    // speeds write entries below a horizon just swept, dropped by the next sweep.)
+    RocksDbStoreOptions ro;
+    ro.create_if_missing = false;
+    ro.read_only = true;
+    std::unique_ptr<RocksDbStore> kept, whole;
+    ASSERT_TRUE(RocksDbStore::Open(dir_ + "/ret-state", ro, &kept).ok());
+    ASSERT_TRUE(RocksDbStore::Open(dir_ + "/ref-state", ro, &whole).ok());
+    int64_t horizon = 0;
+    bool found = false;
+    ASSERT_TRUE(kept->GetPosition(kHistoryHorizonPosition, &horizon, &found).ok());
+    ASSERT_TRUE(found);
+    EXPECT_GT(horizon, options.start_ms);
+    auto at = [](StateStore* store, int64_t t) {
+      std::string out;
+      EXPECT_TRUE(ScanResourcesAt(store, t, [&](std::string_view k, std::string_view d) {
+        out.append(k).append(" ").append(d).append("\n");
+        return true;
+      }).ok());
+      return out;
+    };
+    constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
+    for (int64_t t : {horizon, horizon + 3 * kDayMs, horizon + 20 * kDayMs}) {
+      const std::string want = at(whole.get(), t);
+      EXPECT_FALSE(want.empty());
+      EXPECT_EQ(at(kept.get(), t), want) << "state at " << FormatTimestamp(t);
+    }
+  }
+
+  // The first day is past the history horizon there, not in the reference.
+  auto state_at = [&](const std::string& name, const std::string& at) {
+    Service q({"state", "--state", dir_ + "/" + name + "-state", "--at", at},
+              dir_ + "/" + name + "-at");
+    return q.Wait(30000);
+  };
+  const std::string first_day = FormatTimestamp(options.start_ms + 12 * 3600 * 1000);
+  EXPECT_EQ(state_at("ret", first_day), 3) << ReadFile(dir_ + "/ret-at.err");
+  EXPECT_NE(ReadFile(dir_ + "/ret-at.err").find("before the history horizon"), std::string::npos);
+  EXPECT_EQ(state_at("ref", first_day), 0) << ReadFile(dir_ + "/ref-at.err");
+  EXPECT_EQ(state_at("ret", FormatTimestamp(options.start_ms + 80LL * 24 * 3600 * 1000)), 0);
 }
 
 // Time-driven checks survive a restart: a key created in the first run is found too old when a
