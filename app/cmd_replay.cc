@@ -20,6 +20,7 @@
 #include "ingest/decoder.h"
 #include "ingest/file_source.h"
 #include "ingest/kafka_replay.h"
+#include "state/retention.h"
 
 namespace driftwatch::app {
 namespace {
@@ -81,6 +82,7 @@ int RunReplay(const Args& args) {
   std::vector<std::string> inputs, rule_paths;
   std::string format = "table", state_dir, config_path, dead_letter_path, stats_path;
   int64_t batch_size = 1000;
+  int64_t history_retention_days = 0, activity_retention_days = 0;
   bool quiet = false;
   bool record_activity = true;
   FlagParser flags("replay",
@@ -132,6 +134,21 @@ int RunReplay(const Args& args) {
                1, 1000000, &batch_size)
       .Switch({.name = "--quiet", .help = "no summary or progress on stderr", .alias = "-q"},
               &quiet)
+      .Integer({.name = "--history-retention-days",
+                .value = "N",
+                .needs = "a number of days",
+                .help = "with --state: when the replay ends, drop history older than N days of "
+                        "event time behind the newest event, keeping each resource's state as "
+                        "of then (as state.history_retention_days does in `run`; default 0: "
+                        "keep everything)"},
+               0, 36500, &history_retention_days)
+      .Integer({.name = "--activity-retention-days",
+                .value = "N",
+                .needs = "a number of days",
+                .help = "with --state: when the replay ends, drop indexed calls older than N "
+                        "days of event time (state.activity_retention_days; default 0: keep "
+                        "everything)"},
+               0, 36500, &activity_retention_days)
       .Switch({.name = "--no-activity",
                .help = "do not index calls by principal, key, IP and session (the index "
                        "`driftwatch incident` reads; on by default)"},
@@ -260,6 +277,21 @@ int RunReplay(const Args& args) {
     }
   }
   progress.Done();
+  if (exit_code == 0 && keep_state && (history_retention_days > 0 || activity_retention_days > 0)) {
+    RetentionOptions retention;
+    retention.history_days = static_cast<int>(history_retention_days);
+    retention.activity_days = static_cast<int>(activity_retention_days);
+    RetentionResult r;
+    if (Status s = ApplyRetention(store.get(), retention, &r); !s.ok()) {
+      std::fprintf(stderr, "driftwatch replay: retention: %s\n", s.message().c_str());
+      exit_code = 1;
+    } else if (!quiet) {
+      std::fprintf(stderr, "replay: retention dropped %lld history entr%s and %lld call(s)\n",
+                   static_cast<long long>(r.history_dropped),
+                   r.history_dropped == 1 ? "y" : "ies",
+                   static_cast<long long>(r.activity_dropped));
+    }
+  }
   if (format == "text" && exit_code == 0) {
     std::string summary;
     Status s = OpenFindingsSummary(*store, &summary);

@@ -70,6 +70,31 @@ cmp -s "$work/findings.ndjson" "$work/log.ndjson" || fail "log file differs"
   > "$work/again.ndjson"
 [ ! -s "$work/again.ndjson" ] || fail "second replay into the same state emitted findings"
 
+# Retention: the incident a year earlier, then again; with --state and 30/10 days kept, the
+# earlier year's history and calls go, and a question about it exits 3 naming the horizon.
+python3 - "$incident" "$work/year-ago.ndjson" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        r = json.loads(line)
+        r["eventTime"] = r["eventTime"].replace("2026-", "2025-", 1)
+        r["eventID"] = "year-ago-" + r["eventID"]
+        out.write(json.dumps(r) + "\n")
+PY
+"$bin" replay --format ndjson --state "$work/kept" --history-retention-days 30 \
+  --activity-retention-days 10 "$work/year-ago.ndjson" "$incident" > /dev/null 2> "$work/ret.err"
+grep -Eq "retention dropped [1-9][0-9]* history entr(y|ies) and [1-9][0-9]* call" "$work/ret.err" ||
+  fail "replay retention dropped nothing: $(cat "$work/ret.err")"
+set +e
+err="$("$bin" state --state "$work/kept" --at 2025-11-02T12:00:00Z 2>&1 >/dev/null)"; code=$?
+set -e
+[ "$code" = 3 ] || fail "state --at before the horizon: exit $code"
+printf '%s' "$err" | grep -q "before the history horizon 2026-10-03T00:00:00Z" ||
+  fail "the horizon is not named: $err"
+"$bin" state --state "$work/kept" --at 2026-11-02T23:59:59Z > /dev/null || fail "state --at after"
+"$bin" history --state "$work/kept" --all > /dev/null 2> "$work/hist.err"
+grep -q "were dropped by retention" "$work/hist.err" || fail "history does not say so"
+
 # Errors: exit 2 and one line naming the culprit.
 set +e
 err="$("$bin" replay "$work/missing.json" 2>&1 >/dev/null)"; code=$?
