@@ -32,6 +32,10 @@ class ForwardingStateStore : public StateStore {
                      const std::function<bool(const HistoryEntry&)>& fn) override {
     return inner_->ScanHistory(resource_key, fn);
   }
+  Status ScanHistoryFrom(std::string_view from_resource_key,
+                         const std::function<bool(const HistoryEntry&)>& fn) override {
+    return inner_->ScanHistoryFrom(from_resource_key, fn);
+  }
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override {
     return inner_->ScanHistoryRange(resource_key, from_ms, to_ms, fn);
@@ -53,9 +57,9 @@ class ForwardingStateStore : public StateStore {
   Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override {
     return inner_->ScanActivityRuns(fn);
   }
-  Status ScanActivityCalls(int64_t before_ms,
+  Status ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                            const std::function<bool(const ActivityRecord&)>& fn) override {
-    return inner_->ScanActivityCalls(before_ms, fn);
+    return inner_->ScanActivityCalls(from_ms, before_ms, fn);
   }
 
  protected:

@@ -171,6 +171,15 @@ class StateStore {
   // History of one resource key (or every resource when key is empty), in time order.
   virtual Status ScanHistory(std::string_view resource_key,
                              const std::function<bool(const HistoryEntry&)>& fn) = 0;
+  // History of every resource whose key is >= from_resource_key, in (resource, time) order: a
+  // scan of all history resumed where an earlier one stopped (retention). Stores with an ordered
+  // history seek; the default skips through a full scan.
+  virtual Status ScanHistoryFrom(std::string_view from_resource_key,
+                                 const std::function<bool(const HistoryEntry&)>& fn) {
+    return ScanHistory("", [&](const HistoryEntry& e) {
+      return e.resource_key < from_resource_key ? true : fn(e);
+    });
+  }
   // History of one resource with from_ms <= time <= to_ms, in time order. Stores with an
   // ordered history seek to from_ms; the default filters a full scan of the resource.
   virtual Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
@@ -220,11 +229,11 @@ class StateStore {
     (void)fn;
     return Status::Error("this state store has no activity index");
   }
-  // Indexed calls with time < before_ms, in (time, event id) order (for retention). Stores
-  // without an activity index report an error.
-  virtual Status ScanActivityCalls(int64_t before_ms,
+  // Indexed calls with from_ms <= time < before_ms, in (time, event id) order (for retention).
+  // Stores without an activity index report an error.
+  virtual Status ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                                    const std::function<bool(const ActivityRecord&)>& fn) {
-    (void)before_ms, (void)fn;
+    (void)from_ms, (void)before_ms, (void)fn;
     return Status::Error("this state store has no activity index");
   }
 };

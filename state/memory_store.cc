@@ -169,11 +169,11 @@ Status MemoryStore::ScanActivityRuns(const std::function<bool(const ActivityRun&
   return Status::Ok();
 }
 
-Status MemoryStore::ScanActivityCalls(int64_t before_ms,
+Status MemoryStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                                       const std::function<bool(const ActivityRecord&)>& fn) {
   const std::string end = activity_format::CallKey(before_ms, "");
   ActivityRecord record;
-  for (auto it = activity_.lower_bound(std::string(1, activity_format::kCallPrefix));
+  for (auto it = activity_.lower_bound(activity_format::CallKey(from_ms, ""));
        it != activity_.end() && it->first < end; ++it) {
     if (!activity_format::DecodeCall(it->first, it->second, &record)) {
       return Status::Error("state: unreadable activity record");

@@ -30,7 +30,7 @@ class MemoryStore : public StateStore {
   Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
                       const std::function<bool(const ActivityRecord&)>& fn) override;
   Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override;
-  Status ScanActivityCalls(int64_t before_ms,
+  Status ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                            const std::function<bool(const ActivityRecord&)>& fn) override;
 
   // Error injection: the next Commit fails with `message` and changes nothing.

@@ -52,28 +52,29 @@ void DropOld(const std::string& resource_key, const std::vector<OldEntry>& old,
   }
 }
 
-// One pass over all history: up to `max` drops (whole resources at a time). *more: stopped early.
+// One pass over history from the resource `*from` on: up to `max` drops (whole resources at a
+// time). *more: stopped early; *from is then the resource to resume at.
 Status CollectHistory(StateStore* store, int64_t horizon, size_t max,
-                      const std::function<bool(std::string_view)>& owns,
+                      const std::function<bool(std::string_view)>& owns, std::string* from,
                       std::vector<HistoryRef>* drops, bool* more) {
   *more = false;
   std::string current;
   bool have_current = false;
   std::vector<OldEntry> old;
-  Status s = store->ScanHistory("", [&](const HistoryEntry& e) {
+  Status s = store->ScanHistoryFrom(*from, [&](const HistoryEntry& e) {
     if (!have_current || e.resource_key != current) {
       if (have_current) DropOld(current, old, drops);
       old.clear();
       if (drops->size() >= max) {
         *more = true;
+        *from = e.resource_key;
         have_current = false;
         return false;
       }
       current = e.resource_key;
       have_current = true;
     }
-    if (e.time_ms < horizon &&
-        (!owns || owns(AccountOfKey(e.resource_key)))) {
+    if (e.time_ms < horizon && (!owns || owns(AccountOfKey(e.resource_key)))) {
       old.push_back({e.time_ms, e.event_id,
                      e.applied && (e.deleted || !e.document_after.empty()), e.deleted});
     }
@@ -151,10 +152,11 @@ Status ApplyRetention(StateStore* store, const RetentionOptions& options,
   };
 
   if (history_horizon != INT64_MIN) {
+    std::string from;  // one scan of all history, resumed after each commit
     for (bool more = true; more;) {
       WriteSet w;
-      if (Status s = CollectHistory(store, history_horizon, max, options.owns_account,
-                                       &w.delete_history, &more);
+      if (Status s = CollectHistory(store, history_horizon, max, options.owns_account, &from,
+                                    &w.delete_history, &more);
           !s.ok()) {
         return s;
       }
@@ -163,13 +165,17 @@ Status ApplyRetention(StateStore* store, const RetentionOptions& options,
     }
   }
   if (activity_horizon != INT64_MIN) {
+    // Resumed after each commit at the time it stopped at (not at the first call: the dropped
+    // ones would be skipped again, as RocksDB tombstones, until compacted).
+    int64_t from = INT64_MIN;
     for (bool more = true; more;) {
       WriteSet w;
       more = false;
-      Status s = store->ScanActivityCalls(activity_horizon, [&](const ActivityRecord& r) {
+      Status s = store->ScanActivityCalls(from, activity_horizon, [&](const ActivityRecord& r) {
         if (options.owns_account && !options.owns_account(r.account)) return true;
         if (w.delete_activity.size() >= max) {
           more = true;
+          from = r.time_ms;
           return false;
         }
         w.delete_activity.push_back({r.time_ms, r.event_id, r.account});

@@ -474,6 +474,26 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
   return Status::Ok();
 }
 
+Status RocksDbStore::ScanHistoryFrom(std::string_view from_resource_key,
+                                     const std::function<bool(const HistoryEntry&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+  // The resource key, 0x00, time: a resource's keys start with its key and the smallest byte,
+  // so they sort among resource keys as the resource key does.
+  it->Seek(state_format::HistoryPrefix(from_resource_key));
+  HistoryEntry entry;
+  for (; it->Valid(); it->Next()) {
+    if (!state_format::ParseHistoryKey(View(it->key()), &entry.resource_key, &entry.time_ms,
+                                       &entry.event_id) ||
+        !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
+      return Status::Error("state " + impl_->path + ": unreadable history record");
+    }
+    if (!fn(entry)) break;
+  }
+  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  return Status::Ok();
+}
+
 Status RocksDbStore::ScanHistoryRange(std::string_view resource_key, int64_t from_ms,
                                       int64_t to_ms,
                                       const std::function<bool(const HistoryEntry&)>& fn) {
@@ -635,7 +655,7 @@ Status RocksDbStore::ScanActivityRuns(const std::function<bool(const ActivityRun
   return Status::Ok();
 }
 
-Status RocksDbStore::ScanActivityCalls(int64_t before_ms,
+Status RocksDbStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                                        const std::function<bool(const ActivityRecord&)>& fn) {
   if (impl_->activity == nullptr) return Status::Ok();
   std::unique_ptr<rocksdb::Iterator> it(
@@ -643,7 +663,7 @@ Status RocksDbStore::ScanActivityCalls(int64_t before_ms,
   // Call keys sort by time: everything before before_ms is one range from the first call key.
   const std::string end = activity_format::CallKey(before_ms, "");
   ActivityRecord record;
-  for (it->Seek(rocksdb::Slice(&activity_format::kCallPrefix, 1)); it->Valid(); it->Next()) {
+  for (it->Seek(activity_format::CallKey(from_ms, "")); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (key.empty() || key.front() != activity_format::kCallPrefix || key >= end) break;
     if (!activity_format::DecodeCall(key, View(it->value()), &record)) {

@@ -51,6 +51,8 @@ class RocksDbStore : public StateStore {
       const std::function<bool(std::string_view key, std::string_view document)>& fn) override;
   Status ScanHistory(std::string_view resource_key,
                      const std::function<bool(const HistoryEntry&)>& fn) override;
+  Status ScanHistoryFrom(std::string_view from_resource_key,
+                         const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override;
   Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override;
@@ -62,7 +64,7 @@ class RocksDbStore : public StateStore {
   Status ScanActivity(ActivityIndex index, std::string_view value, int64_t from_ms, int64_t to_ms,
                       const std::function<bool(const ActivityRecord&)>& fn) override;
   Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) override;
-  Status ScanActivityCalls(int64_t before_ms,
+  Status ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                            const std::function<bool(const ActivityRecord&)>& fn) override;
 
   // Compacts every column family now (drops expired seen ids). For tests and maintenance.
