@@ -116,11 +116,15 @@ struct HistoryRef {
 };
 
 // An indexed call by what identifies it, for deleting it with every posting filed for it. The
-// account routes the deletion (the changelog); stores ignore it.
+// account routes the deletion (the changelog); stores ignore it. With postings_known, the index
+// values it is filed under are given (ActivityRecord's principal_arn, access_key_id, source_ip,
+// session_name), so the store need not read the call to find its postings.
 struct ActivityRef {
   int64_t time_ms = 0;
   std::string event_id;
   std::string account;
+  bool postings_known = false;
+  std::string principal_arn, access_key_id, source_ip, session_name;
 };
 
 // Everything one input batch changes, written atomically.

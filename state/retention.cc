@@ -178,7 +178,16 @@ Status ApplyRetention(StateStore* store, const RetentionOptions& options,
           from = r.time_ms;
           return false;
         }
-        w.delete_activity.push_back({r.time_ms, r.event_id, r.account});
+        ActivityRef ref;
+        ref.time_ms = r.time_ms;
+        ref.event_id = r.event_id;
+        ref.account = r.account;
+        ref.postings_known = true;
+        ref.principal_arn = r.principal_arn;
+        ref.access_key_id = r.access_key_id;
+        ref.source_ip = r.source_ip;
+        ref.session_name = r.session_name;
+        w.delete_activity.push_back(std::move(ref));
         return true;
       });
       if (!s.ok()) return s;

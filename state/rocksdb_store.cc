@@ -395,23 +395,33 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   }
   if (!batch.delete_activity.empty() && impl_->activity != nullptr) {
     // A call's postings are named by its record: read it (from the state, or from this batch when
-    // the batch also puts it), then drop the postings and the call.
+    // the batch also puts it), then drop the postings and the call. Through one iterator, not
+    // point reads: the family's memtable is an unsorted vector that every Get would sort again.
     std::unordered_map<std::string, const ActivityRecord*> in_batch;
     for (const ActivityRecord& r : batch.activity) {
       in_batch[activity_format::CallKey(r.time_ms, r.event_id)] = &r;
     }
-    std::string value;
+    std::unique_ptr<rocksdb::Iterator> it;  // made when a record must be read
     ActivityRecord stored;
     for (const ActivityRef& ref : batch.delete_activity) {
       const std::string call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
       const ActivityRecord* record = nullptr;
-      if (auto it = in_batch.find(call_key); it != in_batch.end()) {
-        record = it->second;
+      if (ref.postings_known) {
+        stored.principal_arn = ref.principal_arn;
+        stored.access_key_id = ref.access_key_id;
+        stored.source_ip = ref.source_ip;
+        stored.session_name = ref.session_name;
+        record = &stored;
+      } else if (auto found = in_batch.find(call_key); found != in_batch.end()) {
+        record = found->second;
       } else {
-        rocksdb::Status got = impl_->db->Get(rocksdb::ReadOptions(), impl_->activity, call_key, &value);
-        if (got.IsNotFound()) continue;  // gone already
-        if (!got.ok()) return Status::Error("state batch: " + got.ToString());
-        if (!activity_format::DecodeCall(call_key, value, &stored)) {
+        if (!it) it.reset(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
+        it->Seek(call_key);
+        if (!it->Valid() || View(it->key()) != call_key) {
+          if (!it->status().ok()) return Status::Error("state batch: " + it->status().ToString());
+          continue;  // gone already
+        }
+        if (!activity_format::DecodeCall(call_key, View(it->value()), &stored)) {
           return Status::Error("state " + impl_->path + ": unreadable activity record");
         }
         record = &stored;
@@ -658,6 +668,18 @@ Status RocksDbStore::ScanActivityRuns(const std::function<bool(const ActivityRun
 Status RocksDbStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                                        const std::function<bool(const ActivityRecord&)>& fn) {
   if (impl_->activity == nullptr) return Status::Ok();
+  uint64_t in_memtable = 0;
+  if (!impl_->options.read_only &&
+      impl_->db->GetIntProperty(impl_->activity, "rocksdb.num-entries-active-mem-table",
+                                &in_memtable) &&
+      in_memtable > 200000) {
+    // The family's memtable is an unsorted vector that every new iterator sorts: a large one is
+    // written out first (a sweep scans once per commit of drops).
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    rocksdb::Status f = impl_->db->Flush(flush, impl_->activity);
+    if (!f.ok()) return Status::Error("state flush activity: " + f.ToString());
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
   // Call keys sort by time: everything before before_ms is one range from the first call key.
