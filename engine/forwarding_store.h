@@ -32,9 +32,9 @@ class ForwardingStateStore : public StateStore {
                      const std::function<bool(const HistoryEntry&)>& fn) override {
     return inner_->ScanHistory(resource_key, fn);
   }
-  Status ScanHistoryFrom(std::string_view from_resource_key,
-                         const std::function<bool(const HistoryEntry&)>& fn) override {
-    return inner_->ScanHistoryFrom(from_resource_key, fn);
+  Status ScanHistoryBefore(std::string_view from_resource_key, int64_t before_ms,
+                           const std::function<bool(const HistoryEntry&)>& fn) override {
+    return inner_->ScanHistoryBefore(from_resource_key, before_ms, fn);
   }
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override {

@@ -175,13 +175,14 @@ class StateStore {
   // History of one resource key (or every resource when key is empty), in time order.
   virtual Status ScanHistory(std::string_view resource_key,
                              const std::function<bool(const HistoryEntry&)>& fn) = 0;
-  // History of every resource whose key is >= from_resource_key, in (resource, time) order: a
-  // scan of all history resumed where an earlier one stopped (retention). Stores with an ordered
-  // history seek; the default skips through a full scan.
-  virtual Status ScanHistoryFrom(std::string_view from_resource_key,
-                                 const std::function<bool(const HistoryEntry&)>& fn) {
+  // History entries with time < before_ms of every resource whose key is >= from_resource_key,
+  // in (resource, time) order: retention's scan, resumed where an earlier one stopped. Stores
+  // with an ordered history seek from resource to resource and never read newer entries; the
+  // default filters a full scan.
+  virtual Status ScanHistoryBefore(std::string_view from_resource_key, int64_t before_ms,
+                                   const std::function<bool(const HistoryEntry&)>& fn) {
     return ScanHistory("", [&](const HistoryEntry& e) {
-      return e.resource_key < from_resource_key ? true : fn(e);
+      return e.resource_key < from_resource_key || e.time_ms >= before_ms ? true : fn(e);
     });
   }
   // History of one resource with from_ms <= time <= to_ms, in time order. Stores with an

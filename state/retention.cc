@@ -61,7 +61,7 @@ Status CollectHistory(StateStore* store, int64_t horizon, size_t max,
   std::string current;
   bool have_current = false;
   std::vector<OldEntry> old;
-  Status s = store->ScanHistoryFrom(*from, [&](const HistoryEntry& e) {
+  Status s = store->ScanHistoryBefore(*from, horizon, [&](const HistoryEntry& e) {
     if (!have_current || e.resource_key != current) {
       if (have_current) DropOld(current, old, drops);
       old.clear();
@@ -74,7 +74,7 @@ Status CollectHistory(StateStore* store, int64_t horizon, size_t max,
       current = e.resource_key;
       have_current = true;
     }
-    if (e.time_ms < horizon && (!owns || owns(AccountOfKey(e.resource_key)))) {
+    if (!owns || owns(AccountOfKey(e.resource_key))) {
       old.push_back({e.time_ms, e.event_id,
                      e.applied && (e.deleted || !e.document_after.empty()), e.deleted});
     }

@@ -484,21 +484,29 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
   return Status::Ok();
 }
 
-Status RocksDbStore::ScanHistoryFrom(std::string_view from_resource_key,
-                                     const std::function<bool(const HistoryEntry&)>& fn) {
+Status RocksDbStore::ScanHistoryBefore(std::string_view from_resource_key, int64_t before_ms,
+                                       const std::function<bool(const HistoryEntry&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
-  // The resource key, 0x00, time: a resource's keys start with its key and the smallest byte,
-  // so they sort among resource keys as the resource key does.
+  // A history key is the resource key, 0x00, the time: a resource's keys sort among resource
+  // keys as the resource key does, and in time order within it.
   it->Seek(state_format::HistoryPrefix(from_resource_key));
   HistoryEntry entry;
-  for (; it->Valid(); it->Next()) {
+  while (it->Valid()) {
     if (!state_format::ParseHistoryKey(View(it->key()), &entry.resource_key, &entry.time_ms,
-                                       &entry.event_id) ||
-        !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
+                                       &entry.event_id)) {
+      return Status::Error("state " + impl_->path + ": unreadable history key");
+    }
+    if (entry.time_ms >= before_ms) {
+      // The rest of this resource is newer: on to the next resource, past every time.
+      it->Seek(state_format::HistoryPrefix(entry.resource_key) + std::string(9, '\xff'));
+      continue;
+    }
+    if (!state_format::DecodeHistoryValue(View(it->value()), &entry)) {
       return Status::Error("state " + impl_->path + ": unreadable history record");
     }
     if (!fn(entry)) break;
+    it->Next();
   }
   if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
   return Status::Ok();

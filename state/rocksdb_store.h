@@ -51,8 +51,8 @@ class RocksDbStore : public StateStore {
       const std::function<bool(std::string_view key, std::string_view document)>& fn) override;
   Status ScanHistory(std::string_view resource_key,
                      const std::function<bool(const HistoryEntry&)>& fn) override;
-  Status ScanHistoryFrom(std::string_view from_resource_key,
-                         const std::function<bool(const HistoryEntry&)>& fn) override;
+  Status ScanHistoryBefore(std::string_view from_resource_key, int64_t before_ms,
+                           const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override;
   Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override;
