@@ -3,8 +3,10 @@
 // store and its in-memory twin so that both order and answer alike. Persisted: do not change.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/state_store.h"
 
@@ -38,6 +40,35 @@ std::string CallKeyOfEntry(std::string_view entry_key, size_t prefix_size);
 // The record without what its call key holds (time, event id).
 std::string EncodeCall(const ActivityRecord& record);
 bool DecodeCall(std::string_view key, std::string_view value, ActivityRecord* record);
+
+// Format 4: the calls one commit adds are stored together, in a block per hour of event time
+// they fall in, and each index value of the block's calls gets one posting listing their
+// positions in the block. A read-only call costs its bytes in a block, not five entries.
+inline constexpr char kBlockPrefix = 'b';
+inline constexpr int64_t kBlockSpanMs = 3600 * 1000;
+inline constexpr size_t kMaxBlockCalls = 256;  // bounds what a point query reads for one call
+// The start of the block span `time_ms` falls in.
+int64_t BlockBucket(int64_t time_ms);
+// 'b', 8-byte big-endian (bucket start XOR sign bit), 8-byte big-endian block id.
+std::string BlockKey(int64_t bucket_ms, uint64_t block_id);
+// Every call as EncodeRecord writes it, counted and length-prefixed.
+std::string EncodeBlock(const std::vector<const ActivityRecord*>& calls);
+// Calls fn with the calls at `positions` (ascending) of a block; false when it is unreadable.
+bool DecodeBlockCalls(std::string_view block, const std::vector<uint32_t>& positions,
+                      const std::function<void(ActivityRecord&&)>& fn);
+// The posting of a block under one index value: the index byte in upper case, the value,
+// 0x00, 8-byte bucket start, 8-byte block id; its value is a varint count and ascending varint
+// positions.
+std::string BlockEntryPrefix(ActivityIndex index, std::string_view value);
+std::string BlockEntrySeek(ActivityIndex index, std::string_view value, int64_t bucket_ms);
+// Appends bucket and block id to a BlockEntryPrefix.
+void AppendBlockEntrySuffix(std::string* key, int64_t bucket_ms, uint64_t block_id);
+// The block key a posting of a value with `prefix_size` bytes of prefix points at, and its
+// bucket (false when `key` is not one).
+bool BlockOfEntry(std::string_view entry_key, size_t prefix_size, int64_t* bucket_ms,
+                  std::string* block_key);
+std::string EncodePositions(const std::vector<uint32_t>& positions);
+bool DecodePositions(std::string_view in, std::vector<uint32_t>* positions);
 
 std::string RunKey(std::string_view run_id);
 std::string EncodeRun(const ActivityRun& run);

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "state/activity_format.h"
@@ -70,8 +72,52 @@ struct RocksDbStore::Impl {
   // The activity index family (added after version 1's first release, so opened by name and
   // absent from a read-only open of a state made before it).
   rocksdb::ColumnFamilyHandle* activity = nullptr;
+  // Ids of activity blocks: every id this store ever wrote is below the sequence number the
+  // database had reached when it was opened, since each commit holding a block takes at least
+  // one sequence number; this session's ids count up from there.
+  std::atomic<uint64_t> next_block_id{0};
 
   rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
+
+  // The calls of one commit as blocks, one per hour of event time (at most kMaxBlockCalls
+  // calls each), and a posting per index value per block.
+  rocksdb::Status PutActivityBlocks(const std::vector<ActivityRecord>& calls,
+                                    rocksdb::WriteBatch* wb) {
+    std::map<int64_t, std::vector<const ActivityRecord*>> by_bucket;
+    for (const ActivityRecord& r : calls) {
+      by_bucket[activity_format::BlockBucket(r.time_ms)].push_back(&r);
+    }
+    std::unordered_map<std::string, std::vector<uint32_t>> postings;
+    std::vector<const ActivityRecord*> block;
+    for (const auto& [bucket, in_bucket] : by_bucket) {
+      for (size_t from = 0; from < in_bucket.size(); from += activity_format::kMaxBlockCalls) {
+        const size_t to = std::min(in_bucket.size(), from + activity_format::kMaxBlockCalls);
+        block.assign(in_bucket.begin() + static_cast<std::ptrdiff_t>(from),
+                     in_bucket.begin() + static_cast<std::ptrdiff_t>(to));
+        const uint64_t id = next_block_id.fetch_add(1, std::memory_order_relaxed);
+        rocksdb::Status s =
+            wb->Put(activity, activity_format::BlockKey(bucket, id), activity_format::EncodeBlock(block));
+        if (!s.ok()) return s;
+        postings.clear();
+        for (uint32_t pos = 0; pos < block.size(); ++pos) {
+          activity_format::IndexValue values[activity_format::kIndexCount];
+          activity_format::IndexValues(*block[pos], values);
+          for (const auto& v : values) {
+            if (v.value.empty()) continue;
+            std::vector<uint32_t>& list = postings[activity_format::BlockEntryPrefix(v.index, v.value)];
+            if (list.empty() || list.back() != pos) list.push_back(pos);
+          }
+        }
+        for (auto& [prefix, positions] : postings) {
+          std::string key = prefix;
+          activity_format::AppendBlockEntrySuffix(&key, bucket, id);
+          s = wb->Put(activity, key, activity_format::EncodePositions(positions));
+          if (!s.ok()) return s;
+        }
+      }
+    }
+    return rocksdb::Status::OK();
+  }
 
   void AdvanceWatermark(int64_t ms) {
     if (ms <= watermark_ms.load(std::memory_order_relaxed)) return;
@@ -215,6 +261,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
     if (h->GetName() == kCfActivity) impl->activity = h;
   }
+  impl->next_block_id.store(impl->db->GetLatestSequenceNumber() + 1, std::memory_order_relaxed);
 
   std::string version;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
@@ -365,21 +412,8 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
     if (impl_->activity == nullptr) return Status::Error("state has no activity family");
-    // Each call once, and a key-only posting under each of its index values.
-    for (const ActivityRecord& r : batch.activity) {
-      s = wb.Put(impl_->activity, activity_format::CallKey(r.time_ms, r.event_id),
-                 activity_format::EncodeCall(r));
-      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
-      activity_format::IndexValue values[activity_format::kIndexCount];
-      activity_format::IndexValues(r, values);
-      for (const auto& v : values) {
-        if (v.value.empty()) continue;
-        s = wb.Put(impl_->activity,
-                   activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id),
-                   rocksdb::Slice());
-        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
-      }
-    }
+    s = impl_->PutActivityBlocks(batch.activity, &wb);
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
     for (const ActivityRun& run : batch.activity_runs) {
       s = wb.Put(impl_->activity, activity_format::RunKey(run.run_id),
                  activity_format::EncodeRun(run));
@@ -543,23 +577,51 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
                                   int64_t to_ms,
                                   const std::function<bool(const ActivityRecord&)>& fn) {
   if (impl_->activity == nullptr) return Status::Ok();
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
-  const std::string prefix = activity_format::EntryPrefix(index, value);
-  ActivityRecord record;
+  std::vector<ActivityRecord> found;
   const rocksdb::ReadOptions read;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->activity));
+  auto failed = [this](const char* what) {
+    return Status::Error("state " + impl_->path + ": unreadable activity " + what);
+  };
+
+  // Blocks (format 4): a posting per block and value; the blocks of one bucket are read once.
+  const std::string block_prefix = activity_format::BlockEntryPrefix(index, value);
+  std::vector<uint32_t> positions;
+  std::string block_key, block;
+  for (it->Seek(activity_format::BlockEntrySeek(index, value,
+                                                activity_format::BlockBucket(from_ms)));
+       it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, block_prefix.size()) != block_prefix) break;
+    int64_t bucket_ms = 0;
+    if (!activity_format::BlockOfEntry(key, block_prefix.size(), &bucket_ms, &block_key)) {
+      return failed("posting");
+    }
+    if (bucket_ms > to_ms) break;
+    if (!activity_format::DecodePositions(View(it->value()), &positions)) return failed("posting");
+    rocksdb::Status got = impl_->db->Get(read, impl_->activity, block_key, &block);
+    if (!got.ok()) return Status::Error("state scan activity: " + got.ToString());
+    if (!activity_format::DecodeBlockCalls(block, positions, [&](ActivityRecord&& r) {
+          if (r.time_ms >= from_ms && r.time_ms <= to_ms) found.push_back(std::move(r));
+        })) {
+      return failed("block");
+    }
+  }
+  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+
+  // Format 3 (key-only postings of calls stored once) and format 2 (records inline), as states
+  // written before blocks hold them.
+  const std::string prefix = activity_format::EntryPrefix(index, value);
   std::string call;
   for (it->Seek(activity_format::EntrySeek(index, value, from_ms)); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;
     int64_t time_ms = 0;
-    if (!activity_format::EntryTime(key, prefix.size(), &time_ms)) {
-      return Status::Error("state " + impl_->path + ": unreadable activity key");
-    }
+    if (!activity_format::EntryTime(key, prefix.size(), &time_ms)) return failed("key");
     if (time_ms > to_ms) break;
+    ActivityRecord record;
     bool readable = false;
     if (it->value().empty()) {
-      // A posting: the call is stored once, under its call key.
       const std::string call_key = activity_format::CallKeyOfEntry(key, prefix.size());
       rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
       if (!got.ok() && !got.IsNotFound()) {
@@ -567,12 +629,25 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
       }
       readable = got.ok() && activity_format::DecodeCall(call_key, call, &record);
     } else {
-      readable = activity_format::DecodeRecord(View(it->value()), &record);  // format 2
+      readable = activity_format::DecodeRecord(View(it->value()), &record);
     }
-    if (!readable) return Status::Error("state " + impl_->path + ": unreadable activity record");
-    if (!fn(record)) break;
+    if (!readable) return failed("record");
+    found.push_back(std::move(record));
   }
   if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+
+  // In (time, event id) order, a call delivered twice once.
+  auto order = [](const ActivityRecord& a, const ActivityRecord& b) {
+    return a.time_ms != b.time_ms ? a.time_ms < b.time_ms : a.event_id < b.event_id;
+  };
+  std::sort(found.begin(), found.end(), order);
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i > 0 && found[i].time_ms == found[i - 1].time_ms &&
+        found[i].event_id == found[i - 1].event_id) {
+      continue;
+    }
+    if (!fn(found[i])) break;
+  }
   return Status::Ok();
 }
 

@@ -11,11 +11,12 @@
 
 namespace driftwatch::state_format {
 
-inline constexpr int kFormatVersion = 3;
-// Version 1 differs only in history records (no replayable call), version 2 in the activity
-// index (each entry holds its call's record; version 3 stores the call once and key-only
-// postings). Both are read as they are, and a writer that opens them records version 3 (records
-// of each version then live side by side).
+inline constexpr int kFormatVersion = 4;
+// Versions before 4 differ only in the activity index: version 1 also in history records (no
+// replayable call), version 2 holds each call's record in each of its entries, version 3 stores
+// each call once with key-only postings, version 4 stores the calls of a commit in blocks with a
+// posting per value and block. All are read as they are, and a writer that opens an older state
+// records version 4 (records of each version then live side by side).
 inline constexpr int kOldestReadableFormatVersion = 1;
 
 // Keys in the resources family that start with this byte are internal (tombstones) and are
