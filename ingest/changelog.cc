@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ingest/kafka_producer.h"
+#include "ingest/kafka_conf.h"
 #include "state/changelog_format.h"
 #include "state/state_format.h"
 
@@ -57,32 +58,22 @@ Status ChangelogStore::Open(const ChangelogOptions& options, StateStore* inner,
     return Status::Error("changelog producer: " + s.message());
   }
 
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::string failed;
-  auto set = [&](const std::string& k, const std::string& v) {
-    if (!failed.empty()) return;
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      failed = "changelog reader: Kafka property " + k + ": " + err;  // never the value
-    }
-  };
-  for (const auto& [k, v] : options.properties) set(k, v);
-  set("bootstrap.servers", options.brokers);
+  KafkaConf kc("changelog reader");
+  for (const auto& [k, v] : options.properties) kc.Set(k, v);
+  kc.Set("bootstrap.servers", options.brokers);
   // Required by the consumer API; the group is never joined (assign, not subscribe).
-  set("group.id", "driftwatch-changelog-reader-" + std::to_string(getpid()));
-  set("enable.auto.commit", "false");
-  set("enable.partition.eof", "true");
-  set("auto.offset.reset", "earliest");
-  if (!failed.empty()) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(failed);
-  }
+  kc.Set("group.id", "driftwatch-changelog-reader-" + std::to_string(getpid()));
+  kc.Set("enable.auto.commit", "false");
+  kc.Set("enable.partition.eof", "true");
+  kc.Set("auto.offset.reset", "earliest");
+  if (!kc.ok()) return Status::Error(kc.error());
+  char err[512];
   store->reader_ = std::make_unique<Reader>();
-  store->reader_->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  store->reader_->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc.get(), err, sizeof(err));
   if (store->reader_->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
     return Status::Error(std::string("changelog reader: ") + err);
   }
+  kc.release();  // the reader owns it now
   rd_kafka_poll_set_consumer(store->reader_->rk);
 
   // Partition counts: the changelog's, and every source topic's that exists.

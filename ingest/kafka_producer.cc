@@ -12,6 +12,7 @@
 
 #include "engine/finding.h"
 #include "ingest/file_source.h"
+#include "ingest/kafka_conf.h"
 
 namespace driftwatch {
 
@@ -42,33 +43,17 @@ struct KafkaProducer::Impl {
   }
 };
 
-namespace {
-
-bool Set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, std::string* error) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-    *error = "Kafka property " + k + ": " + err;  // the value is never part of the message
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 Status KafkaProducer::Open(const KafkaProducerOptions& options,
                            std::unique_ptr<KafkaProducer>* out) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::string error;
-  bool ok = Set(conf, "bootstrap.servers", options.brokers, &error);
-  for (const auto& [k, v] : options.properties) ok = ok && Set(conf, k, v, &error);
-  ok = ok && Set(conf, "enable.idempotence", options.idempotent ? "true" : "false", &error) &&
-       Set(conf, "linger.ms", std::to_string(options.linger_ms), &error) &&
-       Set(conf, "message.timeout.ms", "0", &error) &&
-       Set(conf, "sticky.partitioning.linger.ms", "0", &error);
-  if (!ok) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(error);
-  }
+  KafkaConf kc;
+  kc.Set("bootstrap.servers", options.brokers);
+  for (const auto& [k, v] : options.properties) kc.Set(k, v);
+  kc.Set("enable.idempotence", options.idempotent ? "true" : "false");
+  kc.Set("linger.ms", std::to_string(options.linger_ms));
+  kc.Set("message.timeout.ms", "0");
+  kc.Set("sticky.partitioning.linger.ms", "0");
+  if (!kc.ok()) return Status::Error(kc.error());
+  rd_kafka_conf_t* conf = kc.get();
   std::unique_ptr<KafkaProducer> p(new KafkaProducer());
   p->impl_ = std::make_unique<Impl>();
   rd_kafka_conf_set_opaque(conf, p->impl_.get());
@@ -97,10 +82,8 @@ Status KafkaProducer::Open(const KafkaProducerOptions& options,
       });
   char err[512];
   p->impl_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (p->impl_->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(std::string("Kafka producer: ") + err);
-  }
+  if (p->impl_->rk == nullptr) return Status::Error(std::string("Kafka producer: ") + err);
+  kc.release();  // the producer owns it now
   *out = std::move(p);
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "engine/time_util.h"
+#include "ingest/kafka_conf.h"
 #include "ingest/kafka_source.h"
 
 namespace driftwatch {
@@ -111,33 +112,23 @@ struct KafkaReplaySource::Impl {
 
 Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
                                std::unique_ptr<KafkaReplaySource>* out) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::string& k, const std::string& v) {
-    return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK;
-  };
-  std::string failed;
-  for (const auto& [k, v] : url.properties) {
-    if (!set(k, v)) failed = k;
-  }
+  KafkaConf kc("kafka replay");
+  for (const auto& [k, v] : url.properties) kc.Set(k, v);
   // A group id is required by the consumer API; the group is never joined (assign, not
   // subscribe) and nothing is committed.
-  if (!set("bootstrap.servers", url.brokers)) failed = "bootstrap.servers";
-  if (!set("group.id", "driftwatch-replay-" + std::to_string(getpid()))) failed = "group.id";
-  if (!set("enable.auto.commit", "false") || !set("enable.partition.eof", "false")) failed = "?";
-  if (!failed.empty()) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error("kafka replay: property " + failed + ": " + err);
-  }
+  kc.Set("bootstrap.servers", url.brokers);
+  kc.Set("group.id", "driftwatch-replay-" + std::to_string(getpid()));
+  kc.Set("enable.auto.commit", "false");
+  kc.Set("enable.partition.eof", "false");
+  if (!kc.ok()) return Status::Error(kc.error());
+  char err[512];
   std::unique_ptr<KafkaReplaySource> src(new KafkaReplaySource());
   src->impl_ = std::make_unique<Impl>();
   Impl* impl = src->impl_.get();
   impl->url = url;
-  impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (impl->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(std::string("kafka replay: ") + err);
-  }
+  impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc.get(), err, sizeof(err));
+  if (impl->rk == nullptr) return Status::Error(std::string("kafka replay: ") + err);
+  kc.release();  // the consumer owns it now
   rd_kafka_poll_set_consumer(impl->rk);
 
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl->rk, url.topic.c_str(), nullptr);

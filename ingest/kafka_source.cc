@@ -9,6 +9,8 @@
 #include <map>
 #include <thread>
 
+#include "ingest/kafka_conf.h"
+
 namespace driftwatch {
 
 using TopicPartition = std::pair<std::string, int32_t>;
@@ -254,15 +256,6 @@ struct KafkaSource::Impl {
 
 namespace {
 
-bool Set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, std::string* error) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-    *error = "Kafka property " + k + ": " + err;  // never the value: it may be a secret
-    return false;
-  }
-  return true;
-}
-
 void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                  void* opaque) {
   auto* impl = static_cast<KafkaSource::Impl*>(opaque);
@@ -292,25 +285,22 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
 Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out) {
   if (options.positions == nullptr) return Status::Error("Kafka source: no state store");
   if (options.topics.empty()) return Status::Error("Kafka source: no topics");
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::string error;
-  bool ok = Set(conf, "auto.offset.reset", "earliest", &error);
+  KafkaConf kc;
+  kc.Set("auto.offset.reset", "earliest");
   bool cooperative = false;
   for (const auto& [k, v] : options.properties) {
-    ok = ok && Set(conf, k, v, &error);
+    kc.Set(k, v);
     if (k == "partition.assignment.strategy" && v.find("cooperative") != std::string::npos) {
       cooperative = true;
     }
   }
-  ok = ok && Set(conf, "bootstrap.servers", options.brokers, &error) &&
-       Set(conf, "group.id", options.group_id, &error) &&
-       Set(conf, "enable.auto.commit", "false", &error) &&
-       Set(conf, "enable.auto.offset.store", "false", &error) &&
-       Set(conf, "enable.partition.eof", "false", &error);
-  if (!ok) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(error);
-  }
+  kc.Set("bootstrap.servers", options.brokers);
+  kc.Set("group.id", options.group_id);
+  kc.Set("enable.auto.commit", "false");
+  kc.Set("enable.auto.offset.store", "false");
+  kc.Set("enable.partition.eof", "false");
+  if (!kc.ok()) return Status::Error(kc.error());
+  rd_kafka_conf_t* conf = kc.get();
   std::unique_ptr<KafkaSource> source(new KafkaSource());
   source->impl_ = std::make_unique<Impl>();
   Impl* impl = source->impl_.get();
@@ -332,10 +322,8 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
   });
   char err[512];
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (impl->rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Error(std::string("Kafka consumer: ") + err);
-  }
+  if (impl->rk == nullptr) return Status::Error(std::string("Kafka consumer: ") + err);
+  kc.release();  // the consumer owns it now
   rd_kafka_poll_set_consumer(impl->rk);
   rd_kafka_topic_partition_list_t* topics =
       rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));

@@ -1,6 +1,7 @@
 #include "state/activity_format.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace driftwatch::activity_format {
 namespace {
@@ -180,6 +181,8 @@ bool DecodeCall(std::string_view key, std::string_view in, ActivityRecord* r) {
 }
 
 int64_t BlockBucket(int64_t time_ms) {
+  // Open windows start at INT64_MIN: the floor below would overflow.
+  if (time_ms < INT64_MIN + kBlockSpanMs) return INT64_MIN;
   int64_t q = time_ms / kBlockSpanMs;
   if (time_ms % kBlockSpanMs < 0) --q;  // floor, for times before 1970
   return q * kBlockSpanMs;

@@ -571,7 +571,7 @@ TEST(RocksDbStoreTest, ActivityBlocksAnswerLikeTheMemoryStore) {
            {ActivityIndex::kSourceIp, "10.0.0.1"},
            {ActivityIndex::kSession, "none"}}) {
     for (const auto& [from, to] : std::vector<std::pair<int64_t, int64_t>>{
-             {0, INT64_MAX}, {t0 + 3600 * 1000 - 20000, t0 + 2 * 3600 * 1000 + 40000}}) {
+             {0, INT64_MAX}, {INT64_MIN, INT64_MAX}, {t0 + 3600 * 1000 - 20000, t0 + 2 * 3600 * 1000 + 40000}}) {
       const std::vector<std::string> got = scan(store.get(), index, value, from, to);
       EXPECT_EQ(got, scan(&twin, index, value, from, to)) << value << " " << from;
       EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
