@@ -54,7 +54,7 @@ policy="$golden/policy.yaml"
 release=9854218  # the release whose outputs the goldens are; --update writes it in the header
 
 fail() { echo "golden_output: FAIL: $*" >&2; exit 1; }
-usage() { sed -n '/^# usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# usage:/,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
 
 mode=check other="" keep="" other_rules=""
 while [ $# -gt 0 ]; do
