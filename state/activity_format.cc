@@ -1,6 +1,5 @@
 #include "state/activity_format.h"
 
-#include <algorithm>
 #include <climits>
 
 namespace driftwatch::activity_format {
@@ -9,7 +8,6 @@ namespace {
 constexpr uint8_t kRecordVersion = 1;
 constexpr uint8_t kCallVersion = 2;
 constexpr uint8_t kRunVersion = 1;
-constexpr uint8_t kBlockVersion = 1;
 constexpr uint64_t kSignBit = 0x8000000000000000ull;
 
 void PutBigEndian64(std::string* out, uint64_t v) {
@@ -180,97 +178,61 @@ bool DecodeCall(std::string_view key, std::string_view in, ActivityRecord* r) {
   return GetFields(in, r, /*with_event_id=*/false);
 }
 
-int64_t BlockBucket(int64_t time_ms) {
+int64_t PostingBucket(int64_t time_ms) {
   // Open windows start at INT64_MIN: the floor below would overflow.
-  if (time_ms < INT64_MIN + kBlockSpanMs) return INT64_MIN;
-  int64_t q = time_ms / kBlockSpanMs;
-  if (time_ms % kBlockSpanMs < 0) --q;  // floor, for times before 1970
-  return q * kBlockSpanMs;
+  if (time_ms < INT64_MIN + kPostingSpanMs) return INT64_MIN;
+  int64_t q = time_ms / kPostingSpanMs;
+  if (time_ms % kPostingSpanMs < 0) --q;  // floor, for times before 1970
+  return q * kPostingSpanMs;
 }
 
-std::string BlockKey(int64_t bucket_ms, uint64_t block_id) {
-  std::string key(1, kBlockPrefix);
-  PutBigEndian64(&key, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
-  PutBigEndian64(&key, block_id);
-  return key;
-}
-
-std::string EncodeBlock(const std::vector<const ActivityRecord*>& calls) {
-  std::string out;
-  out.reserve(64 + calls.size() * 200);
-  out.push_back(static_cast<char>(kBlockVersion));
-  PutVarint(&out, static_cast<uint32_t>(calls.size()));
-  std::string one;
-  for (const ActivityRecord* r : calls) {
-    one = EncodeRecord(*r);
-    PutString(&out, one);
-  }
-  return out;
-}
-
-bool DecodeBlockCalls(std::string_view in, const std::vector<uint32_t>& positions,
-                      const std::function<void(ActivityRecord&&)>& fn) {
-  if (in.empty() || static_cast<uint8_t>(in.front()) != kBlockVersion) return false;
-  in.remove_prefix(1);
-  uint32_t count = 0;
-  if (!GetVarint(&in, &count)) return false;
-  size_t next = 0;
-  for (uint32_t i = 0; i < count && next < positions.size(); ++i) {
-    uint32_t n = 0;
-    if (!GetVarint(&in, &n) || in.size() < n) return false;
-    if (positions[next] == i) {
-      ActivityRecord r;
-      if (!DecodeRecord(in.substr(0, n), &r)) return false;
-      fn(std::move(r));
-      while (next < positions.size() && positions[next] == i) ++next;
-    }
-    in.remove_prefix(n);
-  }
-  return next == positions.size();
-}
-
-std::string BlockEntryPrefix(ActivityIndex index, std::string_view value) {
+std::string PostingPrefix(ActivityIndex index, std::string_view value) {
   std::string key = EntryPrefix(index, value);
   key.front() = static_cast<char>(key.front() - 'a' + 'A');
   return key;
 }
 
-std::string BlockEntrySeek(ActivityIndex index, std::string_view value, int64_t bucket_ms) {
-  std::string key = BlockEntryPrefix(index, value);
+std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms) {
+  std::string key = PostingPrefix(index, value);
   PutBigEndian64(&key, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
   return key;
 }
 
-void AppendBlockEntrySuffix(std::string* key, int64_t bucket_ms, uint64_t block_id) {
+void AppendPostingSuffix(std::string* key, int64_t bucket_ms, uint64_t list_id) {
   PutBigEndian64(key, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
-  PutBigEndian64(key, block_id);
+  PutBigEndian64(key, list_id);
 }
 
-bool BlockOfEntry(std::string_view entry_key, size_t prefix_size, int64_t* bucket_ms,
-                  std::string* block_key) {
-  if (entry_key.size() != prefix_size + 16) return false;
-  *bucket_ms = static_cast<int64_t>(GetBigEndian64(entry_key.substr(prefix_size, 8)) ^ kSignBit);
-  block_key->assign(1, kBlockPrefix);
-  block_key->append(entry_key.substr(prefix_size));
+bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms) {
+  if (key.size() != prefix_size + 16) return false;
+  *bucket_ms = static_cast<int64_t>(GetBigEndian64(key.substr(prefix_size, 8)) ^ kSignBit);
   return true;
 }
 
-std::string EncodePositions(const std::vector<uint32_t>& positions) {
+void AppendCallRef(std::string* list, int64_t time_ms, std::string_view event_id) {
+  PutBigEndian64(list, static_cast<uint64_t>(time_ms));
+  PutString(list, event_id);
+}
+
+std::string FinishPostingList(uint32_t count, const std::string& refs) {
   std::string out;
-  out.reserve(positions.size() + 2);
-  PutVarint(&out, static_cast<uint32_t>(positions.size()));
-  for (uint32_t p : positions) PutVarint(&out, p);
+  out.reserve(refs.size() + 5);
+  PutVarint(&out, count);
+  out.append(refs);
   return out;
 }
 
-bool DecodePositions(std::string_view in, std::vector<uint32_t>* positions) {
+bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs) {
   uint32_t n = 0;
   if (!GetVarint(&in, &n) || n > in.size()) return false;
-  positions->resize(n);
-  for (uint32_t& p : *positions) {
-    if (!GetVarint(&in, &p)) return false;
+  refs->resize(n);
+  for (CallRef& r : *refs) {
+    uint32_t len = 0;
+    if (!GetInt64(&in, &r.time_ms) || !GetVarint(&in, &len) || in.size() < len) return false;
+    r.event_id = in.substr(0, len);
+    in.remove_prefix(len);
   }
-  return in.empty() && std::is_sorted(positions->begin(), positions->end());
+  return in.empty();
 }
 
 std::string RunKey(std::string_view run_id) {

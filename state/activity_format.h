@@ -41,34 +41,29 @@ std::string CallKeyOfEntry(std::string_view entry_key, size_t prefix_size);
 std::string EncodeCall(const ActivityRecord& record);
 bool DecodeCall(std::string_view key, std::string_view value, ActivityRecord* record);
 
-// Format 4: the calls one commit adds are stored together, in a block per hour of event time
-// they fall in, and each index value of the block's calls gets one posting listing their
-// positions in the block. A read-only call costs its bytes in a block, not five entries.
-inline constexpr char kBlockPrefix = 'b';
-inline constexpr int64_t kBlockSpanMs = 3600 * 1000;
-inline constexpr size_t kMaxBlockCalls = 256;  // bounds what a point query reads for one call
-// The start of the block span `time_ms` falls in.
-int64_t BlockBucket(int64_t time_ms);
-// 'b', 8-byte big-endian (bucket start XOR sign bit), 8-byte big-endian block id.
-std::string BlockKey(int64_t bucket_ms, uint64_t block_id);
-// Every call as EncodeRecord writes it, counted and length-prefixed.
-std::string EncodeBlock(const std::vector<const ActivityRecord*>& calls);
-// Calls fn with the calls at `positions` (ascending) of a block; false when it is unreadable.
-bool DecodeBlockCalls(std::string_view block, const std::vector<uint32_t>& positions,
-                      const std::function<void(ActivityRecord&&)>& fn);
-// The posting of a block under one index value: the index byte in upper case, the value,
-// 0x00, 8-byte bucket start, 8-byte block id; its value is a varint count and ascending varint
-// positions.
-std::string BlockEntryPrefix(ActivityIndex index, std::string_view value);
-std::string BlockEntrySeek(ActivityIndex index, std::string_view value, int64_t bucket_ms);
-// Appends bucket and block id to a BlockEntryPrefix.
-void AppendBlockEntrySuffix(std::string* key, int64_t bucket_ms, uint64_t block_id);
-// The block key a posting of a value with `prefix_size` bytes of prefix points at, and its
-// bucket (false when `key` is not one).
-bool BlockOfEntry(std::string_view entry_key, size_t prefix_size, int64_t* bucket_ms,
-                  std::string* block_key);
-std::string EncodePositions(const std::vector<uint32_t>& positions);
-bool DecodePositions(std::string_view in, std::vector<uint32_t>* positions);
+// Format 4: each call once under its call key (as format 3), and one posting per index value,
+// hour of event time and commit, listing the calls of that commit filed under the value. A
+// read-only call costs its call record and a share of a few postings, not five entries.
+inline constexpr int64_t kPostingSpanMs = 3600 * 1000;
+// The start of the posting span `time_ms` falls in.
+int64_t PostingBucket(int64_t time_ms);
+// A posting list's key: the index byte in upper case, the value, 0x00, 8-byte big-endian
+// (bucket start XOR sign bit), 8-byte big-endian list id (unique within the state).
+std::string PostingPrefix(ActivityIndex index, std::string_view value);
+std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms);
+// Appends bucket and list id to a PostingPrefix.
+void AppendPostingSuffix(std::string* key, int64_t bucket_ms, uint64_t list_id);
+// The bucket of a posting list key of a value with `prefix_size` bytes of prefix.
+bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms);
+// A posting list's value: varint count, then each call's 8-byte time and length-prefixed event
+// id, in the order given.
+struct CallRef {
+  int64_t time_ms;
+  std::string_view event_id;
+};
+void AppendCallRef(std::string* list, int64_t time_ms, std::string_view event_id);
+std::string FinishPostingList(uint32_t count, const std::string& refs);
+bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs);
 
 std::string RunKey(std::string_view run_id);
 std::string EncodeRun(const ActivityRun& run);

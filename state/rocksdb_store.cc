@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <filesystem>
-#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -72,49 +72,49 @@ struct RocksDbStore::Impl {
   // The activity index family (added after version 1's first release, so opened by name and
   // absent from a read-only open of a state made before it).
   rocksdb::ColumnFamilyHandle* activity = nullptr;
-  // Ids of activity blocks: every id this store ever wrote is below the sequence number the
-  // database had reached when it was opened, since each commit holding a block takes at least
+  // Ids of posting lists: every id this store ever wrote is below the sequence number the
+  // database had reached when it was opened, since each commit holding a list takes at least
   // one sequence number; this session's ids count up from there.
-  std::atomic<uint64_t> next_block_id{0};
+  std::atomic<uint64_t> next_list_id{0};
 
   rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
 
-  // The calls of one commit as blocks, one per hour of event time (at most kMaxBlockCalls
-  // calls each), and a posting per index value per block.
-  rocksdb::Status PutActivityBlocks(const std::vector<ActivityRecord>& calls,
-                                    rocksdb::WriteBatch* wb) {
-    std::map<int64_t, std::vector<const ActivityRecord*>> by_bucket;
+  // Each call of a commit once under its call key, and one posting list per index value and
+  // hour of event time listing the commit's calls filed under it.
+  rocksdb::Status PutActivity(const std::vector<ActivityRecord>& calls, rocksdb::WriteBatch* wb) {
+    struct List {
+      uint32_t count = 0;
+      std::string refs;
+    };
+    // Keyed by posting prefix + bucket (the list id is appended when written).
+    std::unordered_map<std::string, List> lists;
+    std::string key;
     for (const ActivityRecord& r : calls) {
-      by_bucket[activity_format::BlockBucket(r.time_ms)].push_back(&r);
-    }
-    std::unordered_map<std::string, std::vector<uint32_t>> postings;
-    std::vector<const ActivityRecord*> block;
-    for (const auto& [bucket, in_bucket] : by_bucket) {
-      for (size_t from = 0; from < in_bucket.size(); from += activity_format::kMaxBlockCalls) {
-        const size_t to = std::min(in_bucket.size(), from + activity_format::kMaxBlockCalls);
-        block.assign(in_bucket.begin() + static_cast<std::ptrdiff_t>(from),
-                     in_bucket.begin() + static_cast<std::ptrdiff_t>(to));
-        const uint64_t id = next_block_id.fetch_add(1, std::memory_order_relaxed);
-        rocksdb::Status s =
-            wb->Put(activity, activity_format::BlockKey(bucket, id), activity_format::EncodeBlock(block));
-        if (!s.ok()) return s;
-        postings.clear();
-        for (uint32_t pos = 0; pos < block.size(); ++pos) {
-          activity_format::IndexValue values[activity_format::kIndexCount];
-          activity_format::IndexValues(*block[pos], values);
-          for (const auto& v : values) {
-            if (v.value.empty()) continue;
-            std::vector<uint32_t>& list = postings[activity_format::BlockEntryPrefix(v.index, v.value)];
-            if (list.empty() || list.back() != pos) list.push_back(pos);
-          }
-        }
-        for (auto& [prefix, positions] : postings) {
-          std::string key = prefix;
-          activity_format::AppendBlockEntrySuffix(&key, bucket, id);
-          s = wb->Put(activity, key, activity_format::EncodePositions(positions));
-          if (!s.ok()) return s;
-        }
+      rocksdb::Status s = wb->Put(activity, activity_format::CallKey(r.time_ms, r.event_id),
+                                  activity_format::EncodeCall(r));
+      if (!s.ok()) return s;
+      const int64_t bucket = activity_format::PostingBucket(r.time_ms);
+      activity_format::IndexValue values[activity_format::kIndexCount];
+      activity_format::IndexValues(r, values);
+      for (const auto& v : values) {
+        if (v.value.empty()) continue;
+        key = activity_format::PostingPrefix(v.index, v.value);
+        key.append(reinterpret_cast<const char*>(&bucket), sizeof bucket);
+        List& list = lists[key];
+        ++list.count;
+        activity_format::AppendCallRef(&list.refs, r.time_ms, r.event_id);
       }
+    }
+    if (lists.empty()) return rocksdb::Status::OK();
+    const uint64_t id = next_list_id.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& [k, list] : lists) {
+      int64_t bucket = 0;
+      std::memcpy(&bucket, k.data() + k.size() - sizeof bucket, sizeof bucket);
+      key.assign(k, 0, k.size() - sizeof bucket);
+      activity_format::AppendPostingSuffix(&key, bucket, id);
+      rocksdb::Status s =
+          wb->Put(activity, key, activity_format::FinishPostingList(list.count, list.refs));
+      if (!s.ok()) return s;
     }
     return rocksdb::Status::OK();
   }
@@ -261,7 +261,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
     if (h->GetName() == kCfActivity) impl->activity = h;
   }
-  impl->next_block_id.store(impl->db->GetLatestSequenceNumber() + 1, std::memory_order_relaxed);
+  impl->next_list_id.store(impl->db->GetLatestSequenceNumber() + 1, std::memory_order_relaxed);
 
   std::string version;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
@@ -412,7 +412,7 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
     if (impl_->activity == nullptr) return Status::Error("state has no activity family");
-    s = impl_->PutActivityBlocks(batch.activity, &wb);
+    s = impl_->PutActivity(batch.activity, &wb);
     if (!s.ok()) return Status::Error("state batch: " + s.ToString());
     for (const ActivityRun& run : batch.activity_runs) {
       s = wb.Put(impl_->activity, activity_format::RunKey(run.run_id),
@@ -584,35 +584,38 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
     return Status::Error("state " + impl_->path + ": unreadable activity " + what);
   };
 
-  // Blocks (format 4): a posting per block and value; the blocks of one bucket are read once.
-  const std::string block_prefix = activity_format::BlockEntryPrefix(index, value);
-  std::vector<uint32_t> positions;
-  std::string block_key, block;
-  for (it->Seek(activity_format::BlockEntrySeek(index, value,
-                                                activity_format::BlockBucket(from_ms)));
+  // Format 4: posting lists by value and hour, each call then read under its call key.
+  const std::string list_prefix = activity_format::PostingPrefix(index, value);
+  std::vector<activity_format::CallRef> refs;
+  std::string call_key, call;
+  for (it->Seek(activity_format::PostingSeek(index, value,
+                                             activity_format::PostingBucket(from_ms)));
        it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
-    if (key.substr(0, block_prefix.size()) != block_prefix) break;
+    if (key.substr(0, list_prefix.size()) != list_prefix) break;
     int64_t bucket_ms = 0;
-    if (!activity_format::BlockOfEntry(key, block_prefix.size(), &bucket_ms, &block_key)) {
-      return failed("posting");
+    if (!activity_format::PostingBucketOf(key, list_prefix.size(), &bucket_ms)) {
+      return failed("posting list");
     }
     if (bucket_ms > to_ms) break;
-    if (!activity_format::DecodePositions(View(it->value()), &positions)) return failed("posting");
-    rocksdb::Status got = impl_->db->Get(read, impl_->activity, block_key, &block);
-    if (!got.ok()) return Status::Error("state scan activity: " + got.ToString());
-    if (!activity_format::DecodeBlockCalls(block, positions, [&](ActivityRecord&& r) {
-          if (r.time_ms >= from_ms && r.time_ms <= to_ms) found.push_back(std::move(r));
-        })) {
-      return failed("block");
+    if (!activity_format::DecodePostingList(View(it->value()), &refs)) {
+      return failed("posting list");
+    }
+    for (const activity_format::CallRef& ref : refs) {
+      if (ref.time_ms < from_ms || ref.time_ms > to_ms) continue;
+      call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
+      rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
+      if (!got.ok()) return Status::Error("state scan activity: " + got.ToString());
+      ActivityRecord record;
+      if (!activity_format::DecodeCall(call_key, call, &record)) return failed("record");
+      found.push_back(std::move(record));
     }
   }
   if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
 
   // Format 3 (key-only postings of calls stored once) and format 2 (records inline), as states
-  // written before blocks hold them.
+  // written before posting lists hold them.
   const std::string prefix = activity_format::EntryPrefix(index, value);
-  std::string call;
   for (it->Seek(activity_format::EntrySeek(index, value, from_ms)); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;

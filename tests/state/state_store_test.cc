@@ -446,9 +446,9 @@ TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
   EXPECT_EQ(version, "4");
 }
 
-// Format-2 entries (every entry holding its call's record) and format-3 calls (the call once,
-// key-only postings) stay readable beside format-4 blocks, and all answer the same scans.
-TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesideBlocks) {
+// Format-2 entries (every entry holding its call's record) and format-3 key-only postings stay
+// readable beside format-4 posting lists, and all answer the same scans.
+TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesidePostingLists) {
   TempDir dir;
   const std::string path = dir.sub("state");
   ActivityRecord old_call;
@@ -512,10 +512,10 @@ TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesideBlocks) {
                        "new-1 TerminateInstances 1|us-east-1|AWS::EC2::Instance|i-1"}));
 }
 
-// Blocks: calls of several hours, commits and sessions, more than one block's worth in a commit,
-// a call delivered twice; a scan answers exactly the calls of its value and window, in order,
-// each once, against the in-memory store's answer.
-TEST(RocksDbStoreTest, ActivityBlocksAnswerLikeTheMemoryStore) {
+// Posting lists: calls of several hours, commits and sessions, a call delivered twice; a scan
+// answers exactly the calls of its value and window, in order, each once, against the in-memory
+// store's answer.
+TEST(RocksDbStoreTest, ActivityPostingListsAnswerLikeTheMemoryStore) {
   TempDir dir;
   const std::string path = dir.sub("state");
   MemoryStore twin;
