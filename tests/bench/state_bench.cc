@@ -40,8 +40,8 @@
 
 #include "config/policy.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/rocksdb_store.h"
 
 namespace {

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
-#include "engine/applier_internal.h"
+#include "appliers/applier_internal.h"
 #include "engine/pipeline.h"
-#include "state/memory_store.h"
 #include "ingest/event_decoder.h"
+#include "state/memory_store.h"
 #include "tests/engine/applier_test_util.h"
 
 namespace driftwatch {
@@ -103,7 +103,7 @@ TEST_F(ApplierSemanticsTest, UnknownWriteIsRecordedAgainstNamedResourcesOnly) {
   EXPECT_EQ(History("AWS::EC2::SecurityGroup", "sg-1").size(), 2u);
 }
 
-// A write the generated table resolves (engine/aws_resource_calls.h) changes the resource it
+// A write the generated table resolves (appliers/aws_resource_calls.h) changes the resource it
 // names: its document is stamped (partial when never seen) and its history says who changed it;
 // other resources the call names get the call in their history only.
 TEST_F(ApplierSemanticsTest, TableResolvedWriteUpdatesTheResourceItNames) {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/applier.h"
-#include "engine/batch_context.h"
-#include "engine/event.h"
-#include "engine/time_util.h"
+#include "appliers/applier.h"
+#include "state/batch_context.h"
 #include "state/memory_store.h"
+#include "vocab/event.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::testing_util {
 

@@ -1,8 +1,8 @@
-#include "engine/finding.h"
+#include "vocab/finding.h"
 
 #include <gtest/gtest.h>
 
-#include "engine/time_util.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {

@@ -3,7 +3,7 @@
 // tests/data/incident/scenario.ndjson, determinism under re-delivery and reordering within
 // CloudTrail's delivery window, and the report's honesty when the activity index is missing.
 
-#include "engine/incident.h"
+#include "incident/incident.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,11 +18,11 @@
 
 #include "config/policy.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
-#include "engine/time_util.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/memory_store.h"
 #include "state/rocksdb_store.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {

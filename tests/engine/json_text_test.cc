@@ -1,4 +1,4 @@
-#include "engine/json_text.h"
+#include "vocab/json_text.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <random>
 #include <string>
 
-#include "engine/finding.h"
-#include "engine/time_util.h"
+#include "vocab/finding.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {

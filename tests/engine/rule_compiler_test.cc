@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/rule_engine_impl.h"
+#include "rules/rule_engine_impl.h"
 
 namespace driftwatch {
 namespace {

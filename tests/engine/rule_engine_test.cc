@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/batch_context.h"
-#include "engine/rule_engine_impl.h"
+#include "rules/rule_engine_impl.h"
+#include "state/batch_context.h"
 #include "state/memory_store.h"
 
 namespace driftwatch {

@@ -1,4 +1,4 @@
-#include "engine/state_cache.h"
+#include "state/state_cache.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "config/policy.h"
-#include "engine/forwarding_store.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
-#include "engine/time_util.h"
 #include "ingest/event_decoder.h"
-#include "state/memory_store.h"
+#include "rules/rule_engine_impl.h"
 #include "state/activity_format.h"
+#include "state/forwarding_store.h"
+#include "state/memory_store.h"
 #include "state/rocksdb_store.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {
