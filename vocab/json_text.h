@@ -3,7 +3,7 @@
 // dump(-1, ' ', false, error_handler_t::replace) writes (compact, UTF-8 kept, invalid UTF-8
 // replaced by U+FFFD), several times faster: runs of plain ASCII are copied whole. Stored
 // documents, history and findings are written with it, so its output is part of the on-disk
-// format and must not drift from nlohmann's (tests/engine/json_text_test.cc compares them).
+// format and must not drift from nlohmann's (tests/vocab/json_text_test.cc compares them).
 
 #include <nlohmann/json.hpp>
 #include <string>

@@ -1,4 +1,4 @@
-#include "tests/engine/applier_test_util.h"
+#include "tests/appliers/applier_test_util.h"
 
 namespace driftwatch {
 namespace {

@@ -7,7 +7,7 @@
 #include "engine/pipeline.h"
 #include "ingest/event_decoder.h"
 #include "state/memory_store.h"
-#include "tests/engine/applier_test_util.h"
+#include "tests/appliers/applier_test_util.h"
 
 namespace driftwatch {
 namespace {

@@ -3,7 +3,7 @@
 // known image (RunInstances, Config items of instances) carry configuration.imageOwnerId.
 #include <gtest/gtest.h>
 
-#include "tests/engine/applier_test_util.h"
+#include "tests/appliers/applier_test_util.h"
 
 namespace driftwatch {
 namespace {
