@@ -28,10 +28,10 @@
 #include "exporters/finding_sinks.h"
 #include "exporters/metrics.h"
 #include "exporters/ocsf.h"
-#include "ingest/changelog.h"
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
-#include "ingest/kafka_source.h"
+#include "kafka/changelog.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
+#include "kafka/kafka_source.h"
 
 namespace driftwatch::app {
 namespace {

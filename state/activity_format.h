@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 namespace driftwatch::activity_format {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 namespace driftwatch::state_format {
 

@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
 #include "tests/bench/child_process.h"
 #include "tests/integration/cloudtrail_gen.h"
 

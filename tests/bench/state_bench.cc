@@ -52,8 +52,8 @@
 
 #include "config/policy.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/rocksdb_store.h"
 #include "tests/bench/bench_stream.h"
 #include "tests/bench/child_process.h"

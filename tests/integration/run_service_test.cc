@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
-#include "engine/finding.h"
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
-#include "ingest/kafka_source.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
+#include "kafka/kafka_source.h"
 #include "state/rocksdb_store.h"
 #include "tests/integration/cloudtrail_gen.h"
 #include "tests/integration/kafka_test_util.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 namespace {

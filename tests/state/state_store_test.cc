@@ -2,7 +2,7 @@
 // temp dir) and the in-memory twin. RocksDB-only behaviour (reopen, format version, foreign
 // directories, read-only) follows.
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
