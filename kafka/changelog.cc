@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 #include "kafka/kafka_producer.h"
 #include "state/changelog_format.h"
 #include "state/state_format.h"

@@ -1,4 +1,4 @@
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 
 namespace driftwatch {
 

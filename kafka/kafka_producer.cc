@@ -11,7 +11,7 @@
 
 #include "ingest/account_key.h"
 #include "ingest/file_source.h"
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 #include "vocab/finding.h"
 
 namespace driftwatch {

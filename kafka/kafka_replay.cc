@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 #include "kafka/kafka_source.h"
 #include "vocab/time_util.h"
 

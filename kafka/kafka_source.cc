@@ -9,7 +9,7 @@
 #include <map>
 #include <thread>
 
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 
 namespace driftwatch {
 

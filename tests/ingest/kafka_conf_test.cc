@@ -1,6 +1,6 @@
 // The one librdkafka configuration setter: errors name the property and never its value.
 
-#include "kafka/kafka_conf.h"
+#include "kafka/kafka_conf_internal.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,8 @@
 #pragma once
-// The one place a librdkafka configuration is filled in. Property values may be secrets (SASL
-// passwords, key passwords from the environment): an error names the property and librdkafka's
-// reason with the value masked, never the value.
+// The one place a librdkafka configuration is filled in (internal to kafka/: it exposes
+// librdkafka). Property values may be secrets (SASL passwords, key passwords from the
+// environment): an error names the property and librdkafka's reason with the value masked,
+// never the value.
 
 #include <librdkafka/rdkafka.h>
 
