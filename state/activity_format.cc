@@ -186,22 +186,32 @@ int64_t PostingBucket(int64_t time_ms) {
   return q * kPostingSpanMs;
 }
 
+void AppendPostingPrefix(std::string* out, ActivityIndex index, std::string_view value) {
+  out->push_back(static_cast<char>(static_cast<char>(index) - 'a' + 'A'));
+  out->append(value);
+  out->push_back('\0');
+}
+
 std::string PostingPrefix(ActivityIndex index, std::string_view value) {
-  std::string key = EntryPrefix(index, value);
-  key.front() = static_cast<char>(key.front() - 'a' + 'A');
+  std::string key;
+  key.reserve(value.size() + 2);
+  AppendPostingPrefix(&key, index, value);
   return key;
+}
+
+void AppendPostingSeek(std::string* out, ActivityIndex index, std::string_view value,
+                       int64_t bucket_ms) {
+  AppendPostingPrefix(out, index, value);
+  PutBigEndian64(out, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
 }
 
 std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms) {
-  std::string key = PostingPrefix(index, value);
-  PutBigEndian64(&key, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
+  std::string key;
+  AppendPostingSeek(&key, index, value, bucket_ms);
   return key;
 }
 
-void AppendPostingSuffix(std::string* key, int64_t bucket_ms, uint64_t list_id) {
-  PutBigEndian64(key, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
-  PutBigEndian64(key, list_id);
-}
+void AppendPostingListId(std::string* key, uint64_t list_id) { PutBigEndian64(key, list_id); }
 
 bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms) {
   if (key.size() != prefix_size + 16) return false;

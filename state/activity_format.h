@@ -50,9 +50,12 @@ int64_t PostingBucket(int64_t time_ms);
 // A posting list's key: the index byte in upper case, the value, 0x00, 8-byte big-endian
 // (bucket start XOR sign bit), 8-byte big-endian list id (unique within the state).
 std::string PostingPrefix(ActivityIndex index, std::string_view value);
+// A posting list's key without its list id: the smallest key of `value` at `bucket_ms`.
 std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms);
-// Appends bucket and list id to a PostingPrefix.
-void AppendPostingSuffix(std::string* key, int64_t bucket_ms, uint64_t list_id);
+void AppendPostingSeek(std::string* out, ActivityIndex index, std::string_view value,
+                       int64_t bucket_ms);
+// Appends a list id to a PostingSeek key, making the posting list's key.
+void AppendPostingListId(std::string* key, uint64_t list_id);
 // The bucket of a posting list key of a value with `prefix_size` bytes of prefix.
 bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms);
 // A posting list's value: varint count, then each call's 8-byte time and length-prefixed event

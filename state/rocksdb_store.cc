@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
-#include <cstring>
 #include <filesystem>
 #include <unordered_map>
 #include <vector>
@@ -86,7 +85,7 @@ struct RocksDbStore::Impl {
       uint32_t count = 0;
       std::string refs;
     };
-    // Keyed by posting prefix + bucket (the list id is appended when written).
+    // Keyed by the list's key without its id (value and bucket), which is appended when written.
     std::unordered_map<std::string, List> lists;
     std::string key;
     for (const ActivityRecord& r : calls) {
@@ -98,8 +97,8 @@ struct RocksDbStore::Impl {
       activity_format::IndexValues(r, values);
       for (const auto& v : values) {
         if (v.value.empty()) continue;
-        key = activity_format::PostingPrefix(v.index, v.value);
-        key.append(reinterpret_cast<const char*>(&bucket), sizeof bucket);
+        key.clear();
+        activity_format::AppendPostingSeek(&key, v.index, v.value, bucket);
         List& list = lists[key];
         ++list.count;
         activity_format::AppendCallRef(&list.refs, r.time_ms, r.event_id);
@@ -108,10 +107,8 @@ struct RocksDbStore::Impl {
     if (lists.empty()) return rocksdb::Status::OK();
     const uint64_t id = next_list_id.fetch_add(1, std::memory_order_relaxed);
     for (const auto& [k, list] : lists) {
-      int64_t bucket = 0;
-      std::memcpy(&bucket, k.data() + k.size() - sizeof bucket, sizeof bucket);
-      key.assign(k, 0, k.size() - sizeof bucket);
-      activity_format::AppendPostingSuffix(&key, bucket, id);
+      key = k;
+      activity_format::AppendPostingListId(&key, id);
       rocksdb::Status s =
           wb->Put(activity, key, activity_format::FinishPostingList(list.count, list.refs));
       if (!s.ok()) return s;

@@ -22,6 +22,7 @@ class Rng {
     return state_;
   }
   size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
+  bool Chance(int percent) { return Below(100) < static_cast<size_t>(percent); }
 
  private:
   uint64_t state_;
