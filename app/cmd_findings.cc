@@ -11,9 +11,9 @@
 #include "app/commands.h"
 #include "app/flags.h"
 #include "app/wiring.h"
-#include "engine/finding.h"
-#include "engine/time_util.h"
 #include "exporters/ocsf.h"
+#include "vocab/finding.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {

@@ -1,7 +1,7 @@
 // `driftwatch findings close ID... --reason TEXT [--by WHO] [--state DIR] [--config FILE]
 // [--brokers HOST:PORT] [--topic T]`: closes findings by hand.
 //
-// The close is a record of the stream (engine/event.h, a CloseFinding control record), so that it
+// The close is a record of the stream (vocab/event.h, a CloseFinding control record), so that it
 // is applied exactly once by whoever owns the finding's account, recorded (who, when, why) in the
 // finding, emitted on the findings outputs as a status change, and applied again by a replay of
 // the topic. With Kafka (--brokers or kafka.brokers in --config) the record is produced to the
@@ -22,11 +22,11 @@
 #include "app/flags.h"
 #include "app/wiring.h"
 #include "config/config.h"
-#include "engine/event.h"
-#include "engine/finding.h"
-#include "engine/time_util.h"
 #include "exporters/finding_sinks.h"
-#include "ingest/kafka_producer.h"
+#include "kafka/kafka_producer.h"
+#include "vocab/event.h"
+#include "vocab/finding.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {
@@ -44,7 +44,7 @@ std::string DefaultCloser() {
   return "unknown";
 }
 
-// The control record for closing `f` (format: engine/event.h).
+// The control record for closing `f` (format: vocab/event.h).
 std::string CloseRecord(const Finding& f, const std::string& by, const std::string& reason,
                         int64_t now_ms) {
   nlohmann::ordered_json r;

@@ -1,5 +1,5 @@
 // `driftwatch incident` and `driftwatch timeline`: post-incident questions over a state
-// directory (engine/incident.h).
+// directory (incident/incident.h).
 
 #include <cstdio>
 #include <memory>
@@ -8,9 +8,9 @@
 #include "app/commands.h"
 #include "app/flags.h"
 #include "app/wiring.h"
-#include "engine/incident.h"
-#include "engine/time_util.h"
+#include "incident/incident.h"
 #include "state/retention.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {

@@ -19,7 +19,7 @@
 #include "exporters/finding_sinks.h"
 #include "ingest/decoder.h"
 #include "ingest/file_source.h"
-#include "ingest/kafka_replay.h"
+#include "kafka/kafka_replay.h"
 #include "state/retention.h"
 
 namespace driftwatch::app {

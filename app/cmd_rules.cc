@@ -13,7 +13,7 @@
 #include "app/flags.h"
 #include "app/wiring.h"
 #include "config/policy.h"
-#include "engine/rule_engine_impl.h"
+#include "rules/rule_engine_impl.h"
 
 namespace driftwatch::app {
 namespace {

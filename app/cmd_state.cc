@@ -12,11 +12,11 @@
 #include "app/commands.h"
 #include "app/flags.h"
 #include "app/wiring.h"
-#include "engine/event.h"
-#include "engine/state_store.h"
-#include "engine/time_util.h"
 #include "state/retention.h"
 #include "state/state_queries.h"
+#include "state/state_store.h"
+#include "vocab/event.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <utility>
 
-#include "engine/time_util.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "engine/finding.h"
+#include "vocab/finding.h"
 
 namespace driftwatch::app {
 
@@ -53,7 +53,7 @@ class FlagParser {
   FlagParser& Choice(FlagSpec spec, std::vector<std::string> choices, std::string* target);
   // A whole number in [min, max].
   FlagParser& Integer(FlagSpec spec, int64_t min, int64_t max, int64_t* target);
-  // A time as engine/time_util.h ParseTimestamp reads it (RFC 3339), in ms since the epoch;
+  // A time as vocab/time_util.h ParseTimestamp reads it (RFC 3339), in ms since the epoch;
   // `given` (optional) is set when the flag appears.
   FlagParser& Time(FlagSpec spec, int64_t* target_ms, bool* given = nullptr);
   // Sets *target to `value` when the switch is given.

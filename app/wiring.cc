@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "config/config.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/rocksdb_store.h"
 
 #ifndef DW_DEFAULT_RULES_DIR

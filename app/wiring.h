@@ -8,9 +8,9 @@
 
 #include "config/policy.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine.h"
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "rules/rule_engine.h"
+#include "state/state_store.h"
+#include "vocab/status.h"
 
 namespace driftwatch::app {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config/policy.h"
-#include "engine/status.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 
@@ -22,7 +22,7 @@ struct KafkaConfig {
   std::vector<std::string> topics = {"cloudtrail"};  // 1..64 topics
   std::string group_id = "driftwatch";
   std::string findings_topic;  // "": findings are not produced to Kafka
-  // Compacted topic that hands state over between group members (ingest/changelog.h); "": off,
+  // Compacted topic that hands state over between group members (kafka/changelog.h); "": off,
   // each member keeps only what its own partitions built.
   std::string changelog_topic;
   // Passed to librdkafka as is, after ${ENV} substitution, in file order.

@@ -27,7 +27,7 @@
 
 #include "config/policy.h"
 #include "config/rule_file.h"
-#include "engine/status.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

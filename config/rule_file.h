@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/status.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

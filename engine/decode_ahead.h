@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/event.h"
+#include "appliers/prepared_event.h"
 #include "engine/pipeline.h"
-#include "engine/prepared_event.h"
+#include "vocab/event.h"
 
 namespace driftwatch {
 

@@ -1,6 +1,6 @@
 #pragma once
-#include "engine/finding.h"
-#include "engine/status.h"
+#include "vocab/finding.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -7,9 +7,9 @@
 #include <mutex>
 #include <thread>
 
-#include "engine/activity.h"
-#include "engine/batch_context.h"
+#include "appliers/activity.h"
 #include "engine/decode_ahead.h"
+#include "state/batch_context.h"
 
 namespace driftwatch {
 namespace {

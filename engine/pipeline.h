@@ -13,14 +13,14 @@
 #include <utility>
 #include <vector>
 
-#include "engine/applier.h"
-#include "engine/event.h"
+#include "appliers/applier.h"
 #include "engine/finding_sink.h"
 #include "engine/probe.h"
-#include "engine/rule_engine.h"
-#include "engine/state_cache.h"
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "rules/rule_engine.h"
+#include "state/state_cache.h"
+#include "state/state_store.h"
+#include "vocab/event.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/event.h"
-#include "engine/finding.h"
+#include "vocab/event.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 

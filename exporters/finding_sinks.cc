@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "engine/time_util.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {

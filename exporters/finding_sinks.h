@@ -10,9 +10,9 @@
 
 #include "engine/finding_sink.h"
 #include "engine/pipeline.h"
-#include "engine/state_store.h"
-#include "engine/status.h"
 #include "exporters/ocsf.h"
+#include "state/state_store.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine/event.h"
-#include "engine/finding.h"
 #include "engine/probe.h"
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "state/state_store.h"
+#include "vocab/event.h"
+#include "vocab/finding.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

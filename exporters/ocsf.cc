@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/json_text.h"
-#include "engine/state_store.h"
+#include "state/state_store.h"
+#include "vocab/json_text.h"
 
 #ifndef DW_VERSION
 #define DW_VERSION "unknown"

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/finding.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 

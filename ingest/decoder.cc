@@ -15,7 +15,7 @@
 #include <immintrin.h>
 #endif
 
-#include "engine/time_util.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 

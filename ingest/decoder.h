@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/event.h"
+#include "vocab/event.h"
 
 namespace driftwatch {
 

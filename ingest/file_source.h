@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/status.h"
 #include "ingest/source.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -1,13 +1,13 @@
 #pragma once
 // Event sources: where raw records come from. Implementations: FileSource (replay of files and
-// stdin) and KafkaSource (ingest/kafka_source.h).
+// stdin) and KafkaSource (kafka/kafka_source.h).
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "engine/status.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -1,5 +1,7 @@
 #include "state/activity_format.h"
 
+#include <climits>
+
 namespace driftwatch::activity_format {
 namespace {
 
@@ -174,6 +176,73 @@ bool DecodeCall(std::string_view key, std::string_view in, ActivityRecord* r) {
   r->read_only = in[1] != 0;
   in.remove_prefix(2);
   return GetFields(in, r, /*with_event_id=*/false);
+}
+
+int64_t PostingBucket(int64_t time_ms) {
+  // Open windows start at INT64_MIN: the floor below would overflow.
+  if (time_ms < INT64_MIN + kPostingSpanMs) return INT64_MIN;
+  int64_t q = time_ms / kPostingSpanMs;
+  if (time_ms % kPostingSpanMs < 0) --q;  // floor, for times before 1970
+  return q * kPostingSpanMs;
+}
+
+void AppendPostingPrefix(std::string* out, ActivityIndex index, std::string_view value) {
+  out->push_back(static_cast<char>(static_cast<char>(index) - 'a' + 'A'));
+  out->append(value);
+  out->push_back('\0');
+}
+
+std::string PostingPrefix(ActivityIndex index, std::string_view value) {
+  std::string key;
+  key.reserve(value.size() + 2);
+  AppendPostingPrefix(&key, index, value);
+  return key;
+}
+
+void AppendPostingSeek(std::string* out, ActivityIndex index, std::string_view value,
+                       int64_t bucket_ms) {
+  AppendPostingPrefix(out, index, value);
+  PutBigEndian64(out, static_cast<uint64_t>(bucket_ms) ^ kSignBit);
+}
+
+std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms) {
+  std::string key;
+  AppendPostingSeek(&key, index, value, bucket_ms);
+  return key;
+}
+
+void AppendPostingListId(std::string* key, uint64_t list_id) { PutBigEndian64(key, list_id); }
+
+bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms) {
+  if (key.size() != prefix_size + 16) return false;
+  *bucket_ms = static_cast<int64_t>(GetBigEndian64(key.substr(prefix_size, 8)) ^ kSignBit);
+  return true;
+}
+
+void AppendCallRef(std::string* list, int64_t time_ms, std::string_view event_id) {
+  PutBigEndian64(list, static_cast<uint64_t>(time_ms));
+  PutString(list, event_id);
+}
+
+std::string FinishPostingList(uint32_t count, const std::string& refs) {
+  std::string out;
+  out.reserve(refs.size() + 5);
+  PutVarint(&out, count);
+  out.append(refs);
+  return out;
+}
+
+bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs) {
+  uint32_t n = 0;
+  if (!GetVarint(&in, &n) || n > in.size()) return false;
+  refs->resize(n);
+  for (CallRef& r : *refs) {
+    uint32_t len = 0;
+    if (!GetInt64(&in, &r.time_ms) || !GetVarint(&in, &len) || in.size() < len) return false;
+    r.event_id = in.substr(0, len);
+    in.remove_prefix(len);
+  }
+  return in.empty();
 }
 
 std::string RunKey(std::string_view run_id) {

@@ -3,10 +3,12 @@
 // store and its in-memory twin so that both order and answer alike. Persisted: do not change.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 namespace driftwatch::activity_format {
 
@@ -38,6 +40,33 @@ std::string CallKeyOfEntry(std::string_view entry_key, size_t prefix_size);
 // The record without what its call key holds (time, event id).
 std::string EncodeCall(const ActivityRecord& record);
 bool DecodeCall(std::string_view key, std::string_view value, ActivityRecord* record);
+
+// Format 4: each call once under its call key (as format 3), and one posting per index value,
+// hour of event time and commit, listing the calls of that commit filed under the value. A
+// read-only call costs its call record and a share of a few postings, not five entries.
+inline constexpr int64_t kPostingSpanMs = 3600 * 1000;
+// The start of the posting span `time_ms` falls in.
+int64_t PostingBucket(int64_t time_ms);
+// A posting list's key: the index byte in upper case, the value, 0x00, 8-byte big-endian
+// (bucket start XOR sign bit), 8-byte big-endian list id (unique within the state).
+std::string PostingPrefix(ActivityIndex index, std::string_view value);
+// A posting list's key without its list id: the smallest key of `value` at `bucket_ms`.
+std::string PostingSeek(ActivityIndex index, std::string_view value, int64_t bucket_ms);
+void AppendPostingSeek(std::string* out, ActivityIndex index, std::string_view value,
+                       int64_t bucket_ms);
+// Appends a list id to a PostingSeek key, making the posting list's key.
+void AppendPostingListId(std::string* key, uint64_t list_id);
+// The bucket of a posting list key of a value with `prefix_size` bytes of prefix.
+bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_ms);
+// A posting list's value: varint count, then each call's 8-byte time and length-prefixed event
+// id, in the order given.
+struct CallRef {
+  int64_t time_ms;
+  std::string_view event_id;
+};
+void AppendCallRef(std::string* list, int64_t time_ms, std::string_view event_id);
+std::string FinishPostingList(uint32_t count, const std::string& refs);
+bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs);
 
 std::string RunKey(std::string_view run_id);
 std::string EncodeRun(const ActivityRun& run);

@@ -1,8 +1,8 @@
 #include "state/changelog_format.h"
 
-#include "engine/finding.h"
 #include "state/activity_format.h"
 #include "state/state_format.h"
+#include "vocab/finding.h"
 
 namespace driftwatch::changelog_format {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // The changelog: every write of a WriteSet as one keyed record, so that a compacted Kafka topic
 // keeps the latest value of every state key and another member of the consumer group can rebuild
-// a partition's state from it (ingest/changelog.h does the Kafka side). Records are logical, in
+// a partition's state from it (kafka/changelog.h does the Kafka side). Records are logical, in
 // the encodings of the on-disk format (state_format.h, activity_format.h, FindingToStoredJson),
 // not RocksDB's: any StateStore restores them by Commit. Layout: doc/state_format.md
 // "Changelog records". Persisted in Kafka: do not change without a new record version.
@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "state/state_store.h"
+#include "vocab/status.h"
 
 namespace driftwatch::changelog_format {
 

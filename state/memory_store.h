@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 namespace driftwatch {
 

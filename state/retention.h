@@ -30,8 +30,8 @@
 #include <functional>
 #include <string_view>
 
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "state/state_store.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -71,8 +72,50 @@ struct RocksDbStore::Impl {
   // The activity index family (added after version 1's first release, so opened by name and
   // absent from a read-only open of a state made before it).
   rocksdb::ColumnFamilyHandle* activity = nullptr;
+  // Ids of posting lists: every id this store ever wrote is below the sequence number the
+  // database had reached when it was opened, since each commit holding a list takes at least
+  // one sequence number; this session's ids count up from there.
+  std::atomic<uint64_t> next_list_id{0};
 
   rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
+
+  // Each call of a commit once under its call key, and one posting list per index value and
+  // hour of event time listing the commit's calls filed under it.
+  rocksdb::Status PutActivity(const std::vector<ActivityRecord>& calls, rocksdb::WriteBatch* wb) {
+    struct List {
+      uint32_t count = 0;
+      std::string refs;
+    };
+    // Keyed by the list's key without its id (value and bucket), which is appended when written.
+    std::unordered_map<std::string, List> lists;
+    std::string key;
+    for (const ActivityRecord& r : calls) {
+      rocksdb::Status s = wb->Put(activity, activity_format::CallKey(r.time_ms, r.event_id),
+                                  activity_format::EncodeCall(r));
+      if (!s.ok()) return s;
+      const int64_t bucket = activity_format::PostingBucket(r.time_ms);
+      activity_format::IndexValue values[activity_format::kIndexCount];
+      activity_format::IndexValues(r, values);
+      for (const auto& v : values) {
+        if (v.value.empty()) continue;
+        key.clear();
+        activity_format::AppendPostingSeek(&key, v.index, v.value, bucket);
+        List& list = lists[key];
+        ++list.count;
+        activity_format::AppendCallRef(&list.refs, r.time_ms, r.event_id);
+      }
+    }
+    if (lists.empty()) return rocksdb::Status::OK();
+    const uint64_t id = next_list_id.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& [k, list] : lists) {
+      key = k;
+      activity_format::AppendPostingListId(&key, id);
+      rocksdb::Status s =
+          wb->Put(activity, key, activity_format::FinishPostingList(list.count, list.refs));
+      if (!s.ok()) return s;
+    }
+    return rocksdb::Status::OK();
+  }
 
   void AdvanceWatermark(int64_t ms) {
     if (ms <= watermark_ms.load(std::memory_order_relaxed)) return;
@@ -216,6 +259,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
     if (h->GetName() == kCfActivity) impl->activity = h;
   }
+  impl->next_list_id.store(impl->db->GetLatestSequenceNumber() + 1, std::memory_order_relaxed);
 
   std::string version;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(kMeta), kMetaFormatVersion, &version);
@@ -366,21 +410,8 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
     if (impl_->activity == nullptr) return Status::Error("state has no activity family");
-    // Each call once, and a key-only posting under each of its index values.
-    for (const ActivityRecord& r : batch.activity) {
-      s = wb.Put(impl_->activity, activity_format::CallKey(r.time_ms, r.event_id),
-                 activity_format::EncodeCall(r));
-      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
-      activity_format::IndexValue values[activity_format::kIndexCount];
-      activity_format::IndexValues(r, values);
-      for (const auto& v : values) {
-        if (v.value.empty()) continue;
-        s = wb.Put(impl_->activity,
-                   activity_format::EntryKey(v.index, v.value, r.time_ms, r.event_id),
-                   rocksdb::Slice());
-        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
-      }
-    }
+    s = impl_->PutActivity(batch.activity, &wb);
+    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
     for (const ActivityRun& run : batch.activity_runs) {
       s = wb.Put(impl_->activity, activity_format::RunKey(run.run_id),
                  activity_format::EncodeRun(run));
@@ -403,6 +434,7 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
     }
     std::unique_ptr<rocksdb::Iterator> it;  // made when a record must be read
     ActivityRecord stored;
+    std::set<std::string> dropped_lists;
     for (const ActivityRef& ref : batch.delete_activity) {
       const std::string call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
       const ActivityRecord* record = nullptr;
@@ -428,14 +460,29 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
       }
       activity_format::IndexValue values[activity_format::kIndexCount];
       activity_format::IndexValues(*record, values);
+      const int64_t bucket = activity_format::PostingBucket(ref.time_ms);
       for (const auto& v : values) {
         if (v.value.empty()) continue;
         s = wb.Delete(impl_->activity,
                       activity_format::EntryKey(v.index, v.value, ref.time_ms, ref.event_id));
         if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+        dropped_lists.insert(activity_format::PostingSeek(v.index, v.value, bucket));
       }
       s = wb.Delete(impl_->activity, call_key);
       if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    }
+    // Format 4's posting lists of the hours those calls were in. Horizons fall on whole days, so
+    // every call of such an hour is below the horizon: the hour's lists go whole. (A list this
+    // batch also writes for such an hour, in a changelog restore, names calls that are gone, and
+    // scans pass over those.)
+    for (const std::string& prefix : dropped_lists) {
+      if (!it) it.reset(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
+      for (it->Seek(prefix); it->Valid() && View(it->key()).substr(0, prefix.size()) == prefix;
+           it->Next()) {
+        s = wb.Delete(impl_->activity, it->key());
+        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+      }
+      if (!it->status().ok()) return Status::Error("state batch: " + it->status().ToString());
     }
   }
   rocksdb::WriteOptions wo;
@@ -623,23 +670,55 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
                                   int64_t to_ms,
                                   const std::function<bool(const ActivityRecord&)>& fn) {
   if (impl_->activity == nullptr) return Status::Ok();
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
-  const std::string prefix = activity_format::EntryPrefix(index, value);
-  ActivityRecord record;
+  std::vector<ActivityRecord> found;
   const rocksdb::ReadOptions read;
-  std::string call;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->activity));
+  auto failed = [this](const char* what) {
+    return Status::Error("state " + impl_->path + ": unreadable activity " + what);
+  };
+
+  // Format 4: posting lists by value and hour, each call then read under its call key.
+  const std::string list_prefix = activity_format::PostingPrefix(index, value);
+  std::vector<activity_format::CallRef> refs;
+  std::string call_key, call;
+  for (it->Seek(activity_format::PostingSeek(index, value,
+                                             activity_format::PostingBucket(from_ms)));
+       it->Valid(); it->Next()) {
+    const std::string_view key = View(it->key());
+    if (key.substr(0, list_prefix.size()) != list_prefix) break;
+    int64_t bucket_ms = 0;
+    if (!activity_format::PostingBucketOf(key, list_prefix.size(), &bucket_ms)) {
+      return failed("posting list");
+    }
+    if (bucket_ms > to_ms) break;
+    if (!activity_format::DecodePostingList(View(it->value()), &refs)) {
+      return failed("posting list");
+    }
+    for (const activity_format::CallRef& ref : refs) {
+      if (ref.time_ms < from_ms || ref.time_ms > to_ms) continue;
+      call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
+      rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
+      if (got.IsNotFound()) continue;  // dropped by retention after the list was written
+      if (!got.ok()) return Status::Error("state scan activity: " + got.ToString());
+      ActivityRecord record;
+      if (!activity_format::DecodeCall(call_key, call, &record)) return failed("record");
+      found.push_back(std::move(record));
+    }
+  }
+  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+
+  // Format 3 (key-only postings of calls stored once) and format 2 (records inline), as states
+  // written before posting lists hold them.
+  const std::string prefix = activity_format::EntryPrefix(index, value);
   for (it->Seek(activity_format::EntrySeek(index, value, from_ms)); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;
     int64_t time_ms = 0;
-    if (!activity_format::EntryTime(key, prefix.size(), &time_ms)) {
-      return Status::Error("state " + impl_->path + ": unreadable activity key");
-    }
+    if (!activity_format::EntryTime(key, prefix.size(), &time_ms)) return failed("key");
     if (time_ms > to_ms) break;
+    ActivityRecord record;
     bool readable = false;
     if (it->value().empty()) {
-      // A posting: the call is stored once, under its call key.
       const std::string call_key = activity_format::CallKeyOfEntry(key, prefix.size());
       rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
       if (!got.ok() && !got.IsNotFound()) {
@@ -647,12 +726,25 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
       }
       readable = got.ok() && activity_format::DecodeCall(call_key, call, &record);
     } else {
-      readable = activity_format::DecodeRecord(View(it->value()), &record);  // format 2
+      readable = activity_format::DecodeRecord(View(it->value()), &record);
     }
-    if (!readable) return Status::Error("state " + impl_->path + ": unreadable activity record");
-    if (!fn(record)) break;
+    if (!readable) return failed("record");
+    found.push_back(std::move(record));
   }
   if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+
+  // In (time, event id) order, a call delivered twice once.
+  auto order = [](const ActivityRecord& a, const ActivityRecord& b) {
+    return a.time_ms != b.time_ms ? a.time_ms < b.time_ms : a.event_id < b.event_id;
+  };
+  std::sort(found.begin(), found.end(), order);
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i > 0 && found[i].time_ms == found[i - 1].time_ms &&
+        found[i].event_id == found[i - 1].event_id) {
+      continue;
+    }
+    if (!fn(found[i])) break;
+  }
   return Status::Ok();
 }
 

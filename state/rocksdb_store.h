@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/state_store.h"
-#include "engine/status.h"
+#include "state/state_store.h"
+#include "vocab/status.h"
 
 namespace driftwatch {
 

@@ -7,15 +7,16 @@
 #include <string>
 #include <string_view>
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 namespace driftwatch::state_format {
 
-inline constexpr int kFormatVersion = 3;
-// Version 1 differs only in history records (no replayable call), version 2 in the activity
-// index (each entry holds its call's record; version 3 stores the call once and key-only
-// postings). Both are read as they are, and a writer that opens them records version 3 (records
-// of each version then live side by side).
+inline constexpr int kFormatVersion = 4;
+// Versions before 4 differ only in the activity index: version 1 also in history records (no
+// replayable call), version 2 holds each call's record in each of its entries, version 3 stores
+// each call once with a key-only posting per value, version 4 each call once with one posting
+// list per value, hour and commit. All are read as they are, and a writer that opens an older
+// state records version 4 (records of each version then live side by side).
 inline constexpr int kOldestReadableFormatVersion = 1;
 
 // Keys in the resources family that start with this byte are internal (tombstones) and are

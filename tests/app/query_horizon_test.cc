@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "engine/time_util.h"
 #include "state/retention.h"
 #include "state/rocksdb_store.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::app {
 namespace {

@@ -24,24 +24,11 @@
 #include <vector>
 
 #include "ingest/decoder.h"
+#include "tests/bench/bench_stream.h"
 
 namespace {
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    return state_;
-  }
-  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
-  bool Chance(int percent) { return Below(100) < static_cast<size_t>(percent); }
-
- private:
-  uint64_t state_;
-};
+using driftwatch::bench_stream::Rng;
 
 struct Api {
   const char* source;

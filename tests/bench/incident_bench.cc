@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/incident.h"
+#include "incident/incident.h"
 #include "state/rocksdb_store.h"
 
 using namespace driftwatch;

@@ -16,6 +16,14 @@
 // (a topic with as many partitions), which measures the hand-over's cost. DW_BINARY names the
 // driftwatch binary
 // (default: ../driftwatch beside this program).
+//
+// Release comparison: --vs BASELINE [--pairs N] (default 3 pairs) runs `driftwatch run` of binary
+// A ($DW_BINARY) and binary B (BASELINE, e.g. a build of the previous release) on the same topic,
+// each with a fresh state directory, a consumer group of its own (and with --changelog a
+// changelog topic of its own), alternated pair by pair (A first in odd pairs, B first in even
+// ones), and prints each run's steady-state rate (its "rate:" line), CPU time and peak RSS
+// (wait4's ru_maxrss of the child), the per-pair ratios A/B and their median. The no-op consumer
+// still runs once, for scale; the Python peer does not.
 
 #include <librdkafka/rdkafka.h>
 #include <sys/wait.h>
@@ -31,8 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
+#include "tests/bench/child_process.h"
 #include "tests/integration/cloudtrail_gen.h"
 
 namespace fs = std::filesystem;
@@ -90,11 +99,55 @@ double RateFrom(const std::string& log, const std::string& marker) {
   return rate;
 }
 
+struct DriftwatchRun {
+  double rate = 0;  // records/s from its "rate:" line; 0 if it printed none
+  driftwatch::bench::ChildRun child;
+};
+
+// One `driftwatch run` of `binary` on topic "bench" with its own state directory, consumer group
+// and changelog topic (tag names them), until it has been idle for 3 s. Returns false, saying why,
+// if it failed or measured no rate.
+bool RunDriftwatch(const std::string& binary, const std::string& dir, const std::string& tag,
+                   const std::string& brokers, bool activity_index, const std::string& changelog,
+                   DriftwatchRun* out) {
+  const std::string config = dir + "/bench-" + tag + ".yaml";
+  fs::remove_all(dir + "/state-" + tag);
+  std::ofstream(config) << "kafka:\n  brokers: [\"" << brokers
+                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch-" << tag << "\n"
+                        << (changelog.empty() ? "" : "  changelog_topic: " + changelog + "\n")
+                        << "state:\n  path: " << dir << "/state-" << tag << "\n"
+                        << "  activity_index: " << (activity_index ? "true" : "false") << "\n"
+                        << "metrics:\n  listen: 127.0.0.1:0\n"
+                        << "findings:\n  stdout: false\n  path: " << dir << "/findings-" << tag
+                        << ".ndjson\n";
+  const std::string log = dir + "/driftwatch-" + tag + ".log";
+  out->child = driftwatch::bench::RunChild(
+      {binary, "run", "--config", config, "--exit-when-idle", "3"}, log, log + ".err");
+  // stdout and stderr in one log, as the single-binary mode keeps it.
+  std::ofstream(log, std::ios::app) << std::ifstream(log + ".err").rdbuf();
+  if (out->child.exit_code != 0) {
+    std::fprintf(stderr, "driftwatch run (%s) failed, see %s\n", binary.c_str(), log.c_str());
+    return false;
+  }
+  out->rate = RateFrom(log, "rate: ");
+  if (out->rate <= 0) {
+    // driftwatch prints a rate only over batches after its first one.
+    std::fprintf(stderr,
+                 "driftwatch run measured no steady-state rate (too few records?), see %s\n",
+                 log.c_str());
+    return false;
+  }
+  fs::remove_all(dir + "/state-" + tag);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool activity_index = true;
   bool changelog = false;
+  std::string baseline;  // --vs: binary B
+  int pairs = 3;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -102,10 +155,14 @@ int main(int argc, char** argv) {
       activity_index = false;
     } else if (a == "--changelog") {
       changelog = true;
+    } else if (a == "--vs" && i + 1 < argc) {
+      baseline = argv[++i];
+    } else if (a == "--pairs" && i + 1 < argc && std::atoi(argv[i + 1]) > 0) {
+      pairs = std::atoi(argv[++i]);
     } else if (a.rfind("-", 0) == 0) {
       std::fprintf(stderr,
-                   "usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS] "
-                   "[PARTITIONS]\n");
+                   "usage: kafka_bench [--no-activity-index] [--changelog] [--vs BASELINE "
+                   "[--pairs N]] [RECORDS] [PARTITIONS]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     } else {
       positional.push_back(a);
@@ -114,7 +171,8 @@ int main(int argc, char** argv) {
   const long records = positional.size() > 0 ? std::atol(positional[0].c_str()) : 100000;
   const int partitions = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 48;
   if (records < 2 || partitions < 1 || positional.size() > 2) {
-    std::fprintf(stderr, "usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS >= 2] "
+    std::fprintf(stderr,
+                 "usage: kafka_bench [--no-activity-index] [--changelog] [RECORDS >= 2] "
                  "[PARTITIONS]\n");
     return 2;
   }
@@ -133,9 +191,29 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<EmbeddedBroker> broker;
   if (!EmbeddedBroker::Start(1, &broker).ok() || !broker->CreateTopic("bench", partitions).ok() ||
-      (changelog && !broker->CreateTopic("bench-changelog", partitions).ok())) {
+      (changelog && baseline.empty() && !broker->CreateTopic("bench-changelog", partitions).ok())) {
     std::fprintf(stderr, "embedded broker failed\n");
     return 1;
+  }
+  if (!baseline.empty()) {
+    if (access(baseline.c_str(), X_OK) != 0 || access(binary.c_str(), X_OK) != 0) {
+      std::fprintf(stderr, "kafka_bench: %s or %s is not an executable\n", binary.c_str(),
+                   baseline.c_str());
+      return 2;
+    }
+    // Every run of the A/B mode has a changelog topic of its own: a fresh member restores the
+    // state a changelog holds, and each run must start from nothing.
+    for (int p = 1; changelog && p <= pairs; ++p) {
+      for (const char* side : {"a", "b"}) {
+        if (!broker
+                 ->CreateTopic("bench-changelog-" + std::string(side) + std::to_string(p),
+                               partitions)
+                 .ok()) {
+          std::fprintf(stderr, "embedded broker failed\n");
+          return 1;
+        }
+      }
+    }
   }
   std::unique_ptr<KafkaProducer> producer;
   KafkaProducerOptions po;
@@ -164,27 +242,51 @@ int main(int argc, char** argv) {
 
   char tmpl[] = "/tmp/dw-kafka-bench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  const std::string config = dir + "/bench.yaml";
-  std::ofstream(config) << "kafka:\n  brokers: [\"" << broker->bootstrap()
-                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch\n"
-                        << (changelog ? "  changelog_topic: bench-changelog\n" : "")
-                        << "state:\n  path: " << dir << "/state\n"
-                        << "  activity_index: " << (activity_index ? "true" : "false") << "\n"
-                        << "metrics:\n  listen: 127.0.0.1:0\n"
-                        << "findings:\n  stdout: false\n  path: " << dir << "/findings.ndjson\n";
-  const std::string dw_log = dir + "/driftwatch.log";
-  if (RunTo(binary + " run --config " + config + " --exit-when-idle 3", dw_log) != 0) {
-    std::fprintf(stderr, "driftwatch run failed, see %s\n", dw_log.c_str());
+  if (!baseline.empty()) {
+    std::printf("A: %s\nB: %s\n", binary.c_str(), baseline.c_str());
+    std::vector<double> ratios, rates[2], cpu[2], rss[2];
+    for (int p = 1; p <= pairs; ++p) {
+      double rate[2] = {0, 0};
+      for (int k = 0; k < 2; ++k) {
+        const int which = p % 2 == 1 ? k : 1 - k;  // A first in odd pairs
+        const std::string tag = std::string(which == 0 ? "a" : "b") + std::to_string(p);
+        DriftwatchRun run;
+        if (!RunDriftwatch(which == 0 ? binary : baseline, dir, tag, broker->bootstrap(),
+                           activity_index, changelog ? "bench-changelog-" + tag : "", &run)) {
+          return 1;
+        }
+        rate[which] = run.rate;
+        rates[which].push_back(run.rate);
+        cpu[which].push_back(run.child.cpu_seconds);
+        rss[which].push_back(static_cast<double>(run.child.max_rss_kb) / 1024.0);
+        std::printf("pair %d %s: %8.0f records/s  %6.2f s CPU  %6.1f MB peak RSS\n", p,
+                    which == 0 ? "A" : "B", run.rate, run.child.cpu_seconds, rss[which].back());
+      }
+      ratios.push_back(rate[0] / rate[1]);
+      std::printf("pair %d (%s first): A/B %.2f\n", p, p % 2 == 1 ? "A" : "B", ratios.back());
+      std::fflush(stdout);
+    }
+    using driftwatch::bench::MedianOf;
+    std::printf(
+        "median of the per-pair ratios A/B (driftwatch run, records/s): %.2f over %d "
+        "pair(s)\n",
+        MedianOf(ratios), pairs);
+    for (int w = 0; w < 2; ++w) {
+      std::printf(
+          "%s: median %.0f records/s (%.2f of the no-op consumer), median %.2f s CPU, "
+          "peak RSS median %.1f MB\n",
+          w == 0 ? "A" : "B", MedianOf(rates[w]), MedianOf(rates[w]) / noop, MedianOf(cpu[w]),
+          MedianOf(rss[w]));
+    }
+    fs::remove_all(dir);
+    return 0;
+  }
+  DriftwatchRun run;
+  if (!RunDriftwatch(binary, dir, "driftwatch", broker->bootstrap(), activity_index,
+                     changelog ? "bench-changelog" : "", &run)) {
     return 1;
   }
-  const double dw = RateFrom(dw_log, "rate: ");
-  if (dw <= 0) {
-    // driftwatch prints a rate only over batches after its first one.
-    std::fprintf(stderr,
-                 "driftwatch run measured no steady-state rate (too few records?), see %s\n",
-                 dw_log.c_str());
-    return 1;
-  }
+  const double dw = run.rate;
   std::printf("driftwatch run (state, rules, metrics, %s): %.0f records/s\n",
               activity_index ? "activity index on" : "activity index off", dw);
 

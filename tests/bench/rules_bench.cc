@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "config/rule_file.h"
-#include "engine/aws_api_names.h"
-#include "engine/batch_context.h"
-#include "engine/rule_engine_impl.h"
+#include "rules/aws_api_names.h"
+#include "rules/rule_engine_impl.h"
+#include "state/batch_context.h"
 #include "state/memory_store.h"
 
 #ifndef DW_SOURCE_DIR

@@ -24,8 +24,19 @@
 // With `only`, runs one replay once (state alone; with the rule pack; or as `driftwatch replay`,
 // with the index too) and prints its rate alone: a fixed workload to profile or to count
 // instructions of (perf stat -e instructions), which a busy machine does not blur.
+//
+// Release comparison: state_bench --vs BASELINE [records=200000] [pairs=5]
+// writes the generated stream to a file and times `driftwatch replay` of it as users run it
+// (a kept state directory, the binary's built-in rule pack, the activity index on; findings as
+// NDJSON to a file) with binary A, the one under test ($DW_BINARY, default ../driftwatch beside
+// this program), and binary B, BASELINE (e.g. a build of the previous release), each in a child
+// process, alternated pair by pair (A first in odd pairs, B first in even ones). Prints each
+// pair's rates (records over the child's wall time: start, rule loading and the store's close
+// included), CPU time and peak RSS (wait4's ru_maxrss), the median of the per-pair ratios A/B,
+// the state directory's size against the input's for each, and whether their findings match.
 
 #include <simdjson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,138 +45,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/policy.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/rocksdb_store.h"
+#include "tests/bench/bench_stream.h"
+#include "tests/bench/child_process.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    return state_;
-  }
-  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
-
- private:
-  uint64_t state_;
-};
-
-std::string Time(int64_t seconds) {
-  const time_t t = static_cast<time_t>(seconds);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string Record(size_t i, int64_t t, const std::string& source, const std::string& name,
-                   bool read_only, const std::string& params, const std::string& response) {
-  std::string r;
-  r.reserve(900);
-  r += R"({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE)";
-  r += std::to_string(i % 13);
-  r += R"(","arn":"arn:aws:iam::111122223333:user/dev)" + std::to_string(i % 13);
-  r += R"(","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE)" + std::to_string(i % 13);
-  r += R"(","userName":"dev)" + std::to_string(i % 13) +
-       R"(","sessionContext":{"attributes":{"creationDate":")";
-  r += Time(t - 300) + R"(","mfaAuthenticated":"false"}}},"eventTime":")" + Time(t);
-  r += R"(","eventSource":")" + source + R"(","eventName":")" + name;
-  r += R"(","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.)" + std::to_string(i % 250);
-  r +=
-      R"(","userAgent":"aws-cli/2.13.0 Python/3.11.4 Linux/6.1 exe/x86_64.debian.12","requestParameters":)";
-  r += params + R"(,"responseElements":)" + response;
-  r += R"(,"requestID":"req-)" + std::to_string(i) + R"(","eventID":"ev-)" + std::to_string(i);
-  r += R"(","readOnly":)" + std::string(read_only ? "true" : "false");
-  r +=
-      R"(,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"}})";
-  return r;
-}
-
-std::vector<std::string> Generate(size_t n) {
-  Rng rng(42);
-  std::vector<std::string> out;
-  out.reserve(n);
-  const int64_t base = 1717236000;
-  for (size_t i = 0; out.size() < n; ++i) {
-    const int64_t t = base + static_cast<int64_t>(i);
-    const size_t k = rng.Below(3000);
-    if (rng.Below(100) < 80) {
-      static const char* kReads[][2] = {{"ec2.amazonaws.com", "DescribeInstances"},
-                                        {"s3.amazonaws.com", "GetBucketPolicy"},
-                                        {"iam.amazonaws.com", "ListUsers"},
-                                        {"ec2.amazonaws.com", "DescribeSecurityGroups"},
-                                        {"sts.amazonaws.com", "GetCallerIdentity"}};
-      const auto& r = kReads[rng.Below(5)];
-      out.push_back(Record(
-          i, t, r[0], r[1], true,
-          R"({"filterSet":{"items":[{"name":"tag:team","valueSet":{"items":[{"value":"payments"}]}}]},"maxResults":100})",
-          "null"));
-      continue;
-    }
-    const std::string ks = std::to_string(k);
-    switch (rng.Below(6)) {
-      case 0:
-        out.push_back(Record(
-            i, t, "ec2.amazonaws.com",
-            rng.Below(2) ? "AuthorizeSecurityGroupIngress" : "RevokeSecurityGroupIngress", false,
-            R"({"groupId":"sg-)" + ks +
-                R"(","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":)" +
-                std::to_string(k % 100) + R"(,"toPort":)" + std::to_string(k % 100) +
-                R"(,"groups":{},"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{},"prefixListIds":{}}]}})",
-            R"({"_return":true})"));
-        break;
-      case 1:
-        out.push_back(Record(i, t, "cloudtrail.amazonaws.com",
-                             rng.Below(2) ? "StartLogging" : "StopLogging", false,
-                             R"({"name":"trail-)" + std::to_string(k % 40) + R"("})", "null"));
-        break;
-      case 2:
-        out.push_back(Record(i, t, "iam.amazonaws.com", "CreateAccessKey", false,
-                             R"({"userName":"user-)" + std::to_string(k % 400) + R"("})",
-                             R"({"accessKey":{"accessKeyId":"AKIAK)" + std::to_string(i) +
-                                 R"(","status":"Active","userName":"user-)" +
-                                 std::to_string(k % 400) +
-                                 R"(","createDate":"Jun 1, 2024 10:00:00 AM"}})"));
-        break;
-      case 3:
-        out.push_back(Record(
-            i, t, "s3.amazonaws.com", "PutBucketPolicy", false,
-            R"({"bucketName":"bucket-)" + ks +
-                R"(","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-)" +
-                ks + R"(/*"}]},"policy":[""]})",
-            "null"));
-        break;
-      case 4:
-        out.push_back(Record(
-            i, t, "ec2.amazonaws.com", "RunInstances", false,
-            R"({"imageId":"ami-)" + std::to_string(k % 20) + R"(","instanceType":"t3.micro"})",
-            R"({"instancesSet":{"items":[{"instanceId":"i-)" + std::to_string(i) +
-                R"(","imageId":"ami-)" + std::to_string(k % 20) +
-                R"(","instanceType":"t3.micro","instanceState":{"code":0,"name":"pending"}}]}})"));
-        break;
-      default:
-        // A late delivery, ten minutes older than its neighbours.
-        out.push_back(Record(i, t - 600, "cloudtrail.amazonaws.com", "StartLogging", false,
-                             R"({"name":"trail-)" + std::to_string(k % 40) + R"("})", "null"));
-    }
-    if (rng.Below(100) < 3 && out.size() < n) out.push_back(out.back());  // duplicate delivery
-  }
-  return out;
-}
+using driftwatch::bench_stream::Generate;
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -246,9 +142,132 @@ double RunDecoder(const std::vector<std::string>& lines) {
   return seconds;
 }
 
+// Bytes of every file under `path` (a state directory once its store is closed).
+double DirBytes(const std::string& path) {
+  uintmax_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return static_cast<double>(total);
+}
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// `state_bench --vs BASELINE`: see the header.
+int RunVersus(const std::string& a, const std::string& b, size_t records, int pairs) {
+  namespace fs = std::filesystem;
+  for (const std::string& bin : {a, b}) {
+    if (access(bin.c_str(), X_OK) != 0) {
+      std::fprintf(stderr, "state_bench: %s is not an executable\n", bin.c_str());
+      return 2;
+    }
+  }
+  const fs::path dir =
+      fs::temp_directory_path() / ("dw-state-bench-vs-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string stream = (dir / "stream.ndjson").string();
+  {
+    std::ofstream out(stream, std::ios::binary);
+    for (const std::string& l : Generate(records)) out << l << '\n';
+    if (!out) {
+      std::fprintf(stderr, "state_bench: cannot write %s\n", stream.c_str());
+      return 1;
+    }
+  }
+  const double input_bytes = static_cast<double>(fs::file_size(stream));
+  std::printf("stream: %zu records, %.1f MB in %s\n", records, input_bytes / 1e6, stream.c_str());
+  std::printf("A: %s\nB: %s\n", a.c_str(), b.c_str());
+  std::printf("each: BINARY replay --quiet --format ndjson --state DIR STREAM (built-in pack, "
+              "activity index on)\n");
+  struct Side {
+    const char* name;
+    std::string binary;
+    std::vector<double> rates, cpu, rss_mb, state_mb;
+    std::string findings;  // of the first run
+  };
+  Side sides[2] = {{"A", a, {}, {}, {}, {}, {}}, {"B", b, {}, {}, {}, {}, {}}};
+  std::vector<double> ratios;
+  for (int p = 0; p < pairs; ++p) {
+    double rate[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      const int which = p % 2 == 0 ? k : 1 - k;  // A first in odd pairs (1, 3, ...)
+      Side& side = sides[which];
+      const std::string state = (dir / (std::string("state-") + side.name)).string();
+      const std::string findings = (dir / (std::string("findings-") + side.name)).string();
+      const std::string log = (dir / (std::string("log-") + side.name)).string();
+      fs::remove_all(state);
+      const driftwatch::bench::ChildRun run = driftwatch::bench::RunChild(
+          {side.binary, "replay", "--quiet", "--format", "ndjson", "--state", state, stream},
+          findings, log);
+      if (run.exit_code != 0) {
+        std::fprintf(stderr, "state_bench: %s exited with %d:\n%s", side.binary.c_str(),
+                     run.exit_code, FileText(log).c_str());
+        return 1;
+      }
+      rate[which] = static_cast<double>(records) / run.wall_seconds;
+      side.rates.push_back(rate[which]);
+      side.cpu.push_back(run.cpu_seconds);
+      side.rss_mb.push_back(static_cast<double>(run.max_rss_kb) / 1024.0);
+      side.state_mb.push_back(DirBytes(state) / 1e6);
+      if (p == 0) side.findings = FileText(findings);
+      fs::remove_all(state);
+      std::printf(
+          "pair %d %s: %8.0f records/s  %6.2f s wall  %6.2f s CPU  %6.1f MB peak RSS  "
+          "state %.1f MB\n",
+          p + 1, side.name, rate[which], run.wall_seconds, run.cpu_seconds, side.rss_mb.back(),
+          side.state_mb.back());
+    }
+    ratios.push_back(rate[0] / rate[1]);
+    std::printf("pair %d (%s first): A/B %.2f\n", p + 1, p % 2 == 0 ? "A" : "B", ratios.back());
+    std::fflush(stdout);
+  }
+  using driftwatch::bench::MedianOf;
+  std::printf("median of the per-pair ratios A/B (records/s): %.2f over %d pair(s)\n",
+              MedianOf(ratios), pairs);
+  for (const Side& side : sides) {
+    std::printf(
+        "%s: median %.0f records/s, median %.2f s CPU, peak RSS median %.1f MB (max "
+        "%.1f), state directory %.1f MB for %.1f MB of input: %.3f\n",
+        side.name, MedianOf(side.rates), MedianOf(side.cpu), MedianOf(side.rss_mb),
+        *std::max_element(side.rss_mb.begin(), side.rss_mb.end()), MedianOf(side.state_mb),
+        input_bytes / 1e6, MedianOf(side.state_mb) * 1e6 / input_bytes);
+  }
+  auto lines_of = [](const std::string& t) { return std::count(t.begin(), t.end(), '\n'); };
+  std::printf("findings (NDJSON): A %ld lines, B %ld lines, %s\n",
+              static_cast<long>(lines_of(sides[0].findings)),
+              static_cast<long>(lines_of(sides[1].findings)),
+              sides[0].findings == sides[1].findings ? "identical" : "different");
+  fs::remove_all(dir);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--vs") {
+    if (argc < 3 || argc > 5) {
+      std::fprintf(stderr, "usage: state_bench --vs BASELINE [records=200000] [pairs=5]\n");
+      return 2;
+    }
+    std::string binary = std::getenv("DW_BINARY") ? std::getenv("DW_BINARY") : "";
+    if (binary.empty()) {
+      binary = (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() /
+                "driftwatch")
+                   .string();
+    }
+    const size_t records = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 200000;
+    const int pairs = argc > 4 ? std::atoi(argv[4]) : 5;
+    if (records < 1 || pairs < 1) {
+      std::fprintf(stderr, "state_bench: records and pairs must be at least 1\n");
+      return 2;
+    }
+    return RunVersus(binary, argv[2], records, pairs);
+  }
   const size_t records = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 200000;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 5;
   const char* source_dir = std::getenv("DW_SOURCE_DIR");
@@ -257,15 +276,7 @@ int main(int argc, char** argv) {
                : (source_dir != nullptr ? std::string(source_dir) + "/config/rules"
                                         : std::string("config/rules"));
   const std::vector<std::string> lines = Generate(records);
-  // Bytes of every file under `path` (the state directory once its store is closed).
-  auto dir_bytes = [](const std::string& path) {
-    uintmax_t total = 0;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) {
-      if (e.is_regular_file(ec)) total += e.file_size(ec);
-    }
-    return static_cast<double>(total);
-  };
+
   size_t bytes = 0;
   size_t writes = 0;
   for (const std::string& l : lines) {
@@ -283,9 +294,9 @@ int main(int argc, char** argv) {
                    only.c_str());
       return 2;
     }
-    const double seconds = RunPipeline(lines, dir, rules_dir,
-                                       Mode{only != "state", only == "replay", false});
-    const double state_bytes = dir_bytes(dir);
+    const double seconds =
+        RunPipeline(lines, dir, rules_dir, Mode{only != "state", only == "replay", false});
+    const double state_bytes = DirBytes(dir);
     if (std::getenv("DW_BENCH_KEEP_STATE") != nullptr) {
       std::printf("state kept in %s\n", dir.c_str());
     } else {
@@ -317,7 +328,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     replay.push_back(RunPipeline(lines, dir, rules_dir, Mode{true, true, false}));
-    replay_bytes = dir_bytes(dir);
+    replay_bytes = DirBytes(dir);
     state.push_back(RunPipeline(lines, dir, rules_dir, Mode{false, false, false}));
     ruled.push_back(RunPipeline(lines, dir, rules_dir, Mode{true, false, false}));
     synced.push_back(RunPipeline(lines, dir, rules_dir, Mode{false, false, true}));
@@ -343,8 +354,9 @@ int main(int argc, char** argv) {
   std::printf("                             %12.0f records/s  ratio %.2f\n", state_rate,
               state_rate / raw_rate);
   const double synced_rate = n / Median(synced);
-  std::printf("diagnostic: no rules, WAL synced per batch (as `run`): %12.0f records/s  ratio %.2f\n",
-              synced_rate, synced_rate / raw_rate);
+  std::printf(
+      "diagnostic: no rules, WAL synced per batch (as `run`): %12.0f records/s  ratio %.2f\n",
+      synced_rate, synced_rate / raw_rate);
   const double decode_rate = n / Median(decoded);
   std::printf("diagnostic: event decoder alone:      %12.0f records/s  ratio %.2f\n", decode_rate,
               decode_rate / raw_rate);

@@ -16,8 +16,8 @@
 #include <string>
 
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/memory_store.h"
 
 namespace driftwatch {

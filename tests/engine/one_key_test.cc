@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/event.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/memory_store.h"
+#include "vocab/event.h"
 
 namespace driftwatch {
 namespace {

@@ -18,11 +18,11 @@
 #include <sstream>
 
 #include "engine/pipeline.h"
-#include "tests/engine/sample_records.h"
-#include "engine/rule_engine_impl.h"
-#include "engine/time_util.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/memory_store.h"
+#include "tests/engine/sample_records.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch {
 namespace {

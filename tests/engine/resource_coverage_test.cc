@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/aws_resource_calls.h"
+#include "appliers/aws_resource_calls.h"
 #include "engine/pipeline.h"
 #include "ingest/event_decoder.h"
 #include "state/memory_store.h"

@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "config/policy.h"
-#include "engine/finding.h"
 #include "engine/finding_sink.h"
 #include "engine/pipeline.h"
-#include "engine/rule_engine_impl.h"
-#include "engine/time_util.h"
 #include "ingest/event_decoder.h"
+#include "rules/rule_engine_impl.h"
 #include "state/memory_store.h"
+#include "vocab/finding.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::testing_samples {
 

@@ -12,8 +12,8 @@
 
 #include "config/config.h"
 #include "exporters/finding_sinks.h"
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace driftwatch {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/time_util.h"
+#include "vocab/time_util.h"
 
 namespace driftwatch::testing_gen {
 

@@ -14,16 +14,17 @@
 #include <thread>
 #include <vector>
 
-#include "engine/finding.h"
-#include "ingest/changelog.h"
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
-#include "ingest/kafka_replay.h"
-#include "ingest/kafka_source.h"
+#include "ingest/account_key.h"
+#include "kafka/changelog.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
+#include "kafka/kafka_replay.h"
+#include "kafka/kafka_source.h"
 #include "state/memory_store.h"
 #include "state/retention.h"
 #include "state/state_format.h"
 #include "tests/integration/kafka_test_util.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 namespace {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/kafka_producer.h"
+#include "kafka/kafka_producer.h"
 
 namespace driftwatch::testing_kafka {
 

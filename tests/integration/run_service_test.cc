@@ -24,15 +24,15 @@
 #include <thread>
 #include <vector>
 
-#include "engine/finding.h"
-#include "engine/time_util.h"
-#include "ingest/embedded_broker.h"
-#include "ingest/kafka_producer.h"
-#include "ingest/kafka_source.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/kafka_producer.h"
+#include "kafka/kafka_source.h"
+#include "vocab/time_util.h"
 #include "state/rocksdb_store.h"
 #include "state/state_queries.h"
 #include "tests/integration/cloudtrail_gen.h"
 #include "tests/integration/kafka_test_util.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/finding.h"
 #include "state/memory_store.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 namespace {

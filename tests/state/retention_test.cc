@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/forwarding_store.h"
 #include "state/changelog_format.h"
+#include "state/forwarding_store.h"
 #include "state/memory_store.h"
 #include "state/rocksdb_store.h"
 #include "state/state_queries.h"

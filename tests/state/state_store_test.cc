@@ -2,12 +2,13 @@
 // temp dir) and the in-memory twin. RocksDB-only behaviour (reopen, format version, foreign
 // directories, read-only) follows.
 
-#include "engine/state_store.h"
+#include "state/state_store.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <functional>
@@ -381,12 +382,12 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
     std::unique_ptr<RocksDbStore> store;
     ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   }
-  MetaVersion(path, "4", nullptr);  // as a future driftwatch would record it
+  MetaVersion(path, "5", nullptr);  // as a future driftwatch would record it
   std::unique_ptr<RocksDbStore> store;
   Status s = RocksDbStore::Open(path, {}, &store);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("format version 4"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("reads versions 1 to 3"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("format version 5"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads versions 1 to 4"), std::string::npos) << s.message();
   EXPECT_EQ(store, nullptr);
 }
 
@@ -415,7 +416,7 @@ TEST(RocksDbStoreTest, FinishesACreationCutShortButRefusesDataWithoutAVersion) {
   store.reset();
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 
   MetaVersion(path, "", nullptr);
   s = RocksDbStore::Open(path, {}, &store);
@@ -426,7 +427,7 @@ TEST(RocksDbStoreTest, FinishesACreationCutShortButRefusesDataWithoutAVersion) {
 }
 
 // A state written by format version 1 (history records without the replayable call) opens,
-// and a writer records version 2 from then on.
+// and a writer records the current version from then on.
 TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
   TempDir dir;
   const std::string path = dir.sub("state");
@@ -442,12 +443,12 @@ TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
   }
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "3");
+  EXPECT_EQ(version, "4");
 }
 
-// A format-2 activity index (every entry holding its call's record) stays readable beside the
-// format-3 one (the call once, key-only postings), and both answer the same scans.
-TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
+// Format-2 entries (every entry holding its call's record) and format-3 key-only postings stay
+// readable beside format-4 posting lists, and all answer the same scans.
+TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesidePostingLists) {
   TempDir dir;
   const std::string path = dir.sub("state");
   ActivityRecord old_call;
@@ -458,6 +459,10 @@ TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
   old_call.principal_arn = "arn:aws:iam::1:user/x";
   old_call.access_key_id = "AKIAOLD";
   old_call.resource_keys = {"1|us-east-1|AWS::EC2::Instance|i-1"};
+  ActivityRecord mid_call = old_call;
+  mid_call.time_ms += 500;
+  mid_call.event_id = "mid-1";
+  mid_call.event_name = "StopInstances";
   ActivityRecord new_call = old_call;
   new_call.time_ms += 1000;
   new_call.event_id = "new-1";
@@ -469,12 +474,22 @@ TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
     w.activity = {new_call};
     ASSERT_TRUE(store->Commit(w).ok());
   }
-  // As format 2 wrote it: the record under the entry key itself.
   WithRawFamily(path, "activity", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* activity) {
+    // As format 2 wrote it: the record under the entry key itself.
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), activity,
                         activity_format::EntryKey(ActivityIndex::kAccessKey, "AKIAOLD",
                                                   old_call.time_ms, old_call.event_id),
                         activity_format::EncodeRecord(old_call))
+                    .ok());
+    // As format 3 wrote it: the call under its call key, a key-only posting.
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), activity,
+                        activity_format::CallKey(mid_call.time_ms, mid_call.event_id),
+                        activity_format::EncodeCall(mid_call))
+                    .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), activity,
+                        activity_format::EntryKey(ActivityIndex::kAccessKey, "AKIAOLD",
+                                                  mid_call.time_ms, mid_call.event_id),
+                        "")
                     .ok());
   });
   RocksDbStoreOptions query;
@@ -493,7 +508,78 @@ TEST(RocksDbStoreTest, ReadsFormatTwoActivityEntriesBesideFormatThreeCalls) {
                   .ok());
   EXPECT_EQ(names, (std::vector<std::string>{
                        "old-1 RunInstances 1|us-east-1|AWS::EC2::Instance|i-1",
+                       "mid-1 StopInstances 1|us-east-1|AWS::EC2::Instance|i-1",
                        "new-1 TerminateInstances 1|us-east-1|AWS::EC2::Instance|i-1"}));
+}
+
+// Posting lists: calls of several hours, commits and sessions, a call delivered twice; a scan
+// answers exactly the calls of its value and window, in order, each once, against the in-memory
+// store's answer.
+TEST(RocksDbStoreTest, ActivityPostingListsAnswerLikeTheMemoryStore) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  MemoryStore twin;
+  const int64_t t0 = 1700000000000;
+  std::vector<ActivityRecord> calls;
+  for (int i = 0; i < 900; ++i) {
+    ActivityRecord r;
+    r.time_ms = t0 + static_cast<int64_t>((i * 7919) % 900) * 20000;  // ~5 hours, shuffled
+    r.event_id = "e-" + std::to_string(i);
+    r.event_source = "s3.amazonaws.com";
+    r.event_name = i % 3 == 0 ? "GetObject" : "ListBuckets";
+    r.principal_arn = "arn:aws:iam::1:user/u" + std::to_string(i % 4);
+    r.access_key_id = "AKIA" + std::to_string(i % 5);
+    r.source_ip = i % 2 ? "10.0.0.1" : "";
+    r.read_only = true;
+    calls.push_back(r);
+  }
+  calls.push_back(calls[10]);  // delivered again
+  for (int session = 0; session < 2; ++session) {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+    const size_t half = calls.size() / 2;
+    const size_t from = session == 0 ? 0 : half, to = session == 0 ? half : calls.size();
+    for (size_t i = from; i < to; i += 300) {
+      WriteSet w;
+      w.activity.assign(calls.begin() + static_cast<std::ptrdiff_t>(i),
+                        calls.begin() + static_cast<std::ptrdiff_t>(std::min(to, i + 300)));
+      WriteSet copy = w;
+      ASSERT_TRUE(store->Commit(w).ok());
+      ASSERT_TRUE(twin.Commit(copy).ok());
+    }
+  }
+  RocksDbStoreOptions query;
+  query.read_only = true;
+  query.create_if_missing = false;
+  std::unique_ptr<RocksDbStore> store;
+  ASSERT_TRUE(RocksDbStore::Open(path, query, &store).ok());
+  auto scan = [](StateStore* s, ActivityIndex index, const std::string& value, int64_t from,
+                 int64_t to) {
+    std::vector<std::string> out;
+    Status st = s->ScanActivity(index, value, from, to, [&](const ActivityRecord& r) {
+      out.push_back(std::to_string(r.time_ms) + " " + r.event_id + " " + r.event_name);
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.message();
+    return out;
+  };
+  size_t total = 0;
+  for (const auto& [index, value] :
+       std::vector<std::pair<ActivityIndex, std::string>>{
+           {ActivityIndex::kPrincipal, "arn:aws:iam::1:user/u1"},
+           {ActivityIndex::kAccessKey, "AKIA3"},
+           {ActivityIndex::kSourceIp, "10.0.0.1"},
+           {ActivityIndex::kSession, "none"}}) {
+    for (const auto& [from, to] : std::vector<std::pair<int64_t, int64_t>>{
+             {0, INT64_MAX}, {INT64_MIN, INT64_MAX}, {t0 + 3600 * 1000 - 20000, t0 + 2 * 3600 * 1000 + 40000}}) {
+      const std::vector<std::string> got = scan(store.get(), index, value, from, to);
+      EXPECT_EQ(got, scan(&twin, index, value, from, to)) << value << " " << from;
+      EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+      total += got.size();
+    }
+  }
+  EXPECT_GT(total, 700u);
+  EXPECT_EQ(scan(store.get(), ActivityIndex::kAccessKey, "AKIA0", 0, INT64_MAX).size(), 180u);
 }
 
 TEST(RocksDbStoreTest, RefusesForeignAndMissingDirectories) {

@@ -1,0 +1,52 @@
+#include "vocab/event.h"
+
+namespace driftwatch {
+
+std::string_view EventKindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kApiCall:
+      return "api_call";
+    case EventKind::kConfigItem:
+      return "config_item";
+    case EventKind::kComplianceChange:
+      return "compliance_change";
+    case EventKind::kControl:
+      return "control";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Types whose state key is the last segment of their ARN (after the last '/', else ':').
+constexpr std::string_view kKeyedByArnTail[] = {
+    "AWS::CloudTrail::Trail", "AWS::S3::Bucket",        "AWS::IAM::User",
+    "AWS::IAM::Role",         "AWS::IAM::Group",        "AWS::KMS::Key",
+    "AWS::EC2::SecurityGroup", "AWS::EC2::Instance",
+    "AWS::EC2::Snapshot",     "AWS::EC2::Image",        "AWS::EC2::NetworkAcl",
+    "AWS::EC2::VPC",          "AWS::EC2::RouteTable",   "AWS::GuardDuty::Detector",
+    "AWS::NetworkFirewall::Firewall",  // ...:firewall/NAME
+};
+
+}  // namespace
+
+std::string CanonicalResourceId(std::string_view type, std::string_view id) {
+  if (id.substr(0, 4) != "arn:") return std::string(id);
+  bool keyed_by_tail = false;
+  for (std::string_view t : kKeyedByArnTail) keyed_by_tail = keyed_by_tail || t == type;
+  if (!keyed_by_tail) return std::string(id);
+  size_t cut = id.rfind('/');
+  if (cut == std::string_view::npos) cut = id.rfind(':');
+  return std::string(id.substr(cut + 1));
+}
+
+std::string MakeResourceKey(std::string_view account, std::string_view region,
+                            std::string_view type, std::string_view id) {
+  std::string key;
+  key.reserve(account.size() + region.size() + type.size() + id.size() + 3);
+  key.append(account).append(1, '|').append(region).append(1, '|').append(type).append(1, '|');
+  key.append(id);
+  return key;
+}
+
+}  // namespace driftwatch
