@@ -5,6 +5,7 @@
 #include "state/retention.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <unistd.h>
 
 #include <climits>
@@ -267,6 +268,34 @@ TEST_P(RetentionTest, KeepsRecentHistoryAndCallsAndTheStateAtTheHorizonDropsTheR
     ASSERT_TRUE(static_cast<RocksDbStore*>(store.get())->CompactAll().ok());
     EXPECT_EQ(CallIds(store.get(), ActivityIndex::kPrincipal, kPrincipal), recent);
     EXPECT_EQ(HistoryIds(store.get(), kA), (std::vector<std::string>{"a10", "a500", "a590"}));
+    // No posting list of an hour below the activity horizon is left: read the family raw.
+    store.reset();
+    const std::string path = dir_.sub("s" + std::to_string(opened_));
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+    int lists = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != "activity") continue;
+      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), handles[i]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const std::string key = it->key().ToString();
+        if (std::string("PKIS").find(key.front()) == std::string::npos || key.size() < 17) continue;
+        uint64_t bits = 0;
+        for (size_t b = key.size() - 16; b < key.size() - 8; ++b) {
+          bits = (bits << 8) | static_cast<uint8_t>(key[b]);
+        }
+        EXPECT_GE(static_cast<int64_t>(bits ^ 0x8000000000000000ull), kT0 + 510 * kDay);
+        ++lists;
+      }
+    }
+    EXPECT_EQ(lists, 8) << "the recent calls' lists: four values, two hours";
+    for (rocksdb::ColumnFamilyHandle* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
   }
 }
 
