@@ -488,7 +488,7 @@ int RunService(const Args& args) {
       // Deadlines of accounts this member did not own were dropped: arm them again for what it
       // owns now.
       if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
-      Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.1f s",
+      Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.2f s",
           static_cast<long long>(restored), assigned.size(),
           std::chrono::duration<double>(Clock::now() - started).count());
       return Status::Ok();

@@ -33,8 +33,8 @@ std::string ChangelogPositionKey(const std::string& topic, int32_t partition) {
   return std::string(kChangelogPrefix) + topic + "/" + std::to_string(partition);
 }
 
-// The consumer that reads changelog partitions back: assigned one partition at a time, never in
-// a group, never committing.
+// The consumer that reads changelog partitions back: assigned the partitions to restore, never
+// in a group, never committing.
 struct ChangelogStore::Reader {
   rd_kafka_t* rk = nullptr;
   ~Reader() {
@@ -323,41 +323,54 @@ Status ChangelogStore::Restore(const std::vector<std::pair<std::string, int32_t>
   if (Status s = SavePositions(); !s.ok()) return s;
   std::set<int32_t> wanted;
   for (const auto& [topic, partition] : partitions) wanted.insert(partition);
+  std::vector<RestoreRange> ranges;
   for (int32_t p : wanted) {
     if (p >= partitions_) {
       return Status::Error("changelog topic " + options_.topic + " has no partition " +
                            std::to_string(p));
     }
-    int64_t n = 0;
-    if (Status s = RestorePartition(p, &n); !s.ok()) return s;
-    *restored += n;
+    RestoreRange r;
+    r.partition = p;
+    if (Status s = PlanRestore(&r); !s.ok()) return s;
+    if (!r.up_to_date) ranges.push_back(r);
+  }
+  if (!ranges.empty()) {
+    if (Status s = RestoreRanges(&ranges, restored); !s.ok()) return s;
   }
   std::lock_guard<std::mutex> lock(mu_);
   routes_.clear();  // read again from the store, which now holds the restored routes
   return Status::Ok();
 }
 
-Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
-  *restored = 0;
-  rd_kafka_t* rk = reader_->rk;
+Status ChangelogStore::PlanRestore(RestoreRange* r) {
   const std::string& topic = options_.topic;
-  const std::string name = topic + "/" + std::to_string(partition);
-  int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t e =
-      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, kRequestTimeoutMs);
+  int64_t lo = 0;
+  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+      reader_->rk, topic.c_str(), r->partition, &lo, &r->end, kRequestTimeoutMs);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("changelog " + name + ": watermarks: " + rd_kafka_err2str(e));
+    return Status::Error("changelog " + topic + "/" + std::to_string(r->partition) +
+                         ": watermarks: " + rd_kafka_err2str(e));
   }
-  const std::string position_key = ChangelogPositionKey(topic, partition);
   int64_t local = -1;
   bool found = false;
-  if (Status s = inner()->GetPosition(position_key, &local, &found); !s.ok()) return s;
+  if (Status s = inner()->GetPosition(ChangelogPositionKey(topic, r->partition), &local, &found);
+      !s.ok()) {
+    return s;
+  }
   if (!found) local = -1;
-  if (local == hi) return Status::Ok();  // this store wrote or read everything there is
+  r->up_to_date = local == r->end;  // this store wrote or read everything there is
   // From where this store stands; from the start when it never read this partition, or when
   // its place is gone (deleted by retention, or a topic made anew).
-  const int64_t from = local >= lo && local <= hi ? local : lo;
+  r->from = local >= lo && local <= r->end ? local : lo;
+  return Status::Ok();
+}
 
+// Reads every range's partition from its `from` to its `end` in one assignment (partitions read
+// one after another would wait for a fetch each), committing in chunks of kRestoreChunk records;
+// a partition's position is committed with or after its last record, the last chunk durable.
+Status ChangelogStore::RestoreRanges(std::vector<RestoreRange>* ranges, int64_t* restored) {
+  const std::string& topic = options_.topic;
+  rd_kafka_t* rk = reader_->rk;
   // The event-time watermark and the retention horizons never go back: a restored one only
   // counts when newer than what the store holds.
   std::map<std::string, int64_t, std::less<>> floors;
@@ -370,6 +383,10 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
   }
   WriteSet chunk;
   size_t in_chunk = 0;
+  // Keys this chunk deletes: the store applies a WriteSet's deletes after its puts, so a put of
+  // one of them (a resource deleted and made again) starts a new chunk.
+  std::set<std::string, std::less<>> deleted;
+  std::vector<SourcePosition> finished;  // positions of partitions read to their end
   auto commit_chunk = [&](bool last) -> Status {
     auto& pos = chunk.positions;
     pos.erase(std::remove_if(pos.begin(), pos.end(),
@@ -381,66 +398,88 @@ Status ChangelogStore::RestorePartition(int32_t partition, int64_t* restored) {
                                return false;
                              }),
               pos.end());
-    if (last) pos.push_back({position_key, hi});
+    pos.insert(pos.end(), finished.begin(), finished.end());
+    finished.clear();
     chunk.durable = last;
     Status s = chunk.empty() ? Status::Ok() : inner()->Commit(chunk);
     chunk = WriteSet();
+    deleted.clear();
     in_chunk = 0;
     return s;
   };
 
-  if (from < hi) {
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = from;
-    e = rd_kafka_assign(rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Error("changelog " + name + ": assign: " + rd_kafka_err2str(e));
+  std::map<int32_t, RestoreRange*> reading;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(
+      static_cast<int>(ranges->size()));
+  for (RestoreRange& r : *ranges) {
+    if (r.from >= r.end) {
+      finished.push_back({ChangelogPositionKey(topic, r.partition), r.end});
+      continue;
     }
-    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.restore_timeout_ms);
-    bool done = false;
-    std::string last_error;
-    Status failed = Status::Ok();
-    while (!done && failed.ok()) {
-      if (Clock::now() >= deadline) {
-        failed = Status::Error("changelog " + name + ": not read to its end (offset " +
-                               std::to_string(hi) + ") within " +
-                               std::to_string(options_.restore_timeout_ms) + " ms" +
-                               (last_error.empty() ? "" : " (last error: " + last_error + ")"));
-        break;
-      }
-      rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
-      if (msg == nullptr) continue;
-      if (msg->partition != partition) {
-        // Left over from an earlier assignment of this reader: not this partition's.
-      } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        done = msg->offset >= hi;
-      } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        last_error = rd_kafka_message_errstr(msg);
-      } else {
-        const std::string_view key(static_cast<const char*>(msg->key), msg->key_len);
-        const bool tombstone = msg->payload == nullptr;
-        const std::string_view value =
-            tombstone ? std::string_view()
-                      : std::string_view(static_cast<const char*>(msg->payload), msg->len);
-        Status s = changelog_format::AddRecord(key, value, tombstone, &chunk);
-        if (!s.ok()) {
-          failed = Status::Error("changelog " + name + " offset " + std::to_string(msg->offset) +
-                                 ": " + s.message());
-        } else {
-          ++*restored;
-          if (++in_chunk >= kRestoreChunk) failed = commit_chunk(false);
-        }
-        done = msg->offset + 1 >= hi;
-      }
-      rd_kafka_message_destroy(msg);
-    }
-    rd_kafka_assign(rk, nullptr);
-    if (!failed.ok()) return failed;
+    reading[r.partition] = &r;
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), r.partition)->offset = r.from;
   }
+  rd_kafka_resp_err_t e = reading.empty() ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error("changelog " + topic + ": assign: " + rd_kafka_err2str(e));
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.restore_timeout_ms);
+  std::string last_error;
+  Status failed = Status::Ok();
+  auto finish = [&](std::map<int32_t, RestoreRange*>::iterator it) {
+    finished.push_back({ChangelogPositionKey(topic, it->first), it->second->end});
+    restores_.fetch_add(1);
+    reading.erase(it);
+  };
+  while (!reading.empty() && failed.ok()) {
+    if (Clock::now() >= deadline) {
+      std::string names;
+      for (const auto& [p, r] : reading) {
+        names += (names.empty() ? "" : ", ") + topic + "/" + std::to_string(p) + " (to offset " +
+                 std::to_string(r->end) + ")";
+      }
+      failed = Status::Error("changelog " + names + ": not read to the end within " +
+                             std::to_string(options_.restore_timeout_ms) + " ms" +
+                             (last_error.empty() ? "" : " (last error: " + last_error + ")"));
+      break;
+    }
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
+    if (msg == nullptr) continue;
+    auto it = reading.find(msg->partition);
+    if (it == reading.end()) {
+      // Left over from an earlier assignment of this reader, or past a partition's end.
+    } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (msg->offset >= it->second->end) finish(it);
+    } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_error = rd_kafka_message_errstr(msg);
+    } else {
+      const std::string_view key(static_cast<const char*>(msg->key), msg->key_len);
+      const bool tombstone = msg->payload == nullptr;
+      const std::string_view value =
+          tombstone ? std::string_view()
+                    : std::string_view(static_cast<const char*>(msg->payload), msg->len);
+      if (!tombstone && !deleted.empty() && deleted.count(key) != 0) {
+        failed = commit_chunk(false);
+      }
+      Status s = Status::Ok();
+      if (failed.ok()) s = changelog_format::AddRecord(key, value, tombstone, &chunk);
+      if (failed.ok() && !s.ok()) {
+        failed = Status::Error("changelog " + topic + "/" + std::to_string(msg->partition) +
+                               " offset " + std::to_string(msg->offset) + ": " + s.message());
+      } else if (failed.ok()) {
+        if (tombstone) deleted.emplace(key);
+        ++*restored;
+        if (msg->offset + 1 >= it->second->end) finish(it);
+        if (++in_chunk >= kRestoreChunk) failed = commit_chunk(false);
+      }
+    }
+    rd_kafka_message_destroy(msg);
+  }
+  rd_kafka_assign(rk, nullptr);
+  if (!failed.ok()) return failed;
   if (Status s = commit_chunk(true); !s.ok()) return s;
   restored_.fetch_add(*restored);
-  restores_.fetch_add(1);
   return Status::Ok();
 }
 

@@ -102,7 +102,16 @@ class ChangelogStore : public ForwardingStateStore {
   explicit ChangelogStore(StateStore* inner);
   // The changelog partition of a position key "kafka:TOPIC/P", or -1.
   static int32_t PartitionOfSource(std::string_view source);
-  Status RestorePartition(int32_t partition, int64_t* restored);
+  // A changelog partition to read back: from `from` to `end` (the high watermark), unless the
+  // store stands at its end already.
+  struct RestoreRange {
+    int32_t partition = 0;
+    int64_t from = 0;
+    int64_t end = 0;
+    bool up_to_date = false;
+  };
+  Status PlanRestore(RestoreRange* range);
+  Status RestoreRanges(std::vector<RestoreRange>* ranges, int64_t* restored);
 
   ChangelogOptions options_;
   std::unique_ptr<KafkaProducer> producer_;

@@ -13,7 +13,9 @@
 // must stay under that). driftwatch runs as the live service does by default, with the activity
 // index on (state.activity_index); --no-activity-index turns it off in the config the bench
 // writes, so running both ways measures the index's cost; --changelog sets kafka.changelog_topic
-// (a topic with as many partitions), which measures the hand-over's cost. DW_BINARY names the
+// (a topic with as many partitions), which measures the hand-over's cost, and then a second
+// member with an empty state directory joins the group and restores the state from that topic:
+// its records/s is the restore rate (target >= 100,000). DW_BINARY names the
 // driftwatch binary
 // (default: ../driftwatch beside this program).
 //
@@ -138,6 +140,50 @@ bool RunDriftwatch(const std::string& binary, const std::string& dir, const std:
     return false;
   }
   fs::remove_all(dir + "/state-" + tag);
+  return true;
+}
+
+// The hand-over: a second member with an empty state directory joins the group of the run
+// tagged `tag` (whose source offsets are committed, so it reads no new record) and restores the
+// state from `changelog`. Sums its "changelog: N record(s) restored ... in S s" lines. Returns
+// false, saying why, if it failed or restored nothing.
+bool RestoreRun(const std::string& binary, const std::string& dir, const std::string& tag,
+                const std::string& brokers, const std::string& changelog, long* records,
+                double* seconds) {
+  const std::string config = dir + "/restore-" + tag + ".yaml";
+  const std::string state = dir + "/state-" + tag + "-restored";
+  fs::remove_all(state);
+  std::ofstream(config) << "kafka:\n  brokers: [\"" << brokers
+                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch-" << tag << "\n"
+                        << "  changelog_topic: " << changelog << "\n"
+                        << "state:\n  path: " << state << "\n"
+                        << "metrics:\n  listen: 127.0.0.1:0\n"
+                        << "findings:\n  stdout: false\n  path: " << dir << "/findings-" << tag
+                        << "-restored.ndjson\n";
+  const std::string log = dir + "/restore-" + tag + ".log";
+  const driftwatch::bench::ChildRun child = driftwatch::bench::RunChild(
+      {binary, "run", "--config", config, "--exit-when-idle", "3"}, log, log + ".err");
+  *records = 0;
+  *seconds = 0;
+  std::ifstream in(log + ".err");
+  std::string line;
+  const std::string marker = "changelog: ";
+  while (std::getline(in, line)) {
+    const size_t at = line.find(marker);
+    const size_t in_at = line.find(" in ", at == std::string::npos ? 0 : at);
+    if (at == std::string::npos || line.find("restored for", at) == std::string::npos ||
+        in_at == std::string::npos) {
+      continue;
+    }
+    *records += std::atol(line.c_str() + at + marker.size());
+    *seconds += std::atof(line.c_str() + in_at + 4);
+  }
+  fs::remove_all(state);
+  if (child.exit_code != 0 || *records == 0) {
+    std::fprintf(stderr, "restoring member (%s) failed or restored nothing, see %s.err\n",
+                 binary.c_str(), log.c_str());
+    return false;
+  }
   return true;
 }
 
@@ -289,6 +335,18 @@ int main(int argc, char** argv) {
   const double dw = run.rate;
   std::printf("driftwatch run (state, rules, metrics, %s): %.0f records/s\n",
               activity_index ? "activity index on" : "activity index off", dw);
+  if (changelog) {
+    long restored = 0;
+    double seconds = 0;
+    if (!RestoreRun(binary, dir, "driftwatch", broker->bootstrap(), "bench-changelog", &restored,
+                    &seconds)) {
+      return 1;
+    }
+    std::printf(
+        "changelog restore by a fresh member: %ld records in %.1f s: %.0f records/s (target >= "
+        "100000)\n",
+        restored, seconds, seconds > 0 ? static_cast<double>(restored) / seconds : 0.0);
+  }
 
   const std::string py_log = dir + "/python.log";
   double py = 0;

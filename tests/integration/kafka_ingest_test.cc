@@ -372,6 +372,68 @@ TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
   }
 }
 
+// A restore reads all the partitions it is given in one assignment and keeps the order of each:
+// a resource deleted and made again within one chunk of the restore is there afterwards, one
+// deleted for good is not, and every partition's changelog position is stored at its end.
+TEST_F(KafkaIngestTest, RestoreOfSeveralPartitionsKeepsEachPartitionsOrder) {
+  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
+  Member a, b;
+  for (Member* m : {&a, &b}) {
+    ChangelogOptions co;
+    co.brokers = broker_->bootstrap();
+    co.topic = "ct-changelog";
+    co.source_topics = {"ct"};
+    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
+    m->writer = m->changelog.get();
+  }
+  auto key = [](int p, const std::string& id) {
+    return MakeResourceKey("acct-" + std::to_string(p), "us-east-1", "AWS::EC2::SecurityGroup", id);
+  };
+  auto commit = [&](int p, std::vector<std::pair<std::string, std::string>> puts,
+                    std::vector<std::string> deletes) {
+    WriteSet w;
+    w.account_sources = {{"acct-" + std::to_string(p), "kafka:ct/" + std::to_string(p)}};
+    w.put_resources = std::move(puts);
+    w.delete_resources = std::move(deletes);
+    ASSERT_TRUE(a.writer->Commit(w).ok());
+  };
+  for (int p = 0; p < 4; ++p) {
+    commit(p, {{key(p, "again"), "{\"v\":1}"}, {key(p, "gone"), "{\"v\":1}"}}, {});
+    commit(p, {}, {key(p, "again"), key(p, "gone")});
+    commit(p, {{key(p, "again"), "{\"v\":2}"}}, {});
+  }
+  ASSERT_TRUE(a.changelog->WaitDelivered(10000));
+  EXPECT_EQ(a.changelog->stats().unrouted, 0);
+  std::map<int, int64_t> ends;  // each partition's high watermark: its records, from offset 0
+  for (const auto& m : testing_kafka::ReadTopic(
+           broker_->bootstrap(), "ct-changelog",
+           static_cast<size_t>(a.changelog->stats().produced))) {
+    ++ends[m.partition];
+  }
+  ASSERT_EQ(ends.size(), 4u);
+
+  int64_t restored = 0;
+  ASSERT_TRUE(b.changelog->Restore({{"ct", 0}, {"ct", 1}, {"ct", 2}, {"ct", 3}}, &restored).ok());
+  EXPECT_EQ(restored, a.changelog->stats().produced);
+  EXPECT_EQ(b.changelog->stats().restores, 4);
+  for (int p = 0; p < 4; ++p) {
+    std::string doc;
+    bool found = false;
+    ASSERT_TRUE(b.store.GetResource(key(p, "again"), &doc, &found).ok());
+    EXPECT_TRUE(found) << "partition " << p << ": made again after its delete";
+    EXPECT_EQ(doc, "{\"v\":2}");
+    ASSERT_TRUE(b.store.GetResource(key(p, "gone"), &doc, &found).ok());
+    EXPECT_FALSE(found) << "partition " << p;
+    int64_t at = -1;
+    ASSERT_TRUE(b.store.GetPosition(ChangelogPositionKey("ct-changelog", p), &at, &found).ok());
+    EXPECT_TRUE(found);
+    EXPECT_EQ(at, ends[p]) << "partition " << p;
+  }
+  // Read to its end: a second restore reads nothing.
+  ASSERT_TRUE(b.changelog->Restore({{"ct", 0}, {"ct", 1}, {"ct", 2}, {"ct", 3}}, &restored).ok());
+  EXPECT_EQ(restored, 0);
+}
+
 TEST_F(KafkaIngestTest, BrokerOutageIsReportedAndNothingIsLost) {
   Member m;
   auto source = OpenSource(&m.store, "g-outage");
