@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev                  # mutable JSON for resource documents and findings
   libre2-dev                          # non-backtracking regular expressions in rules
   zlib1g-dev                          # .json.gz inputs
+  libjemalloc-dev                     # the allocator the binary links (DW_JEMALLOC)
   libgtest-dev libgmock-dev           # tests
   prometheus                          # promtool, for metric and alert-rule tests
   prometheus-alertmanager             # the alert-loop test (tests/scripts/alert_loop.sh)
