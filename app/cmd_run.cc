@@ -34,6 +34,7 @@
 #include "kafka/kafka_producer.h"
 #include "kafka/kafka_source.h"
 #include "state/retention.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch::app {
 namespace {
@@ -149,15 +150,13 @@ std::optional<int> ParseFlags(const Args& args, RunFlags* flags) {
   return parser.Parse(args);
 }
 
-// Counts resources by type from their keys ("account|region|type|id").
+// Counts resources by type from their keys.
 std::vector<std::pair<std::string, int64_t>> ResourceCensus(StateStore& store) {
   std::map<std::string, int64_t> counts;
   store
       .ScanResources([&](std::string_view key, std::string_view) {
-        size_t a = key.find('|');
-        size_t b = a == std::string_view::npos ? a : key.find('|', a + 1);
-        size_t c = b == std::string_view::npos ? b : key.find('|', b + 1);
-        if (c != std::string_view::npos) ++counts[std::string(key.substr(b + 1, c - b - 1))];
+        ResourceKeyParts parts;
+        if (ParseResourceKey(key, &parts)) ++counts[std::string(parts.type)];
         return true;
       })
       .IgnoreError();  // a census is best effort; the next one tries again

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "vocab/resource_key.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch {
@@ -33,20 +34,10 @@ const json& At(const json& j, const char* key) {
   return it == j.end() ? kNull : *it;
 }
 
-// "account|region|type|id" parts.
-struct KeyParts {
-  std::string account, region, type, id;
-};
-KeyParts SplitKey(std::string_view key) {
-  KeyParts p;
-  std::string* parts[] = {&p.account, &p.region, &p.type, &p.id};
-  size_t start = 0;
-  for (int i = 0; i < 4; ++i) {
-    const size_t bar = i < 3 ? key.find('|', start) : std::string_view::npos;
-    parts[i]->assign(key.substr(start, bar == std::string_view::npos ? key.npos : bar - start));
-    if (bar == std::string_view::npos) break;
-    start = bar + 1;
-  }
+// A resource key's parts (a malformed key: what it has, see ParseResourceKey).
+ResourceKeyParts SplitKey(std::string_view key) {
+  ResourceKeyParts p;
+  ParseResourceKey(key, &p);
   return p;
 }
 
@@ -218,7 +209,7 @@ Status CallsFromHistory(StateStore* store, const IncidentQuery& q, IncidentRepor
       r.access_key_id = e.access_key_id;
       r.principal_arn = e.principal_arn;
       r.principal_type = e.principal_type;
-      const KeyParts parts = SplitKey(e.resource_key);
+      const ResourceKeyParts parts = SplitKey(e.resource_key);
       r.account = parts.account;
       r.region = parts.region;
     }
@@ -855,7 +846,7 @@ Status BuildTimeline(StateStore* store, const TimelineQuery& q, std::vector<Time
   auto resource_matches = [&](std::string_view key) {
     if (q.resource.empty()) return true;
     if (key == q.resource) return true;
-    const KeyParts p = SplitKey(key);
+    const ResourceKeyParts p = SplitKey(key);
     return p.id == q.resource;
   };
   Status s = store->ScanHistory("", [&](const HistoryEntry& e) {

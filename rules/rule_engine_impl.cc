@@ -13,6 +13,7 @@
 #include "rules/rule_eval.h"
 #include "rules/rule_index.h"
 #include "vocab/json_text.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch {
 namespace {
@@ -715,12 +716,11 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     return ms;
   };
   return store->ScanResources([&](std::string_view key, std::string_view text) {
-    // key: account|region|type|id
-    std::string k(key);
-    size_t a = k.find('|'), b = k.find('|', a + 1), c = k.find('|', b + 1);
-    if (a == std::string::npos || b == std::string::npos || c == std::string::npos) return true;
-    FindingResource r{k.substr(b + 1, c - b - 1), k.substr(c + 1), "", k.substr(0, a),
-                      k.substr(a + 1, b - a - 1)};
+    ResourceKeyParts parts;
+    if (!ParseResourceKey(key, &parts)) return true;
+    const std::string k(key);
+    FindingResource r{std::string(parts.type), std::string(parts.id), "",
+                      std::string(parts.account), std::string(parts.region)};
     if (!m.Owns(r.account)) return true;
     json doc;
     bool parsed = false;

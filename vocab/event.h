@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vocab/resource_key.h"  // MakeResourceKey, the key of a resource in state
+
 namespace driftwatch {
 
 // Stored in state and in history entries: do not renumber.
@@ -83,10 +85,5 @@ struct Event {
   // Where the record came from, for dead letters and history: "file.json:12", "topic/3@1234".
   std::string origin;
 };
-
-// "account|region|type|id", e.g. "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0abc".
-// IAM and other global resources use region "global", as AWS Config does.
-std::string MakeResourceKey(std::string_view account, std::string_view region,
-                            std::string_view type, std::string_view id);
 
 }  // namespace driftwatch
