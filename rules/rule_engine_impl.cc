@@ -631,7 +631,7 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
   if (!delta.applied) return;  // older than the current document: nothing changed now
   const std::vector<uint32_t>* bucket = m.index.StateRules(delta.type);
   if (bucket == nullptr && m.index.UnindexedStateRules().empty()) return;
-  FindingResource resource{delta.type, delta.id, delta.arn, delta.account, delta.region};
+  const FindingResource& resource = delta;
   if (delta.deleted || delta.after.empty()) {
     m.ForStateRules(delta.type, [&](uint32_t idx) {
       m.ClearDeadline(idx, delta.resource_key);

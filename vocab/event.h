@@ -48,6 +48,8 @@ struct Principal {
                               // or additionalEventData.MFAUsed == "yes" (any case)
 };
 
+// A resource an event names. Account and region are the event's, so unlike FindingResource it
+// carries none.
 struct ResourceRef {
   std::string type;  // AWS Config resource type when known, e.g. "AWS::EC2::SecurityGroup"
   std::string id;    // resource id / name
