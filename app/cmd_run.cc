@@ -34,6 +34,7 @@
 #include "kafka/kafka_producer.h"
 #include "kafka/kafka_source.h"
 #include "state/retention.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch::app {
 namespace {
@@ -149,43 +150,108 @@ std::optional<int> ParseFlags(const Args& args, RunFlags* flags) {
   return parser.Parse(args);
 }
 
-// Counts resources by type from their keys ("account|region|type|id").
+// Counts resources by type from their keys.
 std::vector<std::pair<std::string, int64_t>> ResourceCensus(StateStore& store) {
   std::map<std::string, int64_t> counts;
   store
       .ScanResources([&](std::string_view key, std::string_view) {
-        size_t a = key.find('|');
-        size_t b = a == std::string_view::npos ? a : key.find('|', a + 1);
-        size_t c = b == std::string_view::npos ? b : key.find('|', b + 1);
-        if (c != std::string_view::npos) ++counts[std::string(key.substr(b + 1, c - b - 1))];
+        ResourceKeyParts parts;
+        if (ParseResourceKey(key, &parts)) ++counts[std::string(parts.type)];
         return true;
       })
       .IgnoreError();  // a census is best effort; the next one tries again
   return {counts.begin(), counts.end()};
 }
 
-}  // namespace
+// A temporary state directory, removed with all it holds when the service ends.
+struct TempRemover {
+  std::string path;
+  ~TempRemover() {
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
 
-int RunService(const Args& args) {
+using Clock = std::chrono::steady_clock;
+
+// The live service: Wire builds its pieces from the flags and the configuration, Loop feeds
+// Kafka's batches through the pipeline until a signal, an error or --exit-when-idle, Shutdown
+// commits, closes and says what was done. The pieces are declared in the order Wire builds
+// them, so that they go in reverse: the source and the pipeline before the sinks, the rules and
+// the store they write to, the temporary state directory and the embedded broker last.
+struct Service {
   RunFlags flags;
-  if (auto done = ParseFlags(args, &flags)) return *done;
-
   ServiceConfig cfg;
-  if (!flags.config_path.empty()) {
-    Status s = LoadServiceConfig(flags.config_path, &cfg);
-    if (!s.ok()) {
-      std::fprintf(stderr, "driftwatch run: %s\n", s.message().c_str());
-      return 2;
-    }
-  }
-  if (!flags.state_dir.empty()) cfg.state_path = flags.state_dir;
-  if (flags.metrics_listen_set) cfg.metrics.listen = flags.metrics_listen;
-  if (!flags.print_format.empty()) {
-    cfg.findings_stdout = true;
-    cfg.findings_stdout_format = flags.print_format;
-  }
-  // findings.format {stdout: text}: lines for people, and what is still open at exit.
-  const bool text_stdout = cfg.findings_stdout && cfg.findings_stdout_format == "text";
+  bool text_stdout = false;  // findings.format {stdout: text}
+  std::unique_ptr<EmbeddedBroker> embedded;
+  std::string brokers;
+  TempRemover remove_temp_state;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<ChangelogStore> changelog;
+  StateStore* state = nullptr;  // the store, through the changelog when there is one
+  std::unique_ptr<RuleEngine> rules;
+  std::unique_ptr<MetricsProbe> probe;
+  std::unique_ptr<MetricsServer> server;
+  std::vector<FindingSink*> sinks;
+  std::unique_ptr<FindingSink> stdout_sink;
+  std::unique_ptr<NdjsonFindingSink> file_sink;
+  std::unique_ptr<KafkaProducer> producer;
+  std::unique_ptr<KafkaFindingSink> kafka_findings;
+  FanOutDeadLetters dead_letters;
+  std::unique_ptr<DeadLetterFile> dead_letter_file;
+  std::unique_ptr<KafkaDeadLetterSink> dead_letter_topic;
+  std::unique_ptr<EventDecoder> decoder;
+  std::unique_ptr<Pipeline> pipeline;
+  std::vector<PipelineRecord> records;  // Process's buffer, reused
+  std::unique_ptr<KafkaSource> source;
+  Status drain_status;  // of the batch processed before a rebalance
+  RetentionOptions retention;
+  RetentionResult last_retention;
+  // With a changelog: the partitions this member owns, whose accounts' deadlines and retention
+  // are its own.
+  std::set<int32_t> owned_partitions;
+
+  // The loop's clocks and state.
+  Clock::time_point last_record{}, last_tick{}, last_census{};
+  Clock::time_point first_record{}, newest_record{};  // for the rate line at exit
+  int64_t first_batch_records = 0;
+  bool ready = false;
+  bool assigned = false;
+  std::vector<RawRecord> batch;
+
+  // Each returns the exit code to return now when the service cannot go on, else nothing.
+  std::optional<int> Wire(const Args& args);
+  std::optional<int> Configure();
+  std::optional<int> StartKafka();
+  std::optional<int> OpenState();
+  std::optional<int> LoadRules();
+  std::optional<int> StartMetrics();
+  std::optional<int> OpenFindingSinks();
+  std::optional<int> OpenDeadLetters();
+  std::optional<int> Feed();
+  void MakePipeline();
+  std::optional<int> OpenSource();
+  void ShareWithTheGroup();
+  void SetUpRetention();
+
+  int Loop();
+  bool Turn(int* exit_code);
+  bool ProcessBatchRead(Clock::time_point now);
+  Status Process(const std::vector<RawRecord>& records_in);
+  void UpdateReadiness();
+  void EverySecond();
+  Status Sweep();
+  Status Restore(const std::vector<std::pair<std::string, int32_t>>& assigned_partitions);
+  bool OwnsAccount(std::string_view account) const;
+
+  int Shutdown(int exit_code);
+  void LogTotals() const;
+};
+
+std::optional<int> Service::Wire(const Args& args) {
+  if (auto done = ParseFlags(args, &flags)) return done;
+  if (auto done = Configure()) return done;
 
   // Signals: stop after the batch in hand. SIGPIPE: a closed stdout is an error, not a death.
   struct sigaction sa {};
@@ -200,10 +266,41 @@ int RunService(const Args& args) {
   for (const auto& [k, v] : cfg.kafka.properties) {
     Log("kafka property %s = %s", k.c_str(), MaskedValue(k, v).c_str());
   }
+  if (auto done = StartKafka()) return done;
+  if (auto done = OpenState()) return done;
+  if (auto done = LoadRules()) return done;
+  if (auto done = StartMetrics()) return done;
+  if (auto done = OpenFindingSinks()) return done;
+  if (auto done = OpenDeadLetters()) return done;
+  if (auto done = Feed()) return done;
+  MakePipeline();
+  if (auto done = OpenSource()) return done;
+  SetUpRetention();
+  return std::nullopt;
+}
 
-  // Kafka: the configured cluster, or the embedded broker.
-  std::unique_ptr<EmbeddedBroker> embedded;
-  std::string brokers = Join(cfg.kafka.brokers, ",");
+std::optional<int> Service::Configure() {
+  if (!flags.config_path.empty()) {
+    Status s = LoadServiceConfig(flags.config_path, &cfg);
+    if (!s.ok()) {
+      std::fprintf(stderr, "driftwatch run: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (!flags.state_dir.empty()) cfg.state_path = flags.state_dir;
+  if (flags.metrics_listen_set) cfg.metrics.listen = flags.metrics_listen;
+  if (!flags.print_format.empty()) {
+    cfg.findings_stdout = true;
+    cfg.findings_stdout_format = flags.print_format;
+  }
+  // findings.format {stdout: text}: lines for people, and what is still open at exit.
+  text_stdout = cfg.findings_stdout && cfg.findings_stdout_format == "text";
+  return std::nullopt;
+}
+
+// Kafka: the configured cluster, or the embedded broker.
+std::optional<int> Service::StartKafka() {
+  brokers = Join(cfg.kafka.brokers, ",");
   if (brokers.empty()) {
     Status s = EmbeddedBroker::Start(1, &embedded);
     std::vector<std::string> topics = cfg.kafka.topics;
@@ -230,9 +327,11 @@ int RunService(const Args& args) {
   }
   Log("consuming %s from %s as group %s", Join(cfg.kafka.topics, ", ").c_str(), brokers.c_str(),
       cfg.kafka.group_id.c_str());
+  return std::nullopt;
+}
 
-  // State.
-  std::string temp_state;
+// State: the configured directory or a temporary one, and the changelog over it.
+std::optional<int> Service::OpenState() {
   if (cfg.state_path.empty()) {
     const char* base = std::getenv("TMPDIR");
     std::string pattern = std::string(base && *base ? base : "/tmp") + "/driftwatch-state-XXXXXX";
@@ -242,27 +341,15 @@ int RunService(const Args& args) {
       Log("cannot create a temporary state directory under %s", pattern.c_str());
       return 1;
     }
-    temp_state = cfg.state_path = buf.data();
-    Log("no state.path: state in temporary %s (removed at exit)", temp_state.c_str());
+    remove_temp_state.path = cfg.state_path = buf.data();
+    Log("no state.path: state in temporary %s (removed at exit)", remove_temp_state.path.c_str());
   }
-  struct TempRemover {
-    std::string path;
-    ~TempRemover() {
-      if (path.empty()) return;
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  } remove_temp_state{temp_state};
-
-  std::unique_ptr<StateStore> store;
   if (Status s = OpenStateStore(cfg.state_path, &store); !s.ok()) {
     Log("state %s: %s", cfg.state_path.c_str(), s.message().c_str());
     return 1;
   }
-
   // State hand-over between group members: writes also go to the changelog topic.
-  std::unique_ptr<ChangelogStore> changelog;
-  StateStore* state = store.get();
+  state = store.get();
   if (!cfg.kafka.changelog_topic.empty()) {
     ChangelogOptions co;
     co.brokers = brokers;
@@ -276,11 +363,12 @@ int RunService(const Args& args) {
     state = changelog.get();
     Log("state hand-over through changelog topic %s", co.topic.c_str());
   }
+  return std::nullopt;
+}
 
-  // Rules.
+std::optional<int> Service::LoadRules() {
   std::vector<std::string> rule_paths =
       cfg.rules_paths.empty() ? DefaultRulePaths() : cfg.rules_paths;
-  std::unique_ptr<RuleEngine> rules;
   {
     std::vector<std::string> problems;
     Status s = MakeRuleEngine(rule_paths, cfg.policy, &rules, &problems);
@@ -290,41 +378,44 @@ int RunService(const Args& args) {
       return 2;
     }
   }
-
   // Time-driven checks (access key age) of the resources already in state.
   if (Status s = PrimeRuleEngine(rules.get(), state); !s.ok()) {
     Log("rules: scheduling time-driven checks: %s", s.message().c_str());
     return 1;
   }
+  return std::nullopt;
+}
 
-  // Metrics.
+std::optional<int> Service::StartMetrics() {
   MetricsProbeOptions probe_options;
   probe_options.version = DW_VERSION;
-  MetricsProbe probe(probe_options);
-  if (Status s = probe.LoadFromStore(*store); !s.ok()) {
+  probe = std::make_unique<MetricsProbe>(probe_options);
+  if (Status s = probe->LoadFromStore(*store); !s.ok()) {
     Log("metrics: reading stored findings: %s", s.message().c_str());
   }
-  std::unique_ptr<MetricsServer> server;
-  if (!cfg.metrics.listen.empty()) {
-    MetricsServerOptions server_options;
-    server_options.listen = cfg.metrics.listen;
-    server_options.basic_auth_user = cfg.metrics.basic_auth_username;
-    if (!cfg.metrics.basic_auth_password_env.empty()) {
-      server_options.basic_auth_password_env = cfg.metrics.basic_auth_password_env;
-    }
-    if (Status s = MetricsServer::Start(server_options, &probe, &server); !s.ok()) {
-      Log("metrics listener %s: %s", cfg.metrics.listen.c_str(), s.message().c_str());
-      return 1;
-    }
-    const size_t colon = cfg.metrics.listen.rfind(':');
-    Log("metrics on http://%s:%d/metrics (also /healthz, /readyz)",
-        cfg.metrics.listen.substr(0, colon).c_str(), server->port());
-    std::fprintf(stderr, "metrics-port: %d\n", server->port());
-    std::fflush(stderr);
+  if (cfg.metrics.listen.empty()) return std::nullopt;
+  MetricsServerOptions server_options;
+  server_options.listen = cfg.metrics.listen;
+  server_options.basic_auth_user = cfg.metrics.basic_auth_username;
+  if (!cfg.metrics.basic_auth_password_env.empty()) {
+    server_options.basic_auth_password_env = cfg.metrics.basic_auth_password_env;
   }
+  if (Status s = MetricsServer::Start(server_options, probe.get(), &server); !s.ok()) {
+    Log("metrics listener %s: %s", cfg.metrics.listen.c_str(), s.message().c_str());
+    return 1;
+  }
+  const size_t colon = cfg.metrics.listen.rfind(':');
+  Log("metrics on http://%s:%d/metrics (also /healthz, /readyz)",
+      cfg.metrics.listen.substr(0, colon).c_str(), server->port());
+  std::fprintf(stderr, "metrics-port: %d\n", server->port());
+  std::fflush(stderr);
+  return std::nullopt;
+}
 
-  // Findings and dead letters. Each findings sink writes the format findings.format names for it
-  // (validated by the config loader; "text" only for stdout).
+// Findings: stdout, a file, a Kafka topic, each in the format findings.format names for it
+// (validated by the config loader; "text" only for stdout). The producer serves the findings
+// topic, the dead-letter topic and --feed.
+std::optional<int> Service::OpenFindingSinks() {
   auto format_of = [](const std::string& name) {
     FindingFormat f = FindingFormat::kDriftwatch;
     ParseFindingFormat(name, &f);
@@ -333,9 +424,6 @@ int RunService(const Args& args) {
   const FindingFormat stdout_format = format_of(cfg.findings_stdout_format);
   const FindingFormat file_format = format_of(cfg.findings_file_format);
   const FindingFormat kafka_format = format_of(cfg.findings_kafka_format);
-  std::vector<FindingSink*> sinks;
-  std::unique_ptr<FindingSink> stdout_sink;
-  std::unique_ptr<NdjsonFindingSink> file_sink;
   if (text_stdout) {
     stdout_sink = std::make_unique<TextFindingSink>(stdout);
     sinks.push_back(stdout_sink.get());
@@ -351,7 +439,6 @@ int RunService(const Args& args) {
     }
     sinks.push_back(file_sink.get());
   }
-  std::unique_ptr<KafkaProducer> producer;
   if (!cfg.kafka.findings_topic.empty() || !cfg.dead_letter_topic.empty() ||
       !flags.feed_path.empty()) {
     KafkaProducerOptions po;
@@ -362,7 +449,6 @@ int RunService(const Args& args) {
       return 1;
     }
   }
-  std::unique_ptr<KafkaFindingSink> kafka_findings;
   if (!cfg.kafka.findings_topic.empty()) {
     kafka_findings = std::make_unique<KafkaFindingSink>(
         producer.get(), cfg.kafka.findings_topic,
@@ -371,9 +457,10 @@ int RunService(const Args& args) {
     Log("findings to Kafka topic %s (keyed by finding_id, format %s)",
         cfg.kafka.findings_topic.c_str(), std::string(FindingFormatName(kafka_format)).c_str());
   }
-  FanOutDeadLetters dead_letters;
-  std::unique_ptr<DeadLetterFile> dead_letter_file;
-  std::unique_ptr<KafkaDeadLetterSink> dead_letter_topic;
+  return std::nullopt;
+}
+
+std::optional<int> Service::OpenDeadLetters() {
   if (!cfg.dead_letter_path.empty()) {
     if (Status s = DeadLetterFile::Open(cfg.dead_letter_path, &dead_letter_file); !s.ok()) {
       Log("dead_letter.path: %s", s.message().c_str());
@@ -386,19 +473,25 @@ int RunService(const Args& args) {
                                                               DeadLetterJson);
     dead_letters.Add(dead_letter_topic.get());
   }
+  return std::nullopt;
+}
 
-  if (!flags.feed_path.empty()) {
-    int64_t fed = 0;
-    if (Status s = ProduceFile(producer.get(), cfg.kafka.topics[0], flags.feed_path, &fed);
-        !s.ok()) {
-      Log("--feed: %s", s.message().c_str());
-      return 2;
-    }
-    Log("fed %lld record(s) from %s into topic %s", static_cast<long long>(fed),
-        flags.feed_path.c_str(), cfg.kafka.topics[0].c_str());
+// --feed: a file's records produced into the first topic.
+std::optional<int> Service::Feed() {
+  if (flags.feed_path.empty()) return std::nullopt;
+  int64_t fed = 0;
+  if (Status s = ProduceFile(producer.get(), cfg.kafka.topics[0], flags.feed_path, &fed);
+      !s.ok()) {
+    Log("--feed: %s", s.message().c_str());
+    return 2;
   }
+  Log("fed %lld record(s) from %s into topic %s", static_cast<long long>(fed),
+      flags.feed_path.c_str(), cfg.kafka.topics[0].c_str());
+  return std::nullopt;
+}
 
-  std::unique_ptr<EventDecoder> decoder = MakeDecoder();
+void Service::MakePipeline() {
+  decoder = MakeDecoder();
   PipelineParts parts;
   parts.decoder = decoder.get();
   parts.store = state;
@@ -406,24 +499,26 @@ int RunService(const Args& args) {
   parts.rules = rules.get();
   parts.sinks = sinks;
   parts.dead_letter = dead_letters.empty() ? nullptr : &dead_letters;
-  parts.probe = &probe;
+  parts.probe = probe.get();
   parts.cache_bytes = static_cast<size_t>(cfg.cache_mb) << 20;  // state.cache_mb
   parts.record_activity = cfg.activity_index;  // state.activity_index, for `driftwatch incident`
   parts.commit_every_records = kCommitPartRecords;
   parts.decode_ahead = true;
-  Pipeline pipeline(std::move(parts));
+  pipeline = std::make_unique<Pipeline>(std::move(parts));
   Log("activity index %s (state.activity_index)", cfg.activity_index ? "on" : "off");
+}
 
-  std::vector<PipelineRecord> records;
-  auto process = [&](const std::vector<RawRecord>& batch) -> Status {
-    records.clear();
-    records.reserve(batch.size());
-    for (const RawRecord& r : batch) {
-      records.push_back(PipelineRecord{r.bytes, r.origin, r.source, r.next_offset});
-    }
-    return pipeline.ProcessBatch(records);
-  };
+Status Service::Process(const std::vector<RawRecord>& records_in) {
+  records.clear();
+  records.reserve(records_in.size());
+  for (const RawRecord& r : records_in) {
+    records.push_back(PipelineRecord{r.bytes, r.origin, r.source, r.next_offset});
+  }
+  return pipeline->ProcessBatch(records);
+}
 
+// The consumer, and the batch in hand processed before partitions are given up.
+std::optional<int> Service::OpenSource() {
   KafkaSourceOptions so;
   so.brokers = brokers;
   so.topics = cfg.kafka.topics;
@@ -431,14 +526,12 @@ int RunService(const Args& args) {
   so.properties = cfg.kafka.properties;
   so.batch_max_wait_ms = cfg.kafka.batch_max_wait_ms;
   so.positions = state;
-  std::unique_ptr<KafkaSource> source;
   if (Status s = KafkaSource::Open(so, &source); !s.ok()) {
     Log("%s", s.message().c_str());
     return 1;
   }
-  Status drain_status;
-  source->SetDrainHandler([&](const std::vector<RawRecord>& batch) {
-    Status s = batch.empty() ? Status::Ok() : process(batch);
+  source->SetDrainHandler([this](const std::vector<RawRecord>& drained) {
+    Status s = drained.empty() ? Status::Ok() : Process(drained);
     // The partitions' next owner restores them from the changelog: everything must be there
     // before they are released (and before their offsets are committed).
     if (s.ok() && changelog && !changelog->WaitDelivered(kChangelogRevokeWaitMs)) {
@@ -449,160 +542,185 @@ int RunService(const Args& args) {
     if (!s.ok()) drain_status = s;
     return s;
   });
+  return std::nullopt;
+}
 
-  // Retention: history and indexed calls older than the horizons (days of event time behind the
-  // watermark) are dropped, through the changelog when there is one, whenever the watermark
-  // reaches a new UTC day (and once at start, finishing a sweep a stop cut short).
-  RetentionOptions retention;
+bool Service::OwnsAccount(std::string_view account) const {
+  const int32_t p = changelog->RouteOfAccount(account);
+  return p < 0 || owned_partitions.count(p) > 0;
+}
+
+// The state of newly assigned partitions, from the changelog.
+Status Service::Restore(const std::vector<std::pair<std::string, int32_t>>& assigned_partitions) {
+  const auto started = Clock::now();
+  int64_t restored = 0;
+  Status s = changelog->Restore(assigned_partitions, &restored);
+  if (!s.ok()) return s;
+  owned_partitions.clear();
+  for (const auto& [topic, partition] : assigned_partitions) owned_partitions.insert(partition);
+  if (restored > 0) {
+    pipeline->StoreChangedUnderneath();
+    if (Status m = probe->LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
+  }
+  last_retention = RetentionResult();  // sweep what it owns now at the next tick
+  // Deadlines of accounts this member did not own were dropped: arm them again for what it
+  // owns now.
+  if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
+  Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.2f s",
+      static_cast<long long>(restored), assigned_partitions.size(),
+      std::chrono::duration<double>(Clock::now() - started).count());
+  return Status::Ok();
+}
+
+// With a changelog the members of a group share accounts by partition: time-driven checks (key
+// age, event findings' expiry) fire on the member that owns the account's partition now, and
+// retention sweeps only the accounts of owned partitions (their changelog partitions are written
+// by their owner alone).
+void Service::ShareWithTheGroup() {
+  rules->SetDeadlineOwner([this](std::string_view account) { return OwnsAccount(account); });
+  retention.owns_account = [this](std::string_view account) { return OwnsAccount(account); };
+  source->SetAssignHandler(
+      [this](const std::vector<std::pair<std::string, int32_t>>& assigned_partitions) {
+        return Restore(assigned_partitions);
+      });
+}
+
+// Retention: history and indexed calls older than the horizons (days of event time behind the
+// watermark) are dropped, through the changelog when there is one, whenever the watermark
+// reaches a new UTC day (and once at start, finishing a sweep a stop cut short).
+void Service::SetUpRetention() {
   retention.history_days = cfg.history_retention_days;
   retention.activity_days = cfg.activity_retention_days;
-  RetentionResult last_retention;
-
-  using Clock = std::chrono::steady_clock;
-  // With a changelog the members of a group share accounts by partition: time-driven checks
-  // (key age, event findings' expiry) fire on the member that owns the account's partition now.
-  std::set<int32_t> owned_partitions;
-  if (changelog) {
-    rules->SetDeadlineOwner([&](std::string_view account) {
-      const int32_t p = changelog->RouteOfAccount(account);
-      return p < 0 || owned_partitions.count(p) > 0;
-    });
-    // Retention too sweeps only the accounts of owned partitions: their changelog partitions
-    // are written by their owner alone.
-    retention.owns_account = [&](std::string_view account) {
-      const int32_t p = changelog->RouteOfAccount(account);
-      return p < 0 || owned_partitions.count(p) > 0;
-    };
-    source->SetAssignHandler([&](const std::vector<std::pair<std::string, int32_t>>& assigned) {
-      const auto started = Clock::now();
-      int64_t restored = 0;
-      Status s = changelog->Restore(assigned, &restored);
-      if (!s.ok()) return s;
-      owned_partitions.clear();
-      for (const auto& [topic, partition] : assigned) owned_partitions.insert(partition);
-      if (restored > 0) {
-        pipeline.StoreChangedUnderneath();
-        if (Status m = probe.LoadFromStore(*state); !m.ok()) Log("%s", m.message().c_str());
-      }
-      last_retention = RetentionResult();  // sweep what it owns now at the next tick
-      // Deadlines of accounts this member did not own were dropped: arm them again for what it
-      // owns now.
-      if (Status r = PrimeRuleEngine(rules.get(), state); !r.ok()) return r;
-      Log("changelog: %lld record(s) restored for %zu assigned partition(s) in %.2f s",
-          static_cast<long long>(restored), assigned.size(),
-          std::chrono::duration<double>(Clock::now() - started).count());
-      return Status::Ok();
-    });
-  }
+  if (changelog) ShareWithTheGroup();
   Log("retention: history %s, activity index %s (state.history_retention_days, "
       "state.activity_retention_days)",
       retention.history_days > 0 ? (std::to_string(retention.history_days) + " days").c_str()
                                  : "kept whole",
       retention.activity_days > 0 ? (std::to_string(retention.activity_days) + " days").c_str()
                                   : "kept whole");
-  auto sweep = [&]() -> Status {
-    if (!RetentionDue(state, retention, last_retention)) return Status::Ok();
-    const auto started = Clock::now();
-    RetentionResult r;
-    if (Status s = ApplyRetention(state, retention, &r); !s.ok()) return s;
-    last_retention = r;
-    probe.OnRetention(r.history_dropped, r.activity_dropped);
-    auto day = [](int64_t ms) { return ms == INT64_MIN ? std::string("-") : FormatTimestamp(ms); };
-    Log("retention: dropped %lld history entr%s before %s and %lld call(s) before %s in %.1f s",
-        static_cast<long long>(r.history_dropped), r.history_dropped == 1 ? "y" : "ies",
-        day(r.history_horizon_ms).c_str(), static_cast<long long>(r.activity_dropped),
-        day(r.activity_horizon_ms).c_str(),
-        std::chrono::duration<double>(Clock::now() - started).count());
-    return Status::Ok();
-  };
-  auto last_record = Clock::now();
-  Clock::time_point first_record{}, newest_record{};  // for the rate line at exit
-  int64_t first_batch_records = 0;
-  auto last_tick = Clock::time_point{};
-  auto last_census = Clock::now();
-  bool ready = false;
-  bool assigned = false;
-  int exit_code = 0;
-  std::vector<RawRecord> batch;
-  const size_t batch_size = static_cast<size_t>(cfg.kafka.batch_size);
-  Log("running; stop with SIGTERM or Ctrl-C");
+}
 
-  while (!g_stop.load()) {
-    bool more = true;
-    Status s = source->Next(batch_size, &batch, &more);
-    if (!s.ok()) {
-      Log("%s", s.message().c_str());
-      exit_code = 1;
-      break;
-    }
-    if (!drain_status.ok()) {
-      Log("processing the batch in hand before a rebalance failed: %s",
-          drain_status.message().c_str());
-      exit_code = 1;
-      break;
-    }
-    const auto now = Clock::now();
-    if (!assigned && source->rebalances() > 0) {
-      assigned = true;  // the idle clock starts once the group gave this member its partitions
-      last_record = now;
-    }
-    if (!batch.empty()) {
-      s = process(batch);
-      if (!s.ok()) {
-        // No offset moves; the state keeps whole parts of the batch with their positions, and a
-        // restart resumes from there.
-        Log("batch failed, stopping: %s", s.message().c_str());
-        exit_code = 1;
-        break;
-      }
-      last_record = now;
-      const auto durable = Clock::now();
-      if (first_record == Clock::time_point{}) {
-        first_record = durable;
-        first_batch_records = static_cast<int64_t>(batch.size());
-      }
-      newest_record = durable;
-    }
-    // Offsets of what is durable go to the group; with a changelog only once it is delivered
-    // (never ahead of it), which may be a later, idle turn of this loop.
-    if (!changelog || changelog->delivered()) source->OnBatchDurable();
-    source->CheckConnection();
-    if ((assigned && source->connected()) != ready) {
-      ready = assigned && source->connected();
-      if (server) server->SetReady(ready);
-      if (ready) {
-        Log("Kafka reachable: ready");
-      } else {
-        Log("Kafka unreachable (%s): not ready; retrying", source->last_error().c_str());
-      }
-    }
-    if (now - last_tick >= std::chrono::seconds(1)) {
-      last_tick = now;
-      if (Status rs = sweep(); !rs.ok()) {
-        Log("retention failed, stopping: %s", rs.message().c_str());
-        exit_code = 1;
-        break;
-      }
-      for (const PartitionLag& l : source->lag()) probe.OnKafkaLag(l.topic, l.partition, l.lag);
-      probe.OnStateSize(DirectorySizeBytes(cfg.state_path));
-      if (changelog) {
-        const ChangelogStats cs = changelog->stats();
-        probe.OnChangelog(cs.produced, cs.restored);
-      }
-      if (producer) {
-        if (Status ps = producer->Poll(); !ps.ok()) Log("%s", ps.message().c_str());
-      }
-    }
-    if (now - last_census >= std::chrono::seconds(30)) {
-      last_census = now;
-      probe.OnResourceCounts(ResourceCensus(*store));
-    }
-    if (flags.exit_when_idle_s > 0 && assigned &&
-        std::chrono::duration<double>(now - last_record).count() >= flags.exit_when_idle_s) {
-      Log("no record for %.1f s: exiting (--exit-when-idle)", flags.exit_when_idle_s);
-      break;
-    }
+Status Service::Sweep() {
+  if (!RetentionDue(state, retention, last_retention)) return Status::Ok();
+  const auto started = Clock::now();
+  RetentionResult r;
+  if (Status s = ApplyRetention(state, retention, &r); !s.ok()) return s;
+  last_retention = r;
+  probe->OnRetention(r.history_dropped, r.activity_dropped);
+  auto day = [](int64_t ms) { return ms == INT64_MIN ? std::string("-") : FormatTimestamp(ms); };
+  Log("retention: dropped %lld history entr%s before %s and %lld call(s) before %s in %.1f s",
+      static_cast<long long>(r.history_dropped), r.history_dropped == 1 ? "y" : "ies",
+      day(r.history_horizon_ms).c_str(), static_cast<long long>(r.activity_dropped),
+      day(r.activity_horizon_ms).c_str(),
+      std::chrono::duration<double>(Clock::now() - started).count());
+  return Status::Ok();
+}
+
+int Service::Loop() {
+  last_record = Clock::now();
+  last_census = Clock::now();
+  Log("running; stop with SIGTERM or Ctrl-C");
+  int exit_code = 0;
+  while (!g_stop.load() && Turn(&exit_code)) {
   }
+  return exit_code;
+}
+
+// One turn of the loop: a batch (maybe empty) read and processed, offsets, readiness, the
+// periodic work. False when the service is to stop, with *exit_code set when it failed.
+bool Service::Turn(int* exit_code) {
+  bool more = true;
+  Status s = source->Next(static_cast<size_t>(cfg.kafka.batch_size), &batch, &more);
+  if (!s.ok()) {
+    Log("%s", s.message().c_str());
+    *exit_code = 1;
+    return false;
+  }
+  if (!drain_status.ok()) {
+    Log("processing the batch in hand before a rebalance failed: %s",
+        drain_status.message().c_str());
+    *exit_code = 1;
+    return false;
+  }
+  const auto now = Clock::now();
+  if (!assigned && source->rebalances() > 0) {
+    assigned = true;  // the idle clock starts once the group gave this member its partitions
+    last_record = now;
+  }
+  if (!batch.empty() && !ProcessBatchRead(now)) {
+    *exit_code = 1;
+    return false;
+  }
+  // Offsets of what is durable go to the group; with a changelog only once it is delivered
+  // (never ahead of it), which may be a later, idle turn of this loop.
+  if (!changelog || changelog->delivered()) source->OnBatchDurable();
+  UpdateReadiness();
+  if (now - last_tick >= std::chrono::seconds(1)) {
+    last_tick = now;
+    if (Status rs = Sweep(); !rs.ok()) {
+      Log("retention failed, stopping: %s", rs.message().c_str());
+      *exit_code = 1;
+      return false;
+    }
+    EverySecond();
+  }
+  if (now - last_census >= std::chrono::seconds(30)) {
+    last_census = now;
+    probe->OnResourceCounts(ResourceCensus(*store));
+  }
+  if (flags.exit_when_idle_s > 0 && assigned &&
+      std::chrono::duration<double>(now - last_record).count() >= flags.exit_when_idle_s) {
+    Log("no record for %.1f s: exiting (--exit-when-idle)", flags.exit_when_idle_s);
+    return false;
+  }
+  return true;
+}
+
+// The batch Turn read (not empty) through the pipeline, durable; false when it failed.
+bool Service::ProcessBatchRead(Clock::time_point now) {
+  if (Status s = Process(batch); !s.ok()) {
+    // No offset moves; the state keeps whole parts of the batch with their positions, and a
+    // restart resumes from there.
+    Log("batch failed, stopping: %s", s.message().c_str());
+    return false;
+  }
+  last_record = now;
+  const auto durable = Clock::now();
+  if (first_record == Clock::time_point{}) {
+    first_record = durable;
+    first_batch_records = static_cast<int64_t>(batch.size());
+  }
+  newest_record = durable;
+  return true;
+}
+
+// Ready (/readyz) once the group assigned partitions and while Kafka is reachable.
+void Service::UpdateReadiness() {
+  source->CheckConnection();
+  if ((assigned && source->connected()) == ready) return;
+  ready = assigned && source->connected();
+  if (server) server->SetReady(ready);
+  if (ready) {
+    Log("Kafka reachable: ready");
+  } else {
+    Log("Kafka unreachable (%s): not ready; retrying", source->last_error().c_str());
+  }
+}
+
+// Metrics of lag, state size and the changelog; the producer's delivery reports.
+void Service::EverySecond() {
+  for (const PartitionLag& l : source->lag()) probe->OnKafkaLag(l.topic, l.partition, l.lag);
+  probe->OnStateSize(DirectorySizeBytes(cfg.state_path));
+  if (changelog) {
+    const ChangelogStats cs = changelog->stats();
+    probe->OnChangelog(cs.produced, cs.restored);
+  }
+  if (producer) {
+    if (Status ps = producer->Poll(); !ps.ok()) Log("%s", ps.message().c_str());
+  }
+}
+
+int Service::Shutdown(int exit_code) {
   if (g_stop.load()) Log("signal received: batch in hand written, committing offsets");
   if (server) server->SetReady(false);
   if (Status s = source->Close(); !s.ok()) Log("%s", s.message().c_str());
@@ -619,7 +737,25 @@ int RunService(const Args& args) {
     if (Status s = producer->Flush(5000); !s.ok())
       Log("findings producer: %s", s.message().c_str());
   }
-  const PipelineCounters& c = pipeline.counters();
+  LogTotals();
+  if (text_stdout) {
+    // For people: what the state holds open now, by category and kind, after the lines of every
+    // status change.
+    std::string summary;
+    Status s = OpenFindingsSummary(*store, &summary);
+    if (s.ok()) {
+      std::fprintf(stdout, "\n%s", summary.c_str());
+    } else {
+      Log("reading the findings for the summary: %s", s.message().c_str());
+    }
+  }
+  std::fflush(stdout);
+  return exit_code;
+}
+
+// The pipeline's counters and the steady-state rate.
+void Service::LogTotals() const {
+  const PipelineCounters& c = pipeline->counters();
   Log("stopped: %lld records, %lld events, %lld invalid, %lld duplicates, findings %lld opened "
       "/ %lld resolved",
       static_cast<long long>(c.records), static_cast<long long>(c.events),
@@ -636,19 +772,14 @@ int RunService(const Args& args) {
     Log("all %lld record(s) came in the first batch: no steady-state rate measured",
         static_cast<long long>(c.records));
   }
-  if (text_stdout) {
-    // For people: what the state holds open now, by category and kind, after the lines of every
-    // status change.
-    std::string summary;
-    Status s = OpenFindingsSummary(*store, &summary);
-    if (s.ok()) {
-      std::fprintf(stdout, "\n%s", summary.c_str());
-    } else {
-      Log("reading the findings for the summary: %s", s.message().c_str());
-    }
-  }
-  std::fflush(stdout);
-  return exit_code;
+}
+
+}  // namespace
+
+int RunService(const Args& args) {
+  Service service;
+  if (auto done = service.Wire(args)) return *done;
+  return service.Shutdown(service.Loop());
 }
 
 }  // namespace driftwatch::app

@@ -16,6 +16,7 @@
 #include "state/state_queries.h"
 #include "state/state_store.h"
 #include "vocab/event.h"
+#include "vocab/resource_key.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch::app {
@@ -33,18 +34,6 @@ std::string Field(const json& doc, const char* key) {
   auto it = doc.find(key);
   if (it == doc.end() || !it->is_string()) return std::string();
   return it->get<std::string>();
-}
-
-// "account|region|type|id" split into its four parts (the id may contain '|').
-bool SplitKey(std::string_view key, std::string parts[4]) {
-  for (int i = 0; i < 3; ++i) {
-    const size_t bar = key.find('|');
-    if (bar == std::string_view::npos) return false;
-    parts[i] = std::string(key.substr(0, bar));
-    key.remove_prefix(bar + 1);
-  }
-  parts[3] = std::string(key);
-  return true;
 }
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
@@ -118,10 +107,10 @@ int RunState(const Args& args) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ACCOUNT", "REGION", "TYPE", "ID", "LAST CHANGE", "BY", "CREATED BY"});
   auto visit = [&](std::string_view key, std::string_view document) {
-    std::string parts[4];
-    if (!SplitKey(key, parts)) return true;
-    if ((!account.empty() && parts[0] != account) || (!region.empty() && parts[1] != region) ||
-        (!type.empty() && parts[2] != type)) {
+    ResourceKeyParts parts;
+    if (!ParseResourceKey(key, &parts)) return true;
+    if ((!account.empty() && parts.account != account) ||
+        (!region.empty() && parts.region != region) || (!type.empty() && parts.type != type)) {
       return true;
     }
     if (format == "ndjson") {
@@ -132,7 +121,8 @@ int RunState(const Args& args) {
     const json dw = doc.is_object() && doc.contains("driftwatch") ? doc["driftwatch"] : json();
     std::string by = dw.is_object() ? Field(dw, "lastChangedBy") : std::string();
     if (by.empty() && dw.is_object()) by = Field(dw, "source");
-    rows.push_back({parts[0], parts[1], parts[2], parts[3],
+    rows.push_back({std::string(parts.account), std::string(parts.region),
+                    std::string(parts.type), std::string(parts.id),
                     doc.is_object() ? Field(doc, "configurationItemCaptureTime") : "", by,
                     dw.is_object() ? Field(dw, "createdBy") : ""});
     return true;
@@ -201,9 +191,9 @@ int RunHistory(const Args& args) {
       keys.push_back(e.resource_key);
       return true;
     }
-    std::string parts[4];
-    if (!SplitKey(e.resource_key, parts)) return true;
-    if (parts[3] == resource || (!e.document_after.empty() && matches_doc(e.document_after))) {
+    ResourceKeyParts parts;
+    if (!ParseResourceKey(e.resource_key, &parts)) return true;
+    if (parts.id == resource || (!e.document_after.empty() && matches_doc(e.document_after))) {
       keys.push_back(e.resource_key);
     }
     return true;

@@ -594,32 +594,12 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
 
 namespace {
 
-// `"text"` as a JSON string (escapes quotes, backslashes and control characters; other bytes as
-// they are: the decoder's strings are UTF-8).
-void AppendQuoted(std::string* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[u >> 4]);
-      out->push_back(kHex[u & 0xf]);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
-
+// One member of the replay text, its strings written as every stored JSON string is.
 void AppendMember(std::string* out, std::string_view name, std::string_view value) {
   if (out->back() != '{') out->push_back(',');
-  AppendQuoted(out, name);
+  AppendJsonString(name, out);
   out->push_back(':');
-  AppendQuoted(out, value);
+  AppendJsonString(value, out);
 }
 
 }  // namespace

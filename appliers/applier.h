@@ -12,12 +12,14 @@
 #include "appliers/prepared_event.h"
 #include "state/batch_context.h"
 #include "vocab/event.h"
+#include "vocab/finding.h"
 
 namespace driftwatch {
 
-struct StateDelta {
+// The resource changed (type, id, arn, account, region: the reference a finding names it by)
+// and how.
+struct StateDelta : FindingResource {
   std::string resource_key;
-  std::string type, id, arn, account, region;
   std::string before;  // document before ("" when it did not exist)
   std::string after;   // document after ("" when deleted)
   bool deleted = false;

@@ -60,6 +60,8 @@ size_t EraseIf(json& array, const std::function<bool(const json&)>& pred);
 
 // --- The operation -------------------------------------------------------------------------
 
+// A resource an applier writes. Not a FindingResource: the id in its key, its document's
+// resourceId and its name can differ (and the ARN may be derived), all three are written.
 struct Target {
   std::string type;
   std::string key_id;       // the id in the resource key (name for IAM users/roles, see doc)

@@ -109,8 +109,7 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   // text first: most callers have no document, and that answer is the cheapest.
   std::string& user_key = memo->key_buffer;
   user_key.clear();
-  user_key.append(event.account).append("|global|").append(kUser).append(1, '|');
-  user_key.append(p.user_name);
+  AppendResourceKey(&user_key, event.account, "global", kUser, p.user_name);
   std::string text;
   if (!ctx.GetResource(user_key, &text)) return;
   json doc;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "exporters/metrics_internal.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch {
 namespace {
@@ -387,12 +388,8 @@ Status MetricsProbe::LoadFromStore(StateStore& store) {
   if (!s.ok()) return Status::Error("metrics: reading open findings: " + s.message());
   std::map<std::string, int64_t, std::less<>> by_type;
   s = store.ScanResources([&](std::string_view key, std::string_view /*document*/) {
-    // Key layout (MakeResourceKey): account|region|type|id; the type holds no '|'.
-    size_t a = key.find('|');
-    size_t b = a == std::string_view::npos ? a : key.find('|', a + 1);
-    size_t c = b == std::string_view::npos ? b : key.find('|', b + 1);
-    std::string_view type =
-        c == std::string_view::npos ? std::string_view() : key.substr(b + 1, c - b - 1);
+    ResourceKeyParts parts;
+    const std::string_view type = ParseResourceKey(key, &parts) ? parts.type : std::string_view();
     auto it = by_type.find(type);
     if (it == by_type.end()) it = by_type.emplace(std::string(type), 0).first;
     ++it->second;

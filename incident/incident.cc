@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "vocab/resource_key.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch {
@@ -33,20 +34,10 @@ const json& At(const json& j, const char* key) {
   return it == j.end() ? kNull : *it;
 }
 
-// "account|region|type|id" parts.
-struct KeyParts {
-  std::string account, region, type, id;
-};
-KeyParts SplitKey(std::string_view key) {
-  KeyParts p;
-  std::string* parts[] = {&p.account, &p.region, &p.type, &p.id};
-  size_t start = 0;
-  for (int i = 0; i < 4; ++i) {
-    const size_t bar = i < 3 ? key.find('|', start) : std::string_view::npos;
-    parts[i]->assign(key.substr(start, bar == std::string_view::npos ? key.npos : bar - start));
-    if (bar == std::string_view::npos) break;
-    start = bar + 1;
-  }
+// A resource key's parts (a malformed key: what it has, see ParseResourceKey).
+ResourceKeyParts SplitKey(std::string_view key) {
+  ResourceKeyParts p;
+  ParseResourceKey(key, &p);
   return p;
 }
 
@@ -218,7 +209,7 @@ Status CallsFromHistory(StateStore* store, const IncidentQuery& q, IncidentRepor
       r.access_key_id = e.access_key_id;
       r.principal_arn = e.principal_arn;
       r.principal_type = e.principal_type;
-      const KeyParts parts = SplitKey(e.resource_key);
+      const ResourceKeyParts parts = SplitKey(e.resource_key);
       r.account = parts.account;
       r.region = parts.region;
     }
@@ -292,10 +283,26 @@ std::string_view ActivityIndexName(ActivityIndex index) {
   return "?";
 }
 
-Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
-  *out = IncidentReport();
-  out->query = q;
-  if (q.value.empty()) return Status::Error("incident: empty " + std::string(ActivityIndexName(q.by)));
+namespace {
+
+// What identifies the incident's own calls, to find them again in history and findings.
+struct IncidentIds {
+  std::unordered_set<std::string> event_ids, principal_arns, access_keys;
+};
+
+IncidentIds IdsOfCalls(const std::vector<ActivityRecord>& calls) {
+  IncidentIds ids;
+  for (const ActivityRecord& c : calls) {
+    ids.event_ids.insert(c.event_id);
+    if (!c.principal_arn.empty()) ids.principal_arns.insert(c.principal_arn);
+    if (!c.access_key_id.empty()) ids.access_keys.insert(c.access_key_id);
+  }
+  return ids;
+}
+
+// The incident's calls (from the activity index; from history when no index covers the window,
+// or when the query asks), how completely they are known, and the retention horizons.
+Status FindCalls(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
   if (Status s = Coverage(store, q, out); !s.ok()) return s;
   if (out->coverage == "absent" || q.force_history_scan) {
     if (Status s = CallsFromHistory(store, q, out); !s.ok()) return s;
@@ -306,196 +313,241 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
   } else {
     if (Status s = CallsFromIndex(store, q, out); !s.ok()) return s;
   }
-  if (Status s = Horizons(store, q, out); !s.ok()) return s;
+  return Horizons(store, q, out);
+}
 
-  std::unordered_set<std::string> event_ids, principal_arns, access_keys;
-  for (const ActivityRecord& c : out->calls) {
-    event_ids.insert(c.event_id);
-    if (!c.principal_arn.empty()) principal_arns.insert(c.principal_arn);
-    if (!c.access_key_id.empty()) access_keys.insert(c.access_key_id);
+// The incident's entries in the history of res->resource_key: what they did to it, when, in
+// time order. Only the window's entries (a resource's whole history can be long); *any says
+// whether there was one.
+Status IncidentChangesOf(StateStore* store, const IncidentQuery& q, const IncidentIds& ids,
+                         IncidentResource* res, bool* any) {
+  *any = false;
+  return store->ScanHistoryRange(
+      res->resource_key, q.from_ms, q.to_ms, [&](const HistoryEntry& e) {
+        if (!ids.event_ids.count(e.event_id)) return true;
+        const json change = Parse(e.change);
+        if (At(change, "created") == json(true)) {
+          if (!res->created) {
+            res->created_by_action = e.action;
+            res->created_by_event_id = e.event_id;
+            res->created_ms = e.time_ms;
+          }
+          res->created = true;
+        } else if (e.deleted) {
+          res->deleted = true;
+        } else {
+          res->modified = true;
+        }
+        if (!*any) res->first_ms = e.time_ms;
+        res->last_ms = e.time_ms;
+        *any = true;
+        res->actions.push_back(e.action);
+        return true;
+      });
+}
+
+// Who changed a resource last: its newest applied history entry (the newest one, unless it was a
+// change history could not place); an empty entry when there is none.
+Status LastAppliedChange(StateStore* store, const std::string& key, HistoryEntry* last) {
+  bool have_last = false;
+  if (Status l = store->LastHistory(key, last, &have_last); !l.ok()) return l;
+  if (have_last && !last->applied) {
+    have_last = false;
+    Status f = store->ScanHistory(key, [&](const HistoryEntry& e) {
+      if (e.applied) *last = e, have_last = true;
+      return true;
+    });
+    if (!f.ok()) return f;
   }
+  if (!have_last) *last = HistoryEntry();
+  return Status::Ok();
+}
 
-  // Resources: the incident's entries in each touched resource's history.
+// Every resource a successful write call of the incident touched and whose history holds the
+// incident's change: what the incident did, whether it exists now, who changed it last.
+Status FindResources(StateStore* store, const IncidentQuery& q, const IncidentIds& ids,
+                     IncidentReport* out) {
   std::set<std::string> touched;
   for (const ActivityRecord& c : out->calls) {
     if (!Succeeded(c) || c.read_only) continue;
     for (const std::string& k : c.resource_keys) touched.insert(k);
   }
-  Status read_status;
   for (const std::string& key : touched) {
     IncidentResource res;
     res.resource_key = key;
     bool any = false;
-    // Only the window's entries: a resource's whole history can be long.
-    Status s = store->ScanHistoryRange(key, q.from_ms, q.to_ms, [&](const HistoryEntry& e) {
-      if (!event_ids.count(e.event_id)) return true;
-      const json change = Parse(e.change);
-      if (At(change, "created") == json(true)) {
-        if (!res.created) {
-          res.created_by_action = e.action;
-          res.created_by_event_id = e.event_id;
-          res.created_ms = e.time_ms;
-        }
-        res.created = true;
-      } else if (e.deleted) {
-        res.deleted = true;
-      } else {
-        res.modified = true;
-      }
-      if (!any) res.first_ms = e.time_ms;
-      res.last_ms = e.time_ms;
-      any = true;
-      res.actions.push_back(e.action);
-      return true;
-    });
-    if (!s.ok()) return s;
+    if (Status s = IncidentChangesOf(store, q, ids, &res, &any); !s.ok()) return s;
     if (!any) continue;
-    // Who changed it last: the newest applied entry (the newest one, unless it was a change
-    // history could not place).
     HistoryEntry last;
-    bool have_last = false;
-    if (Status l = store->LastHistory(key, &last, &have_last); !l.ok()) return l;
-    if (have_last && !last.applied) {
-      have_last = false;
-      Status f = store->ScanHistory(key, [&](const HistoryEntry& e) {
-        if (e.applied) last = e, have_last = true;
-        return true;
-      });
-      if (!f.ok()) return f;
-    }
-    if (!have_last) last = HistoryEntry();
+    if (Status l = LastAppliedChange(store, key, &last); !l.ok()) return l;
     std::string doc;
     bool found = false;
     if (Status g = store->GetResource(key, &doc, &found); !g.ok()) return g;
     res.exists_now = found;
     res.last_changed_by = last.principal_arn;
-    res.last_change_is_incident = event_ids.count(last.event_id) > 0;
+    res.last_change_is_incident = ids.event_ids.count(last.event_id) > 0;
     out->resources.push_back(std::move(res));
   }
+  return Status::Ok();
+}
 
-  // Access keys: created, used, deleted, deactivated or activated by the incident; one row each.
+// The access keys of an incident, one row per key, by id.
+struct AccessKeyRows {
   std::map<std::string, IncidentAccessKey> keys;
-  std::map<std::string, std::string> key_account;  // where its user is looked up
-  auto key_row = [&](const ActivityRecord& c, const std::string& id,
-                     const std::string& user) -> IncidentAccessKey& {
+  std::map<std::string, std::string> account;  // where the key's user is looked up
+
+  IncidentAccessKey& Row(const ActivityRecord& c, const std::string& id, const std::string& user) {
     IncidentAccessKey& k = keys[id];
     k.access_key_id = id;
     if (k.user_name.empty()) k.user_name = user;
-    if (!key_account.count(id)) key_account[id] = c.account;
+    if (!account.count(id)) account[id] = c.account;
     return k;
-  };
-  for (const ActivityRecord& c : out->calls) {
-    if (c.event_name == "CreateAccessKey" && Succeeded(c) && !c.issued_access_key_id.empty()) {
-      IncidentAccessKey& k = key_row(c, c.issued_access_key_id, c.issued_arn);
-      k.created = true;
-      k.created_event_id = c.event_id;
-    }
-    const bool key_change = c.event_source == "iam.amazonaws.com" &&
-                            (c.event_name == "DeleteAccessKey" || c.event_name == "UpdateAccessKey");
-    const json detail = key_change && Succeeded(c) ? Parse(c.detail) : json();
-    const std::string changed_id = Str(detail, "accessKeyId");
-    if (!changed_id.empty()) {
-      // Without userName the key is the caller's own.
-      std::string user = Str(detail, "userName");
-      if (user.empty()) user = UserNameFromArn(c.principal_arn);
-      IncidentAccessKey& k = key_row(c, changed_id, user);
-      if (c.event_name == "DeleteAccessKey") {
-        k.deleted = true;
-        k.deleted_event_id = c.event_id;
-      } else if (Str(detail, "status") == "Inactive") {
-        k.deactivated = true;
-        k.deactivated_event_id = c.event_id;
-      } else if (Str(detail, "status") == "Active") {
-        k.activated = true;
-        k.activated_event_id = c.event_id;
-      }
-    }
-    // Long-term keys only (AKIA); temporary ones (ASIA) end with their session.
-    if (c.access_key_id.rfind("AKIA", 0) == 0) {
-      key_row(c, c.access_key_id, UserNameFromArn(c.principal_arn)).used = true;
+  }
+};
+
+// What one call did with access keys: created, deleted, deactivated or activated one, or was
+// signed with a long-term one.
+void NoteAccessKeys(const ActivityRecord& c, AccessKeyRows* rows) {
+  if (c.event_name == "CreateAccessKey" && Succeeded(c) && !c.issued_access_key_id.empty()) {
+    IncidentAccessKey& k = rows->Row(c, c.issued_access_key_id, c.issued_arn);
+    k.created = true;
+    k.created_event_id = c.event_id;
+  }
+  const bool key_change = c.event_source == "iam.amazonaws.com" &&
+                          (c.event_name == "DeleteAccessKey" || c.event_name == "UpdateAccessKey");
+  const json detail = key_change && Succeeded(c) ? Parse(c.detail) : json();
+  const std::string changed_id = Str(detail, "accessKeyId");
+  if (!changed_id.empty()) {
+    // Without userName the key is the caller's own.
+    std::string user = Str(detail, "userName");
+    if (user.empty()) user = UserNameFromArn(c.principal_arn);
+    IncidentAccessKey& k = rows->Row(c, changed_id, user);
+    if (c.event_name == "DeleteAccessKey") {
+      k.deleted = true;
+      k.deleted_event_id = c.event_id;
+    } else if (Str(detail, "status") == "Inactive") {
+      k.deactivated = true;
+      k.deactivated_event_id = c.event_id;
+    } else if (Str(detail, "status") == "Active") {
+      k.activated = true;
+      k.activated_event_id = c.event_id;
     }
   }
-  for (auto& [id, k] : keys) {
+  // Long-term keys only (AKIA); temporary ones (ASIA) end with their session.
+  if (c.access_key_id.rfind("AKIA", 0) == 0) {
+    rows->Row(c, c.access_key_id, UserNameFromArn(c.principal_arn)).used = true;
+  }
+}
+
+// Access keys created, used, deleted, deactivated or activated by the incident, with their
+// status now; a failed read of a user's document goes to *read_status.
+void FindAccessKeys(StateStore* store, IncidentReport* out, Status* read_status) {
+  AccessKeyRows rows;
+  for (const ActivityRecord& c : out->calls) NoteAccessKeys(c, &rows);
+  for (auto& [id, k] : rows.keys) {
     k.status_now = k.user_name.empty()
                        ? "unknown"
-                       : KeyStatusNow(store, UserKey(key_account[id], k.user_name), id,
-                                      &read_status);
+                       : KeyStatusNow(store, UserKey(rows.account[id], k.user_name), id,
+                                      read_status);
     out->access_keys.push_back(std::move(k));
   }
+}
 
-  // IAM changes named by the calls' detail.
+IncidentLoginProfile LoginProfileChange(StateStore* store, const ActivityRecord& c,
+                                        const json& detail, Status* read_status) {
+  const std::string& n = c.event_name;
+  IncidentLoginProfile lp;
+  lp.user_name = Str(detail, "userName");
+  if (lp.user_name.empty()) lp.user_name = UserNameFromArn(c.principal_arn);  // the caller's
+  lp.action = n == "CreateLoginProfile"   ? "created"
+              : n == "UpdateLoginProfile" ? "updated"
+                                          : "deleted";
+  lp.event_id = c.event_id;
+  lp.time_ms = c.time_ms;
+  const json doc = CurrentDocument(store, UserKey(c.account, lp.user_name), read_status);
+  const json& profile = At(At(doc, "configuration"), "loginProfile");
+  lp.exists_now = profile.is_object();
+  return lp;
+}
+
+bool IsAttachPolicy(const std::string& n) {
+  return n == "AttachUserPolicy" || n == "AttachRolePolicy" || n == "AttachGroupPolicy";
+}
+bool IsPutPolicy(const std::string& n) {
+  return n == "PutUserPolicy" || n == "PutRolePolicy" || n == "PutGroupPolicy";
+}
+
+// A managed policy attached or an inline policy put (IsAttachPolicy or IsPutPolicy).
+IncidentPolicy PolicyChange(StateStore* store, const ActivityRecord& c, const json& detail,
+                            Status* read_status) {
+  const std::string& n = c.event_name;
+  const bool put = IsPutPolicy(n);
+  IncidentPolicy p;
+  const char* type = n.find("User") != std::string::npos   ? "User"
+                     : n.find("Role") != std::string::npos ? "Role"
+                                                           : "Group";
+  p.entity_type = type == std::string("User") ? "user" : type == std::string("Role") ? "role"
+                                                                                     : "group";
+  p.entity_name = Str(detail, p.entity_type == "user"   ? "userName"
+                              : p.entity_type == "role" ? "roleName"
+                                                        : "groupName");
+  p.inline_policy = put;
+  p.policy = Str(detail, put ? "policyName" : "policyArn");
+  p.event_id = c.event_id;
+  p.time_ms = c.time_ms;
+  const json doc = CurrentDocument(
+      store, MakeResourceKey(c.account, "global", std::string("AWS::IAM::") + type, p.entity_name),
+      read_status);
+  const json& cfg = At(doc, "configuration");
+  const json& list = put ? At(cfg, (p.entity_type + "PolicyList").c_str())
+                         : At(cfg, "attachedManagedPolicies");
+  if (list.is_array()) {
+    for (const json& item : list) {
+      if (Str(item, put ? "policyName" : "policyArn") == p.policy) p.attached_now = true;
+    }
+  }
+  return p;
+}
+
+IncidentTrustChange TrustChange(StateStore* store, const ActivityRecord& c, const json& detail,
+                                Status* read_status) {
+  IncidentTrustChange t;
+  t.role_name = Str(detail, "roleName");
+  t.event_name = c.event_name;
+  t.event_id = c.event_id;
+  t.time_ms = c.time_ms;
+  t.role_exists_now =
+      !CurrentDocument(store, MakeResourceKey(c.account, "global", "AWS::IAM::Role", t.role_name),
+                       read_status)
+           .is_null();
+  return t;
+}
+
+// IAM changes named by the successful IAM calls' detail: login profiles, policies and trust
+// policies, each with whether it is still there; a failed read goes to *read_status.
+void FindIamChanges(StateStore* store, IncidentReport* out, Status* read_status) {
   for (const ActivityRecord& c : out->calls) {
     if (!Succeeded(c) || c.event_source != "iam.amazonaws.com") continue;
     const json detail = Parse(c.detail);
     const std::string& n = c.event_name;
     if (n == "CreateLoginProfile" || n == "UpdateLoginProfile" || n == "DeleteLoginProfile") {
-      IncidentLoginProfile lp;
-      lp.user_name = Str(detail, "userName");
-      if (lp.user_name.empty()) lp.user_name = UserNameFromArn(c.principal_arn);  // the caller's
-      lp.action = n == "CreateLoginProfile"   ? "created"
-                  : n == "UpdateLoginProfile" ? "updated"
-                                              : "deleted";
-      lp.event_id = c.event_id;
-      lp.time_ms = c.time_ms;
-      const json doc = CurrentDocument(store, UserKey(c.account, lp.user_name), &read_status);
-      const json& profile = At(At(doc, "configuration"), "loginProfile");
-      lp.exists_now = profile.is_object();
-      out->login_profiles.push_back(std::move(lp));
-      continue;
-    }
-    const bool attach = n == "AttachUserPolicy" || n == "AttachRolePolicy" ||
-                        n == "AttachGroupPolicy";
-    const bool put = n == "PutUserPolicy" || n == "PutRolePolicy" || n == "PutGroupPolicy";
-    if (attach || put) {
-      IncidentPolicy p;
-      const char* type = n.find("User") != std::string::npos   ? "User"
-                         : n.find("Role") != std::string::npos ? "Role"
-                                                               : "Group";
-      p.entity_type = type == std::string("User") ? "user" : type == std::string("Role") ? "role"
-                                                                                         : "group";
-      p.entity_name = Str(detail, p.entity_type == "user"   ? "userName"
-                                  : p.entity_type == "role" ? "roleName"
-                                                            : "groupName");
-      p.inline_policy = put;
-      p.policy = Str(detail, put ? "policyName" : "policyArn");
-      p.event_id = c.event_id;
-      p.time_ms = c.time_ms;
-      const json doc = CurrentDocument(
-          store, MakeResourceKey(c.account, "global", std::string("AWS::IAM::") + type,
-                                 p.entity_name),
-          &read_status);
-      const json& cfg = At(doc, "configuration");
-      const json& list = put ? At(cfg, (p.entity_type + "PolicyList").c_str())
-                             : At(cfg, "attachedManagedPolicies");
-      if (list.is_array()) {
-        for (const json& item : list) {
-          if (Str(item, put ? "policyName" : "policyArn") == p.policy) p.attached_now = true;
-        }
-      }
-      out->policies.push_back(std::move(p));
-      continue;
-    }
-    if (n == "CreateRole" || n == "UpdateAssumeRolePolicy") {
-      IncidentTrustChange t;
-      t.role_name = Str(detail, "roleName");
-      t.event_name = n;
-      t.event_id = c.event_id;
-      t.time_ms = c.time_ms;
-      t.role_exists_now = !CurrentDocument(store, MakeResourceKey(c.account, "global",
-                                                                  "AWS::IAM::Role", t.role_name),
-                                           &read_status)
-                               .is_null();
-      out->trust_changes.push_back(std::move(t));
+      out->login_profiles.push_back(LoginProfileChange(store, c, detail, read_status));
+    } else if (IsAttachPolicy(n) || IsPutPolicy(n)) {
+      out->policies.push_back(PolicyChange(store, c, detail, read_status));
+    } else if (n == "CreateRole" || n == "UpdateAssumeRolePolicy") {
+      out->trust_changes.push_back(TrustChange(store, c, detail, read_status));
     }
   }
-  if (!read_status.ok()) return read_status;
+}
 
-  // Findings opened in the window by the incident's principals, keys or calls.
+// Findings opened in the window by the incident's principals, keys or calls, oldest first.
+Status FindFindings(StateStore* store, const IncidentQuery& q, const IncidentIds& ids,
+                    IncidentReport* out) {
   Status s = store->ScanFindings([&](const Finding& f) {
     if (f.first_seen_ms < q.from_ms || f.first_seen_ms > q.to_ms) return true;
-    bool ours = (!f.actor.arn.empty() && principal_arns.count(f.actor.arn)) ||
-                (!f.actor.access_key_id.empty() && access_keys.count(f.actor.access_key_id));
-    for (const std::string& id : f.event_ids) ours = ours || event_ids.count(id) > 0;
+    bool ours = (!f.actor.arn.empty() && ids.principal_arns.count(f.actor.arn)) ||
+                (!f.actor.access_key_id.empty() && ids.access_keys.count(f.actor.access_key_id));
+    for (const std::string& id : f.event_ids) ours = ours || ids.event_ids.count(id) > 0;
     if (ours) out->findings.push_back(f);
     return true;
   });
@@ -503,8 +555,10 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
   std::sort(out->findings.begin(), out->findings.end(), [](const Finding& a, const Finding& b) {
     return std::tie(a.first_seen_ms, a.finding_id) < std::tie(b.first_seen_ms, b.finding_id);
   });
+  return Status::Ok();
+}
 
-  // Undo checklist, in a fixed order: keys, login profiles, policies, resources, reverts.
+void UndoAccessKeys(IncidentReport* out) {
   for (const IncidentAccessKey& k : out->access_keys) {
     // A key the incident deleted is gone for good (ids are never reused), whatever its user's
     // document says now; a key it deactivated and nobody activated again is Inactive.
@@ -514,10 +568,13 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
                            k.user_name.empty() ? "user unknown" : "user " + k.user_name});
     }
   }
-  // Login profiles: what the incident did last to each user's profile decides. Created (or
-  // created, then its password changed) and still there: delete it. Only its password changed
-  // (a profile the incident did not create) and still there: the owner's password is known to
-  // the attacker, reset it. Deleted last: nothing to undo here.
+}
+
+// Login profiles: what the incident did last to each user's profile decides. Created (or
+// created, then its password changed) and still there: delete it. Only its password changed
+// (a profile the incident did not create) and still there: the owner's password is known to
+// the attacker, reset it. Deleted last: nothing to undo here.
+void UndoLoginProfiles(IncidentReport* out) {
   std::map<std::string, std::pair<bool, std::string>> profiles;  // user -> (created, last action)
   for (const IncidentLoginProfile& lp : out->login_profiles) {
     auto& [created, last] = profiles[lp.user_name];
@@ -537,6 +594,9 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
       out->undo.push_back({"reset-password", user, "password changed by the incident"});
     }
   }
+}
+
+void UndoPolicies(IncidentReport* out) {
   std::set<std::tuple<std::string, std::string, std::string>> detached;
   for (const IncidentPolicy& p : out->policies) {
     if (!p.attached_now) continue;
@@ -544,6 +604,9 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
     out->undo.push_back({p.inline_policy ? "delete-inline-policy" : "detach-policy", p.policy,
                          p.entity_type + " " + p.entity_name});
   }
+}
+
+void UndoResources(IncidentReport* out) {
   // Every resource the incident created that still exists, whatever its type (the generated
   // resource-call table puts Lambda functions, secrets, parameters, NAT gateways... in state),
   // with the call that created it.
@@ -568,6 +631,32 @@ Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentRe
       if (other) out->undo.push_back({"revert-change", r.resource_key, what});
     }
   }
+}
+
+// The undo checklist, in a fixed order: keys, login profiles, policies, resources, reverts.
+void BuildUndo(IncidentReport* out) {
+  UndoAccessKeys(out);
+  UndoLoginProfiles(out);
+  UndoPolicies(out);
+  UndoResources(out);
+}
+
+}  // namespace
+
+Status BuildIncidentReport(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
+  *out = IncidentReport();
+  out->query = q;
+  if (q.value.empty()) return Status::Error("incident: empty " + std::string(ActivityIndexName(q.by)));
+  if (Status s = FindCalls(store, q, out); !s.ok()) return s;
+  const IncidentIds ids = IdsOfCalls(out->calls);
+  if (Status s = FindResources(store, q, ids, out); !s.ok()) return s;
+  // Reads of current documents: a failure fails the report once both steps have run.
+  Status read_status;
+  FindAccessKeys(store, out, &read_status);
+  FindIamChanges(store, out, &read_status);
+  if (!read_status.ok()) return read_status;
+  if (Status s = FindFindings(store, q, ids, out); !s.ok()) return s;
+  BuildUndo(out);
   return Status::Ok();
 }
 
@@ -855,7 +944,7 @@ Status BuildTimeline(StateStore* store, const TimelineQuery& q, std::vector<Time
   auto resource_matches = [&](std::string_view key) {
     if (q.resource.empty()) return true;
     if (key == q.resource) return true;
-    const KeyParts p = SplitKey(key);
+    const ResourceKeyParts p = SplitKey(key);
     return p.id == q.resource;
   };
   Status s = store->ScanHistory("", [&](const HistoryEntry& e) {

@@ -13,6 +13,7 @@
 #include "rules/rule_eval.h"
 #include "rules/rule_index.h"
 #include "vocab/json_text.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch {
 namespace {
@@ -630,7 +631,7 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
   if (!delta.applied) return;  // older than the current document: nothing changed now
   const std::vector<uint32_t>* bucket = m.index.StateRules(delta.type);
   if (bucket == nullptr && m.index.UnindexedStateRules().empty()) return;
-  FindingResource resource{delta.type, delta.id, delta.arn, delta.account, delta.region};
+  const FindingResource& resource = delta;
   if (delta.deleted || delta.after.empty()) {
     m.ForStateRules(delta.type, [&](uint32_t idx) {
       m.ClearDeadline(idx, delta.resource_key);
@@ -715,12 +716,11 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     return ms;
   };
   return store->ScanResources([&](std::string_view key, std::string_view text) {
-    // key: account|region|type|id
-    std::string k(key);
-    size_t a = k.find('|'), b = k.find('|', a + 1), c = k.find('|', b + 1);
-    if (a == std::string::npos || b == std::string::npos || c == std::string::npos) return true;
-    FindingResource r{k.substr(b + 1, c - b - 1), k.substr(c + 1), "", k.substr(0, a),
-                      k.substr(a + 1, b - a - 1)};
+    ResourceKeyParts parts;
+    if (!ParseResourceKey(key, &parts)) return true;
+    const std::string k(key);
+    FindingResource r{std::string(parts.type), std::string(parts.id), "",
+                      std::string(parts.account), std::string(parts.region)};
     if (!m.Owns(r.account)) return true;
     json doc;
     bool parsed = false;

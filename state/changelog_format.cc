@@ -3,6 +3,7 @@
 #include "state/activity_format.h"
 #include "state/state_format.h"
 #include "vocab/finding.h"
+#include "vocab/resource_key.h"
 
 namespace driftwatch::changelog_format {
 namespace {
@@ -18,8 +19,10 @@ std::string KeyOf(Kind kind, std::string_view rest) {
 }  // namespace
 
 std::string_view AccountOfResourceKey(std::string_view resource_key) {
-  const size_t bar = resource_key.find('|');
-  return bar == std::string_view::npos ? std::string_view() : resource_key.substr(0, bar);
+  ResourceKeyParts parts;
+  ParseResourceKey(resource_key, &parts);
+  // Only a '|' ends an account: a key without one names none.
+  return parts.account.size() == resource_key.size() ? std::string_view() : parts.account;
 }
 
 void RecordsOf(const WriteSet& w, std::vector<Record>* out) {

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "vocab/resource_key.h"
+
 namespace driftwatch {
 namespace {
 
@@ -22,9 +24,11 @@ int64_t PositionOr(StateStore* store, std::string_view key, int64_t otherwise, S
   return found ? value : otherwise;
 }
 
-// "account|region|type|id" -> account.
+// The account of a resource key (a key without '|': the whole key).
 std::string_view AccountOfKey(std::string_view resource_key) {
-  return resource_key.substr(0, std::min(resource_key.find('|'), resource_key.size()));
+  ResourceKeyParts parts;
+  ParseResourceKey(resource_key, &parts);
+  return parts.account;
 }
 
 // One old entry of a resource, as much as choosing what to keep needs.

@@ -24,6 +24,8 @@ struct HistoryEntry {
   std::string event_id;
   EventKind kind = EventKind::kApiCall;
   std::string action;  // eventName, or "ConfigurationItemChange"
+  // Who made the change: FindingActor's fields, kept flat under the names history's readers
+  // (incident, timeline, the history command, tests) use.
   std::string principal_arn;
   std::string principal_type;
   std::string access_key_id;

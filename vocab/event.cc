@@ -40,13 +40,4 @@ std::string CanonicalResourceId(std::string_view type, std::string_view id) {
   return std::string(id.substr(cut + 1));
 }
 
-std::string MakeResourceKey(std::string_view account, std::string_view region,
-                            std::string_view type, std::string_view id) {
-  std::string key;
-  key.reserve(account.size() + region.size() + type.size() + id.size() + 3);
-  key.append(account).append(1, '|').append(region).append(1, '|').append(type).append(1, '|');
-  key.append(id);
-  return key;
-}
-
 }  // namespace driftwatch

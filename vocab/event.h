@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vocab/resource_key.h"  // MakeResourceKey, the key of a resource in state
+
 namespace driftwatch {
 
 // Stored in state and in history entries: do not renumber.
@@ -46,6 +48,8 @@ struct Principal {
                               // or additionalEventData.MFAUsed == "yes" (any case)
 };
 
+// A resource an event names. Account and region are the event's, so unlike FindingResource it
+// carries none.
 struct ResourceRef {
   std::string type;  // AWS Config resource type when known, e.g. "AWS::EC2::SecurityGroup"
   std::string id;    // resource id / name
@@ -83,10 +87,5 @@ struct Event {
   // Where the record came from, for dead letters and history: "file.json:12", "topic/3@1234".
   std::string origin;
 };
-
-// "account|region|type|id", e.g. "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-0abc".
-// IAM and other global resources use region "global", as AWS Config does.
-std::string MakeResourceKey(std::string_view account, std::string_view region,
-                            std::string_view type, std::string_view id);
 
 }  // namespace driftwatch

@@ -35,9 +35,13 @@ bool ParseFindingKind(std::string_view name, FindingKind* out);
 bool ParseCategory(std::string_view name, Category* out);
 bool ParseSeverity(std::string_view name, Severity* out);
 
+// A resource as findings and state changes (appliers' StateDelta) name it. Event::resources
+// (ResourceRef) have no account or region of their own: those are the event's.
 struct FindingResource {
   std::string type, id, arn, account, region;
 };
+// Who made a finding's drift: the call's principal (vocab/event.h Principal, of which this is
+// what the output format shows) and source IP.
 struct FindingActor {
   std::string type, arn, access_key_id, source_ip;
 };

@@ -12,7 +12,10 @@
 namespace driftwatch {
 
 void AppendJsonText(const nlohmann::json& value, std::string* out);
-// A JSON string of `text`, quoted and escaped exactly as AppendJsonText writes string values.
+// A JSON string of `text`, quoted and escaped exactly as AppendJsonText writes string values:
+// the one string writer of the project. Quote and backslash escaped, control characters as \b
+// \f \n \r \t or \u00xx, everything else as it is (UTF-8 and DEL kept), invalid UTF-8
+// replaced by U+FFFD, so that the output is always valid JSON.
 void AppendJsonString(std::string_view text, std::string* out);
 void AppendJsonText(const nlohmann::ordered_json& value, std::string* out);
 

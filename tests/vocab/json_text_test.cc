@@ -52,6 +52,32 @@ TEST(JsonTextTest, MatchesNlohmannOnEdgeCases) {
   for (const json& j : cases) EXPECT_EQ(JsonText(j), Reference(j)) << Reference(j);
 }
 
+// The one JSON string writer (history's replayable calls, findings, documents): control
+// characters escaped, UTF-8 kept, and invalid UTF-8 replaced by U+FFFD, so that what it writes
+// always parses back.
+TEST(JsonTextTest, StringsEscapeControlsAndReplaceInvalidUtf8) {
+  auto quoted = [](std::string_view text) {
+    std::string out = "prefix:";
+    AppendJsonString(text, &out);
+    return out;
+  };
+  EXPECT_EQ(quoted("plain"), "prefix:\"plain\"");
+  EXPECT_EQ(quoted("q\" b\\ s/"), "prefix:\"q\\\" b\\\\ s/\"");
+  EXPECT_EQ(quoted("x\x01\x1f\n\t\b\f\r\x7f"s), "prefix:\"x\\u0001\\u001f\\n\\t\\b\\f\\r\x7f\"");
+  EXPECT_EQ(quoted("nul \0."s), "prefix:\"nul \\u0000.\"");
+  EXPECT_EQ(quoted("caf\xc3\xa9 \xf0\x9f\x98\x80"), "prefix:\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  // Each invalid byte, a truncated sequence at the end, and an encoded surrogate: U+FFFD.
+  const std::string kReplacement = "\xef\xbf\xbd";
+  EXPECT_EQ(quoted("a\xff" "b"), "prefix:\"a" + kReplacement + "b\"");
+  EXPECT_EQ(quoted("caf\xc3\xa9 \xe2\x82"), "prefix:\"caf\xc3\xa9 " + kReplacement + "\"");
+  EXPECT_EQ(quoted("\xed\xa0\x80"), "prefix:\"" + kReplacement + kReplacement + kReplacement +
+                                        "\"");
+  // Invalid UTF-8 beside a control character: both handled, and the text parses back.
+  const std::string mixed = quoted("\xc3\n");
+  EXPECT_EQ(mixed, "prefix:\"" + kReplacement + "\\n\"");
+  EXPECT_EQ(json::parse(mixed.substr(7)).get<std::string>(), kReplacement + "\n");
+}
+
 TEST(JsonTextTest, OrderedDocumentsKeepTheirOrder) {
   ordered_json o;
   o["z"] = 1;
