@@ -73,10 +73,9 @@ Status PrimeRuleEngine(RuleEngine* rules, StateStore* store) {
   auto* compiled = dynamic_cast<CompiledRuleEngine*>(rules);
   if (compiled == nullptr) return Status::Ok();
   int64_t watermark = 0;
-  bool found = false;
-  Status s = store->GetPosition(kWatermarkPosition, &watermark, &found);
+  Status s = store->GetPosition(kWatermarkPosition, &watermark);
+  if (s.IsNotFound()) return Status::Ok();
   if (!s.ok()) return s;
-  if (!found) return Status::Ok();
   return compiled->PrimeDeadlines(store, watermark);
 }
 

@@ -424,7 +424,7 @@ Status LoadServiceConfig(const std::string& path, ServiceConfig* out,
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (problems != nullptr) *problems = {{path, 0, "", "cannot read the file"}};
-    return Status::Error(path + ": cannot read the config file");
+    return Status::IOError(path + ": cannot read the config file");
   }
   std::stringstream ss;
   ss << in.rdbuf();

@@ -106,8 +106,7 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
 
 int64_t Pipeline::StoredWatermark(int64_t otherwise) const {
   int64_t stored = 0;
-  bool found = false;
-  if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found) return stored;
+  if (parts_.store->GetPosition(kWatermarkPosition, &stored).ok()) return stored;
   return otherwise;
 }
 
@@ -302,10 +301,7 @@ int64_t Pipeline::AdvanceClock(const std::string& account, int64_t time_ms) {
   auto it = clocks_.find(account);
   if (it == clocks_.end()) {
     int64_t stored = INT64_MIN;
-    bool found = false;
-    if (!parts_.store->GetPosition(std::string(kAccountClockPrefix) + account, &stored, &found)
-             .ok() ||
-        !found) {
+    if (!parts_.store->GetPosition(std::string(kAccountClockPrefix) + account, &stored).ok()) {
       stored = INT64_MIN;
     }
     it = clocks_.emplace(account, stored).first;

@@ -706,9 +706,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     auto it = clocks.find(account);
     if (it != clocks.end()) return it->second;
     int64_t ms = 0;
-    bool found = false;
-    if (!store->GetPosition(std::string(kAccountClockPrefix) + account, &ms, &found).ok() ||
-        !found) {
+    if (!store->GetPosition(std::string(kAccountClockPrefix) + account, &ms).ok()) {
       ms = watermark_ms;
     }
     clocks.emplace(account, ms);
