@@ -131,12 +131,12 @@ int RunFindingsClose(const Args& args) {
     }
     for (const std::string& id : ids) {
       Finding f;
-      bool found = false;
-      if (Status s = store->GetFinding(id, &f, &found); !s.ok()) {
+      Status s = store->GetFinding(id, &f);
+      if (!s.ok() && !s.IsNotFound()) {
         std::fprintf(stderr, "driftwatch findings close: %s\n", s.message().c_str());
         return 2;
       }
-      if (!found) {
+      if (s.IsNotFound()) {
         std::fprintf(stderr, "driftwatch findings close: no finding '%s' in %s\n", id.c_str(),
                      state_dir.c_str());
         return 2;

@@ -201,8 +201,7 @@ int RunReplay(const Args& args) {
       std::error_code ec;
       const std::string key =
           "file:" + std::filesystem::absolute(input, ec).lexically_normal().string();
-      bool found = false;
-      if (!store->GetPosition(key, &start, &found).ok() || !found) start = 0;
+      if (!store->GetPosition(key, &start).ok()) start = 0;
     }
     std::unique_ptr<FileSource> src;
     if (Status s = FileSource::Open(input, start, &src); !s.ok()) return flags.Fail(s.message());

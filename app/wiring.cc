@@ -58,7 +58,7 @@ Status MakeRuleEngine(const std::vector<std::string>& rule_paths, const Policy& 
   std::unique_ptr<CompiledRuleEngine> engine =
       CompiledRuleEngine::Load(rule_paths, policy, &result);
   if (engine == nullptr || !result.ok()) {
-    for (const RuleLoadProblem& p : result.problems) {
+    for (const Problem& p : result.problems) {
       problems->push_back(p.file + ":" + std::to_string(p.line) + ": rule " +
                           (p.rule_id.empty() ? "-" : p.rule_id) + ": " + p.message);
     }
@@ -73,20 +73,19 @@ Status PrimeRuleEngine(RuleEngine* rules, StateStore* store) {
   auto* compiled = dynamic_cast<CompiledRuleEngine*>(rules);
   if (compiled == nullptr) return Status::Ok();
   int64_t watermark = 0;
-  bool found = false;
-  Status s = store->GetPosition(kWatermarkPosition, &watermark, &found);
+  Status s = store->GetPosition(kWatermarkPosition, &watermark);
+  if (s.IsNotFound()) return Status::Ok();
   if (!s.ok()) return s;
-  if (!found) return Status::Ok();
   return compiled->PrimeDeadlines(store, watermark);
 }
 
 Status LoadPolicy(const std::string& config_path, Policy* out, std::vector<std::string>* problems) {
   if (config_path.empty()) return Status::Ok();
   ServiceConfig config;
-  std::vector<ConfigProblem> found;
+  std::vector<Problem> found;
   Status s = LoadServiceConfig(config_path, &config, &found);
   if (!s.ok()) {
-    for (const ConfigProblem& p : found) problems->push_back(FormatConfigProblem(p));
+    for (const Problem& p : found) problems->push_back(ProblemText(p));
     return Status::Error(config_path + ": " + std::to_string(found.size()) + " problem(s)");
   }
   *out = config.policy;

@@ -1,5 +1,5 @@
 #pragma once
-// Private to appliers/applier*.cc: the per-event operation the action appliers work through, and
+// Private to appliers/: the per-event operation the action appliers work through, and
 // small JSON helpers. Documents and their fields are described in doc/state_format.md.
 //
 // Every helper here tolerates any JSON shape (missing keys, wrong types, null
@@ -169,6 +169,21 @@ class Op {
 
 // The Event and record a history entry's replayable call stands for; false when unreadable.
 bool ParseReplay(const HistoryEntry& entry, Event* event, json* record);
+
+// The key of a deleted resource's tombstone (kTombstonePrefix + key).
+std::string TombstoneKey(const std::string& key);
+// Who a principal is, for createdBy: its ARN, else user name, else invoking service, else type.
+std::string PrincipalLabel(const Principal& p);
+
+// The table-driven resolution of a write call (unknown_writes.cc): what it does to the resources
+// it names, or with `history_only` only their history. False when the table has no entry for the
+// call or the record carries none of the entry's members.
+bool ApplyResourceCall(Op& op, bool history_only);
+
+// The record as appliers see it (record_skim.cc). API calls: only the members appliers read,
+// each parsed on its own, and their compact text in `text` (for history's replayable call).
+// Config items are kept whole. An unreadable record reads as an empty object.
+json ParseRecord(const Event& event, std::string* text);
 
 void RegisterIamAppliers(HandlerMap* map);
 void RegisterNetworkAppliers(HandlerMap* map);

@@ -17,16 +17,20 @@ namespace {
 // Collects problems while walking the document; yaml-cpp's exceptions stay in this file.
 class Walker {
  public:
-  Walker(std::string file, std::vector<ConfigProblem>* problems)
+  Walker(std::string file, std::vector<driftwatch::Problem>* problems)
       : file_(std::move(file)), problems_(problems) {}
 
-  void Problem(const YAML::Node& node, const std::string& key, const std::string& message) {
+  void Problem(const YAML::Node& node, const std::string& key, const std::string& message,
+               ProblemCode code = ProblemCode::kInvalid) {
     int line = 0;
     if (node.IsDefined()) line = node.Mark().line + 1;
-    problems_->push_back({file_, line, key, message});
+    ProblemAt(line, key, message, code);
   }
-  void ProblemAt(int line, const std::string& key, const std::string& message) {
-    problems_->push_back({file_, line, key, message});
+  void ProblemAt(int line, const std::string& key, const std::string& message,
+                 ProblemCode code = ProblemCode::kInvalid) {
+    driftwatch::Problem p = driftwatch::Problem::At(code, file_, line, message);
+    p.key = key;
+    problems_->push_back(std::move(p));
   }
 
   // Reports keys of `map` that are not in `known`.
@@ -39,7 +43,7 @@ class Walker {
         std::string list;
         for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
         Problem(kv.first, prefix.empty() ? k : prefix + "." + k,
-                "unknown key (known here: " + list + ")");
+                "unknown key (known here: " + list + ")", ProblemCode::kUnknownKey);
       }
     }
   }
@@ -113,7 +117,7 @@ class Walker {
 
  private:
   std::string file_;
-  std::vector<ConfigProblem>* problems_;
+  std::vector<driftwatch::Problem>* problems_;
 };
 
 // Replaces every ${NAME} in `value` with the environment variable NAME. Returns false and names
@@ -298,15 +302,6 @@ void ParseFindingsFormat(Walker& w, const YAML::Node& n, ServiceConfig* cfg) {
 
 }  // namespace
 
-std::string FormatConfigProblem(const ConfigProblem& p) {
-  std::string s = p.file.empty() ? "<config>" : p.file;
-  if (p.line > 0) s += ":" + std::to_string(p.line);
-  s += ": ";
-  if (!p.key.empty()) s += p.key + ": ";
-  s += p.message;
-  return s;
-}
-
 bool IsSecretProperty(const std::string& name) {
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -319,10 +314,10 @@ std::string MaskedValue(const std::string& name, const std::string& value) {
   return IsSecretProperty(name) ? std::string("****") : value;
 }
 
-Status ParseServiceConfig(const std::string& text, const std::string& file_name,
-                          ServiceConfig* out, std::vector<ConfigProblem>* problems) {
-  std::vector<ConfigProblem> local;
-  std::vector<ConfigProblem>* all = problems != nullptr ? problems : &local;
+Status ParseServiceConfig(const std::string& text, const std::string& file_name, ServiceConfig* out,
+                          std::vector<Problem>* problems) {
+  std::vector<Problem> local;
+  std::vector<Problem>* all = problems != nullptr ? problems : &local;
   all->clear();
   ServiceConfig cfg;
   cfg.file = file_name;
@@ -379,7 +374,8 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
     }
   } catch (const YAML::Exception& e) {
     syntax_error = true;
-    w.ProblemAt(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "YAML syntax: " + e.msg);
+    w.ProblemAt(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "YAML syntax: " + e.msg,
+                ProblemCode::kSyntax);
   }
   if (!syntax_error) {
     // The policy section has its own loader; its problems come as "file:line: policy.key: what".
@@ -390,7 +386,7 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
     } else {
       if (policy_problems.empty()) policy_problems.push_back("policy: invalid");
       for (const std::string& p : policy_problems) {
-        ConfigProblem problem{file_name, 0, "", p};
+        Problem problem = Problem::At(ProblemCode::kInvalid, file_name, 0, p);
         const std::string prefix = file_name + ":";
         if (p.rfind(prefix, 0) == 0) {
           const size_t colon = p.find(": ", prefix.size());
@@ -412,7 +408,7 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
   if (!all->empty()) {
     std::string message = std::to_string(all->size()) + " problem(s) in " +
                           (file_name.empty() ? std::string("config") : file_name) + ":";
-    for (const ConfigProblem& p : *all) message += "\n  " + FormatConfigProblem(p);
+    for (const Problem& p : *all) message += "\n  " + ProblemText(p);
     return Status::Error(message);
   }
   *out = std::move(cfg);
@@ -420,11 +416,13 @@ Status ParseServiceConfig(const std::string& text, const std::string& file_name,
 }
 
 Status LoadServiceConfig(const std::string& path, ServiceConfig* out,
-                         std::vector<ConfigProblem>* problems) {
+                         std::vector<Problem>* problems) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (problems != nullptr) *problems = {{path, 0, "", "cannot read the file"}};
-    return Status::Error(path + ": cannot read the config file");
+    if (problems != nullptr) {
+      *problems = {Problem::At(ProblemCode::kUnreadable, path, 0, "cannot read the file")};
+    }
+    return Status::IOError(path + ": cannot read the config file");
   }
   std::stringstream ss;
   ss << in.rdbuf();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "vocab/problem.h"
 #include "vocab/status.h"
 
 namespace driftwatch {
@@ -70,23 +71,16 @@ struct ServiceConfig {
   std::string file;               // where this config came from ("" = built-in defaults)
 };
 
-struct ConfigProblem {
-  std::string file;
-  int line = 0;  // 1-based, 0 when unknown
-  std::string key;  // dotted path, e.g. "kafka.batch_size"
-  std::string message;
-};
-
-// "file:line: key: message".
-std::string FormatConfigProblem(const ConfigProblem& p);
+// Config problems are vocab/problem.h's Problem with `key` set (dotted path, e.g.
+// "kafka.batch_size"); ProblemText renders them "file:line: key: message".
 
 // Loads and validates `path`. On failure returns an error whose message lists the problems, one a
 // line, and fills `problems` (when given) with all of them.
 Status LoadServiceConfig(const std::string& path, ServiceConfig* out,
-                         std::vector<ConfigProblem>* problems = nullptr);
+                         std::vector<Problem>* problems = nullptr);
 // Same, from text (tests); `file_name` is used in problem reports.
-Status ParseServiceConfig(const std::string& text, const std::string& file_name,
-                          ServiceConfig* out, std::vector<ConfigProblem>* problems = nullptr);
+Status ParseServiceConfig(const std::string& text, const std::string& file_name, ServiceConfig* out,
+                          std::vector<Problem>* problems = nullptr);
 
 // True when a librdkafka property carries a secret (its name contains password, secret or key,
 // any case): its value is never shown.

@@ -88,10 +88,10 @@ Status ParseYaml(std::string_view text, std::string_view file_name, YamlNode* ou
 
 Status ReadTextFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(path + ": cannot open");
+  if (!in) return Status::IOError(path + ": cannot open");
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return Status::Error(path + ": read error");
+  if (in.bad()) return Status::IOError(path + ": read error");
   *out = ss.str();
   return Status::Ok();
 }
@@ -113,7 +113,7 @@ Status ListRuleFiles(const std::string& path, std::vector<std::string>* files) {
       const std::string ext = entry.path().extension().string();
       if (ext == ".yaml" || ext == ".yml") found.push_back(entry.path().string());
     }
-    if (ec) return Status::Error(path + ": " + ec.message());
+    if (ec) return Status::IOError(path + ": " + ec.message());
     std::sort(found.begin(), found.end());
     files->insert(files->end(), found.begin(), found.end());
     return Status::Ok();
@@ -122,7 +122,7 @@ Status ListRuleFiles(const std::string& path, std::vector<std::string>* files) {
     files->push_back(path);
     return Status::Ok();
   }
-  return Status::Error(path + ": no such file or directory");
+  return Status::NotFound(path + ": no such file or directory");
 }
 
 }  // namespace driftwatch

@@ -106,8 +106,7 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
 
 int64_t Pipeline::StoredWatermark(int64_t otherwise) const {
   int64_t stored = 0;
-  bool found = false;
-  if (parts_.store->GetPosition(kWatermarkPosition, &stored, &found).ok() && found) return stored;
+  if (parts_.store->GetPosition(kWatermarkPosition, &stored).ok()) return stored;
   return otherwise;
 }
 
@@ -117,131 +116,161 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   const auto started = std::chrono::steady_clock::now();
   BatchContext ctx(parts_.store, cache_.get());
   ctx.set_watermark_ms(watermark_ms_);
-  PipelineCounters delta_counters;
-  activity_.clear();
-  route_accounts_.clear();
-  route_events_.clear();
-  size_t since_part = 0;
-  Status failed;
-  if (decode_ahead_ != nullptr) decode_ahead_->Start(batch);
-
-  for (size_t index = 0; index < batch.size(); ++index) {
-    const PipelineRecord& record = batch[index];
-    ++delta_counters.records;
-    if (parts_.probe) parts_.probe->OnRecord(record.source);
-    const std::vector<Event>* events = &events_;
-    size_t used = 0;
-    const std::vector<EventDecoder::Rejected>* rejected = &rejected_;
-    std::vector<PreparedEvent>* prepared = nullptr;
-    if (decode_ahead_ != nullptr) {
-      DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
-      events = &slot.events;
-      used = slot.used;
-      rejected = &slot.rejected;
-      prepared = &slot.prepared;
-    } else {
-      events_used_ = 0;
-      rejected_.clear();
-      parts_.decoder->DecodeReusing(record.bytes, record.origin, &events_, &events_used_,
-                                    &rejected_);
-      used = events_used_;
-    }
-    for (const EventDecoder::Rejected& r : *rejected) {
-      ++delta_counters.invalid;
-      if (r.reason >= 0 && r.reason < 8) ++delta_counters.invalid_by_reason[r.reason];
-      if (parts_.probe) parts_.probe->OnInvalidRecord(r.reason_name);
-      if (parts_.dead_letter != nullptr) {
-        Status s = parts_.dead_letter->Write(record.bytes, record.origin, r.reason_name, r.detail);
-        if (!s.ok()) {
-          failed = Status::Error("dead-letter sink: " + s.message());
-          break;
-        }
-      }
-    }
-    if (!failed.ok()) break;
-    for (size_t e = 0; e < used; ++e) {
-      const Event& event = (*events)[e];
-      ++delta_counters.events;
-      if (parts_.probe) parts_.probe->OnEventDecoded(event, record.source);
-      const bool may_change_state =
-          event.kind == EventKind::kConfigItem ||
-          (event.kind == EventKind::kApiCall && event.error_code.empty() && !event.read_only);
-      // Read-only and failed calls are never marked seen (they write nothing), so asking the
-      // store about them would only cost a read; a repeat of one is harmless (its finding and
-      // its index entry are keyed by the event id).
-      const bool remembered = may_change_state || event.kind != EventKind::kApiCall;
-      if (remembered && !event.id.empty() && ctx.SeenEvent(event.id)) {
-        ++delta_counters.duplicates;
-        if (parts_.probe) parts_.probe->OnDuplicateEvent();
-        continue;
-      }
-      // A control record's time is its sender's clock, not the stream's: it never moves the
-      // event-time watermark.
-      if (event.kind != EventKind::kControl) {
-        ctx.AdvanceWatermark(event.time_ms);
-        // The account's deadlines its clock reaches fire before this event is applied: findings
-        // depend on the account's own stream, not on batches, partitions or group members.
-        const int64_t clock = AdvanceClock(event.account, event.time_ms);
-        if (parts_.rules != nullptr && clock >= parts_.rules->next_deadline_ms(event.account)) {
-          parts_.rules->OnAccountClock(ctx, event.account, clock);
-        }
-      }
-      deltas_.clear();
-      PreparedEvent* ready = prepared != nullptr ? &(*prepared)[e] : nullptr;
-      if (may_change_state) applier_.Apply(event, ctx, &deltas_, ready);
-      // Only events that change something are remembered as seen: read-only calls never write.
-      if (!event.id.empty() && remembered) {
-        ctx.MarkSeen(event.id, event.time_ms);
-      }
-      if (parts_.route_sources && !record.source.empty()) {
-        if (!event.account.empty()) route_accounts_[event.account] = record.source;
-        if (!event.id.empty() && remembered) {
-          route_events_.emplace_back(event.id, std::string(record.source));
-        }
-      }
-      if (event.kind == EventKind::kApiCall) {
-        activity_run_->Add(event.time_ms);
-        if (parts_.record_activity) {
-          if (ready != nullptr && ready->activity_ready) {
-            activity_.push_back(std::move(ready->activity));
-            SetActivityResources(event, deltas_, &activity_.back());
-          } else {
-            activity_.push_back(MakeActivityRecord(event, deltas_));
-          }
-        }
-      }
-      applier_.NoteUse(event, ctx, &deltas_);  // credential use: after the call's own changes
-      delta_counters.state_changes += static_cast<int64_t>(deltas_.size());
-      if (parts_.rules != nullptr) {
-        // State first: an event rule that gives evidence to a posture rule finds the posture
-        // finding as this event left it.
-        for (const StateDelta& d : deltas_) {
-          parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
-        }
-        if (ready != nullptr) {
-          parts_.rules->OnPreparedEvent(event, *ready, ctx);
-        } else {
-          parts_.rules->OnEvent(event, ctx);
-        }
-      }
-    }
-    if (!record.source.empty()) ctx.SetPosition(std::string(record.source), record.next_offset);
-    if (committer_ != nullptr && ++since_part >= parts_.commit_every_records) {
-      since_part = 0;
-      if (!ctx.read_status().ok()) break;
-      WriteSet part = TakePart(ctx);
-      part.durable = false;
-      if (!part.empty()) committer_->Submit(std::move(part));
-    }
-  }
-  if (decode_ahead_ != nullptr) decode_ahead_->Finish();
+  PipelineCounters batch_counters;
+  Status failed = ApplyRecords(batch, ctx, &batch_counters);
   if (failed.ok()) failed = ctx.read_status();
   if (!failed.ok()) {
     clocks_.clear();  // moved by records whose writes are not kept: read them again
     clocks_moved_.clear();
     return committer_ != nullptr ? AbandonParts(failed) : failed;
   }
+  if (Status s = CommitBatch(ctx); !s.ok()) return s;
+  ctx.Published();
+  watermark_ms_ = ctx.watermark_ms();
+  if (Status s = EmitFindings(ctx.TakeEmitted(), &batch_counters); !s.ok()) return s;
+  AddCounters(batch_counters);
+  if (parts_.probe) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    parts_.probe->OnBatchDone(seconds, parts_.now_ms());
+  }
+  return Status::Ok();
+}
 
+Status Pipeline::ApplyRecords(const std::vector<PipelineRecord>& batch, BatchContext& ctx,
+                              PipelineCounters* counters) {
+  activity_.clear();
+  route_accounts_.clear();
+  route_events_.clear();
+  size_t since_part = 0;
+  Status failed;
+  if (decode_ahead_ != nullptr) decode_ahead_->Start(batch);
+  for (size_t index = 0; index < batch.size(); ++index) {
+    const PipelineRecord& record = batch[index];
+    ++counters->records;
+    if (parts_.probe) parts_.probe->OnRecord(record.source);
+    const DecodedRecord decoded = DecodeRecord(index, record);
+    failed = RejectRecord(record, *decoded.rejected, counters);
+    if (!failed.ok()) break;
+    for (size_t e = 0; e < decoded.used; ++e) {
+      PreparedEvent* ready = decoded.prepared != nullptr ? &(*decoded.prepared)[e] : nullptr;
+      ApplyEvent(record, (*decoded.events)[e], ready, ctx, counters);
+    }
+    if (!record.source.empty()) ctx.SetPosition(std::string(record.source), record.next_offset);
+    if (committer_ != nullptr && ++since_part >= parts_.commit_every_records) {
+      since_part = 0;
+      if (!ctx.read_status().ok()) break;
+      SubmitPart(ctx);
+    }
+  }
+  if (decode_ahead_ != nullptr) decode_ahead_->Finish();
+  return failed;
+}
+
+Pipeline::DecodedRecord Pipeline::DecodeRecord(size_t index, const PipelineRecord& record) {
+  if (decode_ahead_ != nullptr) {
+    DecodeAhead::Slot& slot = decode_ahead_->Wait(index);
+    return DecodedRecord{&slot.events, slot.used, &slot.rejected, &slot.prepared};
+  }
+  events_used_ = 0;
+  rejected_.clear();
+  parts_.decoder->DecodeReusing(record.bytes, record.origin, &events_, &events_used_, &rejected_);
+  return DecodedRecord{&events_, events_used_, &rejected_, nullptr};
+}
+
+Status Pipeline::RejectRecord(const PipelineRecord& record,
+                              const std::vector<EventDecoder::Rejected>& rejected,
+                              PipelineCounters* counters) {
+  for (const EventDecoder::Rejected& r : rejected) {
+    ++counters->invalid;
+    if (r.reason >= 0 && r.reason < 8) ++counters->invalid_by_reason[r.reason];
+    if (parts_.probe) parts_.probe->OnInvalidRecord(r.reason_name);
+    if (parts_.dead_letter != nullptr) {
+      Status s = parts_.dead_letter->Write(record.bytes, record.origin, r.reason_name, r.detail);
+      if (!s.ok()) return Status::Error("dead-letter sink: " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
+void Pipeline::ApplyEvent(const PipelineRecord& record, const Event& event, PreparedEvent* ready,
+                          BatchContext& ctx, PipelineCounters* counters) {
+  ++counters->events;
+  if (parts_.probe) parts_.probe->OnEventDecoded(event, record.source);
+  const bool may_change_state =
+      event.kind == EventKind::kConfigItem ||
+      (event.kind == EventKind::kApiCall && event.error_code.empty() && !event.read_only);
+  // Read-only and failed calls are never marked seen (they write nothing), so asking the
+  // store about them would only cost a read; a repeat of one is harmless (its finding and
+  // its index entry are keyed by the event id).
+  const bool remembered = may_change_state || event.kind != EventKind::kApiCall;
+  if (remembered && !event.id.empty() && ctx.SeenEvent(event.id)) {
+    ++counters->duplicates;
+    if (parts_.probe) parts_.probe->OnDuplicateEvent();
+    return;
+  }
+  AdvanceEventTime(event, ctx);
+  deltas_.clear();
+  if (may_change_state) applier_.Apply(event, ctx, &deltas_, ready);
+  // Only events that change something are remembered as seen: read-only calls never write.
+  if (!event.id.empty() && remembered) ctx.MarkSeen(event.id, event.time_ms);
+  if (parts_.route_sources && !record.source.empty()) {
+    if (!event.account.empty()) route_accounts_[event.account] = record.source;
+    if (!event.id.empty() && remembered) {
+      route_events_.emplace_back(event.id, std::string(record.source));
+    }
+  }
+  if (event.kind == EventKind::kApiCall) RecordActivity(event, ready);
+  applier_.NoteUse(event, ctx, &deltas_);  // credential use: after the call's own changes
+  counters->state_changes += static_cast<int64_t>(deltas_.size());
+  EvaluateRules(event, ready, ctx);
+}
+
+void Pipeline::AdvanceEventTime(const Event& event, BatchContext& ctx) {
+  // A control record's time is its sender's clock, not the stream's: it never moves the
+  // event-time watermark.
+  if (event.kind == EventKind::kControl) return;
+  ctx.AdvanceWatermark(event.time_ms);
+  // The account's deadlines its clock reaches fire before this event is applied: findings
+  // depend on the account's own stream, not on batches, partitions or group members.
+  const int64_t clock = AdvanceClock(event.account, event.time_ms);
+  if (parts_.rules != nullptr && clock >= parts_.rules->next_deadline_ms(event.account)) {
+    parts_.rules->OnAccountClock(ctx, event.account, clock);
+  }
+}
+
+void Pipeline::RecordActivity(const Event& event, PreparedEvent* ready) {
+  activity_run_->Add(event.time_ms);
+  if (!parts_.record_activity) return;
+  if (ready != nullptr && ready->activity_ready) {
+    activity_.push_back(std::move(ready->activity));
+    SetActivityResources(event, deltas_, &activity_.back());
+  } else {
+    activity_.push_back(MakeActivityRecord(event, deltas_));
+  }
+}
+
+void Pipeline::EvaluateRules(const Event& event, PreparedEvent* ready, BatchContext& ctx) {
+  if (parts_.rules == nullptr) return;
+  // State first: an event rule that gives evidence to a posture rule finds the posture
+  // finding as this event left it.
+  for (const StateDelta& d : deltas_) {
+    parts_.rules->OnStateDelta(d, d.cause ? *d.cause : event, ctx);
+  }
+  if (ready != nullptr) {
+    parts_.rules->OnPreparedEvent(event, *ready, ctx);
+  } else {
+    parts_.rules->OnEvent(event, ctx);
+  }
+}
+
+void Pipeline::SubmitPart(BatchContext& ctx) {
+  WriteSet part = TakePart(ctx);
+  part.durable = false;
+  if (!part.empty()) committer_->Submit(std::move(part));
+}
+
+Status Pipeline::CommitBatch(BatchContext& ctx) {
   if (ctx.watermark_ms() != watermark_ms_) {
     ctx.SetPosition(std::string(kWatermarkPosition), ctx.watermark_ms());
   }
@@ -257,18 +286,17 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
   if (!committed.ok()) {
     clocks_.clear();
     clocks_moved_.clear();
-    return committed;
   }
-  ctx.Published();
-  std::vector<Finding> emitted = ctx.TakeEmitted();
-  watermark_ms_ = ctx.watermark_ms();
+  return committed;
+}
 
+Status Pipeline::EmitFindings(const std::vector<Finding>& emitted, PipelineCounters* counters) {
   for (const Finding& f : emitted) {
     const bool opened = f.status == FindingStatus::kOpen;
     if (opened) {
-      ++delta_counters.findings_opened;
+      ++counters->findings_opened;
     } else {
-      ++delta_counters.findings_resolved;
+      ++counters->findings_resolved;
     }
     if (parts_.probe) parts_.probe->OnFindingChanged(f, opened);
     for (FindingSink* sink : parts_.sinks) {
@@ -280,32 +308,26 @@ Status Pipeline::ProcessBatch(const std::vector<PipelineRecord>& batch) {
     Status s = sink->Flush();
     if (!s.ok()) return Status::Error("finding sink: " + s.message());
   }
-
-  counters_.records += delta_counters.records;
-  counters_.events += delta_counters.events;
-  counters_.invalid += delta_counters.invalid;
-  counters_.duplicates += delta_counters.duplicates;
-  counters_.state_changes += delta_counters.state_changes;
-  counters_.findings_opened += delta_counters.findings_opened;
-  counters_.findings_resolved += delta_counters.findings_resolved;
-  for (int i = 0; i < 8; ++i) counters_.invalid_by_reason[i] += delta_counters.invalid_by_reason[i];
-  ++counters_.batches;
-  if (parts_.probe) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    parts_.probe->OnBatchDone(seconds, parts_.now_ms());
-  }
   return Status::Ok();
+}
+
+void Pipeline::AddCounters(const PipelineCounters& batch) {
+  counters_.records += batch.records;
+  counters_.events += batch.events;
+  counters_.invalid += batch.invalid;
+  counters_.duplicates += batch.duplicates;
+  counters_.state_changes += batch.state_changes;
+  counters_.findings_opened += batch.findings_opened;
+  counters_.findings_resolved += batch.findings_resolved;
+  for (int i = 0; i < 8; ++i) counters_.invalid_by_reason[i] += batch.invalid_by_reason[i];
+  ++counters_.batches;
 }
 
 int64_t Pipeline::AdvanceClock(const std::string& account, int64_t time_ms) {
   auto it = clocks_.find(account);
   if (it == clocks_.end()) {
     int64_t stored = INT64_MIN;
-    bool found = false;
-    if (!parts_.store->GetPosition(std::string(kAccountClockPrefix) + account, &stored, &found)
-             .ok() ||
-        !found) {
+    if (!parts_.store->GetPosition(std::string(kAccountClockPrefix) + account, &stored).ok()) {
       stored = INT64_MIN;
     }
     it = clocks_.emplace(account, stored).first;

@@ -153,6 +153,43 @@ class Pipeline {
   std::unordered_map<std::string, int64_t> clocks_;
   std::vector<std::string> clocks_moved_;
 
+  // One record's decoding: its events (the first `used`), its rejections, and with decode
+  // ahead the events' prepared parses (else null). Points into events_ or a DecodeAhead slot.
+  struct DecodedRecord {
+    const std::vector<Event>* events;
+    size_t used;
+    const std::vector<EventDecoder::Rejected>* rejected;
+    std::vector<PreparedEvent>* prepared;
+  };
+
+  // The steps of ProcessBatch, in order.
+  // Decodes and applies every record, evaluates the rules and, with a committer, hands parts
+  // to it; stops at the first dead-letter failure (returned) or read failure (in ctx).
+  Status ApplyRecords(const std::vector<PipelineRecord>& batch, BatchContext& ctx,
+                      PipelineCounters* counters);
+  DecodedRecord DecodeRecord(size_t index, const PipelineRecord& record);
+  // Counts the record's rejections and writes it to the dead-letter sink once per rejection.
+  Status RejectRecord(const PipelineRecord& record,
+                      const std::vector<EventDecoder::Rejected>& rejected,
+                      PipelineCounters* counters);
+  // One event: skipped when seen, else clocks, appliers, seen id, routes, activity, rules.
+  void ApplyEvent(const PipelineRecord& record, const Event& event, PreparedEvent* ready,
+                  BatchContext& ctx, PipelineCounters* counters);
+  // The watermark and the event's account clock, firing the deadlines the clock reaches.
+  void AdvanceEventTime(const Event& event, BatchContext& ctx);
+  // An API call's place in the run's span and, with the index, its activity record.
+  void RecordActivity(const Event& event, PreparedEvent* ready);
+  // The rules on the event's state deltas (deltas_), then on the event itself.
+  void EvaluateRules(const Event& event, PreparedEvent* ready, BatchContext& ctx);
+  // Gives the writes since the last part to the committer, not yet durable.
+  void SubmitPart(BatchContext& ctx);
+  // Commits the rest of the batch with the watermark; on failure the clocks are read again
+  // and, with a committer, the parts are let land.
+  Status CommitBatch(BatchContext& ctx);
+  // Counts and sends the batch's finding changes to every sink, then flushes them.
+  Status EmitFindings(const std::vector<Finding>& emitted, PipelineCounters* counters);
+  void AddCounters(const PipelineCounters& batch);
+
   // The event-time watermark the store holds, or `otherwise` when it holds none.
   int64_t StoredWatermark(int64_t otherwise) const;
   // Moves `account`'s clock to `time_ms` when that is newer; returns the clock.

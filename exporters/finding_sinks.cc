@@ -222,14 +222,14 @@ Status TextFindingSink::Emit(const Finding& f) {
   text += FindingTextLine(f);
   text += '\n';
   if (fwrite(text.data(), 1, text.size(), out_) != text.size()) {
-    return Status::Error(std::string("write failed: ") + std::strerror(errno));
+    return Status::IOError(std::string("write failed: ") + std::strerror(errno));
   }
   ++lines_;
   return Status::Ok();
 }
 
 Status TextFindingSink::Flush() {
-  if (fflush(out_) != 0) return Status::Error(std::string("flush: ") + std::strerror(errno));
+  if (fflush(out_) != 0) return Status::IOError(std::string("flush: ") + std::strerror(errno));
   return Status::Ok();
 }
 
@@ -307,7 +307,7 @@ std::string OpenFindingsSummary(const std::vector<Finding>& findings) {
 Status NdjsonFindingSink::OpenFile(const std::string& path, std::unique_ptr<NdjsonFindingSink>* out,
                                    FindingFormat format) {
   FILE* f = fopen(path.c_str(), "ab");
-  if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
+  if (f == nullptr) return Status::IOError(path + ": " + std::strerror(errno));
   auto sink = std::make_unique<NdjsonFindingSink>(f, format);
   sink->owned_ = true;
   *out = std::move(sink);
@@ -322,13 +322,13 @@ Status NdjsonFindingSink::Emit(const Finding& finding) {
   std::string line = FindingText(finding, format_);
   line += '\n';
   if (fwrite(line.data(), 1, line.size(), out_) != line.size()) {
-    return Status::Error(std::string("write failed: ") + std::strerror(errno));
+    return Status::IOError(std::string("write failed: ") + std::strerror(errno));
   }
   return Status::Ok();
 }
 
 Status NdjsonFindingSink::Flush() {
-  if (fflush(out_) != 0) return Status::Error(std::string("flush: ") + std::strerror(errno));
+  if (fflush(out_) != 0) return Status::IOError(std::string("flush: ") + std::strerror(errno));
   return Status::Ok();
 }
 
@@ -370,7 +370,7 @@ std::string DeadLetterJson(std::string_view bytes, std::string_view origin, std:
 
 Status DeadLetterFile::Open(const std::string& path, std::unique_ptr<DeadLetterFile>* out) {
   FILE* f = fopen(path.c_str(), "ab");
-  if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
+  if (f == nullptr) return Status::IOError(path + ": " + std::strerror(errno));
   out->reset(new DeadLetterFile(f));
   return Status::Ok();
 }
@@ -382,7 +382,7 @@ Status DeadLetterFile::Write(std::string_view bytes, std::string_view origin,
   std::string line = DeadLetterJson(bytes, origin, reason, detail);
   line += '\n';
   if (fwrite(line.data(), 1, line.size(), out_) != line.size() || fflush(out_) != 0) {
-    return Status::Error(std::string("dead-letter write failed: ") + std::strerror(errno));
+    return Status::IOError(std::string("dead-letter write failed: ") + std::strerror(errno));
   }
   return Status::Ok();
 }

@@ -93,12 +93,13 @@ bool AllDigits(std::string_view s) {
 Status CheckListen(const std::string& listen, std::string* civet_listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return Status::Error("metrics.listen must be host:port, got '" + listen + "'");
+    return Status::InvalidArgument("metrics.listen must be host:port, got '" + listen + "'");
   }
   std::string_view host(listen.data(), colon);
   std::string_view port(listen.data() + colon + 1, listen.size() - colon - 1);
   if (!AllDigits(port) || std::stoi(std::string(port)) > 65535) {
-    return Status::Error("metrics.listen: port must be 0..65535, got '" + std::string(port) + "'");
+    return Status::InvalidArgument("metrics.listen: port must be 0..65535, got '" +
+                                   std::string(port) + "'");
   }
   *civet_listen = listen;
   if (host == "localhost") {
@@ -117,8 +118,9 @@ Status CheckListen(const std::string& listen, std::string* civet_listen) {
     ok = ok && dots == 3;
   }
   if (!ok) {
-    return Status::Error("metrics.listen: host must be an IPv4 address or [IPv6] address, got '" +
-                         std::string(host) + "'");
+    return Status::InvalidArgument(
+        "metrics.listen: host must be an IPv4 address or [IPv6] address, got '" +
+        std::string(host) + "'");
   }
   return Status::Ok();
 }
@@ -157,8 +159,8 @@ Status MetricsServer::Start(const MetricsServerOptions& options, MetricsProbe* p
   Status s = CheckListen(options.listen, &civet_listen);
   if (!s.ok()) return s;
   if (options.threads < 1 || options.threads > 16) {
-    return Status::Error("metrics.threads must be in 1..16, got " +
-                         std::to_string(options.threads));
+    return Status::InvalidArgument("metrics.threads must be in 1..16, got " +
+                                   std::to_string(options.threads));
   }
   std::string password;
   if (!options.basic_auth_user.empty()) {

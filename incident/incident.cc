@@ -103,10 +103,10 @@ Status Coverage(StateStore* store, const IncidentQuery& q, IncidentReport* out) 
 // engine/state_store.h's).
 Status Horizons(StateStore* store, const IncidentQuery& q, IncidentReport* out) {
   auto position = [&](std::string_view key, int64_t* ms) {
-    bool found = false;
-    Status s = store->GetPosition(key, ms, &found);
-    if (s.ok() && !found) *ms = INT64_MIN;
-    return s;
+    Status s = store->GetPosition(key, ms);
+    if (!s.IsNotFound()) return s;
+    *ms = INT64_MIN;
+    return Status::Ok();
   };
   if (Status s = position(kActivityHorizonPosition, &out->activity_horizon_ms); !s.ok()) return s;
   if (Status s = position(kHistoryHorizonPosition, &out->history_horizon_ms); !s.ok()) return s;
@@ -233,13 +233,13 @@ std::string UserKey(const std::string& account, const std::string& user) {
 // Current document of a resource, parsed (null when it does not exist).
 json CurrentDocument(StateStore* store, const std::string& key, Status* status) {
   std::string doc;
-  bool found = false;
-  Status s = store->GetResource(key, &doc, &found);
+  Status s = store->GetResource(key, &doc);
+  if (s.IsNotFound()) return json();
   if (!s.ok()) {
     *status = s;
     return json();
   }
-  return found ? Parse(doc) : json();
+  return Parse(doc);
 }
 
 std::string KeyStatusNow(StateStore* store, const std::string& user_key, const std::string& id,
@@ -349,8 +349,9 @@ Status IncidentChangesOf(StateStore* store, const IncidentQuery& q, const Incide
 // Who changed a resource last: its newest applied history entry (the newest one, unless it was a
 // change history could not place); an empty entry when there is none.
 Status LastAppliedChange(StateStore* store, const std::string& key, HistoryEntry* last) {
-  bool have_last = false;
-  if (Status l = store->LastHistory(key, last, &have_last); !l.ok()) return l;
+  Status l = store->LastHistory(key, last);
+  if (!l.ok() && !l.IsNotFound()) return l;
+  bool have_last = l.ok();
   if (have_last && !last->applied) {
     have_last = false;
     Status f = store->ScanHistory(key, [&](const HistoryEntry& e) {
@@ -381,9 +382,9 @@ Status FindResources(StateStore* store, const IncidentQuery& q, const IncidentId
     HistoryEntry last;
     if (Status l = LastAppliedChange(store, key, &last); !l.ok()) return l;
     std::string doc;
-    bool found = false;
-    if (Status g = store->GetResource(key, &doc, &found); !g.ok()) return g;
-    res.exists_now = found;
+    Status g = store->GetResource(key, &doc);
+    if (!g.ok() && !g.IsNotFound()) return g;
+    res.exists_now = g.ok();
     res.last_changed_by = last.principal_arn;
     res.last_change_is_incident = ids.event_ids.count(last.event_id) > 0;
     out->resources.push_back(std::move(res));

@@ -82,11 +82,11 @@ Status FileSource::Open(const std::string& path, int64_t start_offset,
   } else {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) {
-      return Status::Error(path + ": " + std::strerror(errno));
+      return Status::IOError(path + ": " + std::strerror(errno));
     }
-    if (S_ISDIR(st.st_mode)) return Status::Error(path + ": is a directory");
+    if (S_ISDIR(st.st_mode)) return Status::IOError(path + ": is a directory");
     r.file = fopen(path.c_str(), "rb");
-    if (r.file == nullptr) return Status::Error(path + ": " + std::strerror(errno));
+    if (r.file == nullptr) return Status::IOError(path + ": " + std::strerror(errno));
     r.owns_file = true;
     src->file_size_ = st.st_size;
     src->display_name_ = std::filesystem::path(path).filename().string();
@@ -100,7 +100,7 @@ Status FileSource::Open(const std::string& path, int64_t start_offset,
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
       int fd = dup(fileno(r.file));
       r.gz = gzdopen(fd, "rb");
-      if (r.gz == nullptr) return Status::Error(path + ": cannot open gzip stream");
+      if (r.gz == nullptr) return Status::IOError(path + ": cannot open gzip stream");
       gzbuffer(r.gz, 1 << 18);
     }
   }

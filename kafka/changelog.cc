@@ -71,7 +71,7 @@ Status ChangelogStore::Open(const ChangelogOptions& options, StateStore* inner,
   store->reader_ = std::make_unique<Reader>();
   store->reader_->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc.get(), err, sizeof(err));
   if (store->reader_->rk == nullptr) {
-    return Status::Error(std::string("changelog reader: ") + err);
+    return Status::Unavailable(std::string("changelog reader: ") + err);
   }
   kc.release();  // the reader owns it now
   rd_kafka_poll_set_consumer(store->reader_->rk);
@@ -141,10 +141,7 @@ int32_t ChangelogStore::RouteOfAccount(std::string_view account) {
     if (it != routes_.end()) return it->second;
   }
   int64_t stored = 0;
-  bool found = false;
-  if (!inner()->GetPosition(std::string(kRoutePrefix) + key, &stored, &found).ok() || !found) {
-    return -1;
-  }
+  if (!inner()->GetPosition(std::string(kRoutePrefix) + key, &stored).ok()) return -1;
   std::lock_guard<std::mutex> lock(mu_);
   routes_[key] = static_cast<int32_t>(stored);
   return static_cast<int32_t>(stored);
@@ -348,16 +345,16 @@ Status ChangelogStore::PlanRestore(RestoreRange* r) {
   rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
       reader_->rk, topic.c_str(), r->partition, &lo, &r->end, kRequestTimeoutMs);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("changelog " + topic + "/" + std::to_string(r->partition) +
-                         ": watermarks: " + rd_kafka_err2str(e));
+    return Status::Unavailable("changelog " + topic + "/" + std::to_string(r->partition) +
+                               ": watermarks: " + rd_kafka_err2str(e));
   }
   int64_t local = -1;
-  bool found = false;
-  if (Status s = inner()->GetPosition(ChangelogPositionKey(topic, r->partition), &local, &found);
-      !s.ok()) {
+  if (Status s = inner()->GetPosition(ChangelogPositionKey(topic, r->partition), &local);
+      s.IsNotFound()) {
+    local = -1;
+  } else if (!s.ok()) {
     return s;
   }
-  if (!found) local = -1;
   r->up_to_date = local == r->end;  // this store wrote or read everything there is
   // From where this store stands; from the start when it never read this partition, or when
   // its place is gone (deleted by retention, or a topic made anew).
@@ -377,8 +374,7 @@ Status ChangelogStore::RestoreRanges(std::vector<RestoreRange>* ranges, int64_t*
   for (std::string_view key :
        {kWatermarkPosition, kHistoryHorizonPosition, kActivityHorizonPosition}) {
     int64_t stored = 0;
-    bool have = false;
-    const bool ok = inner()->GetPosition(key, &stored, &have).ok() && have;
+    const bool ok = inner()->GetPosition(key, &stored).ok();
     floors[std::string(key)] = ok ? stored : INT64_MIN;
   }
   WriteSet chunk;
@@ -422,7 +418,7 @@ Status ChangelogStore::RestoreRanges(std::vector<RestoreRange>* ranges, int64_t*
   rd_kafka_resp_err_t e = reading.empty() ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("changelog " + topic + ": assign: " + rd_kafka_err2str(e));
+    return Status::Unavailable("changelog " + topic + ": assign: " + rd_kafka_err2str(e));
   }
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.restore_timeout_ms);
   std::string last_error;

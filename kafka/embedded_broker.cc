@@ -15,7 +15,7 @@ struct EmbeddedBroker::Impl {
 };
 
 Status EmbeddedBroker::Start(int brokers, std::unique_ptr<EmbeddedBroker>* out) {
-  if (brokers < 1 || brokers > 8) return Status::Error("embedded broker: 1..8 brokers");
+  if (brokers < 1 || brokers > 8) return Status::InvalidArgument("embedded broker: 1..8 brokers");
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // The handle only hosts the cluster; keep it quiet and never let it connect anywhere.
@@ -39,11 +39,12 @@ Status EmbeddedBroker::Start(int brokers, std::unique_ptr<EmbeddedBroker>* out) 
 EmbeddedBroker::~EmbeddedBroker() = default;
 
 Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions) {
-  if (partitions < 1) return Status::Error("embedded broker: a topic needs a partition");
+  if (partitions < 1) return Status::InvalidArgument("embedded broker: a topic needs a partition");
   rd_kafka_resp_err_t e =
       rd_kafka_mock_topic_create(impl_->cluster, topic.c_str(), partitions, 1);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("embedded broker: creating topic " + topic + ": " + rd_kafka_err2str(e));
+    return Status::Unavailable("embedded broker: creating topic " + topic + ": " +
+                               rd_kafka_err2str(e));
   }
   return Status::Ok();
 }
@@ -52,7 +53,7 @@ Status EmbeddedBroker::SetDown(bool down) {
   rd_kafka_resp_err_t e = down ? rd_kafka_mock_broker_set_down(impl_->cluster, -1)
                                : rd_kafka_mock_broker_set_up(impl_->cluster, -1);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error(std::string("embedded broker: ") + rd_kafka_err2str(e));
+    return Status::Unavailable(std::string("embedded broker: ") + rd_kafka_err2str(e));
   }
   return Status::Ok();
 }

@@ -82,7 +82,7 @@ Status KafkaProducer::Open(const KafkaProducerOptions& options,
       });
   char err[512];
   p->impl_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (p->impl_->rk == nullptr) return Status::Error(std::string("Kafka producer: ") + err);
+  if (p->impl_->rk == nullptr) return Status::Unavailable(std::string("Kafka producer: ") + err);
   kc.release();  // the producer owns it now
   *out = std::move(p);
   return Status::Ok();
@@ -143,7 +143,7 @@ Status KafkaProducer::Impl::Produce(
       rd_kafka_poll(rk, 50);
       continue;
     }
-    return Status::Error("producing to " + topic_name + ": " + rd_kafka_err2str(e));
+    return Status::Unavailable("producing to " + topic_name + ": " + rd_kafka_err2str(e));
   }
 }
 

@@ -51,7 +51,7 @@ bool IsKafkaReplayUrl(std::string_view input) { return input.rfind("kafka://", 0
 
 Status ParseKafkaReplayUrl(std::string_view url, KafkaReplayUrl* out) {
   const std::string whole(url);
-  if (!IsKafkaReplayUrl(url)) return Status::Error(whole + ": not a kafka:// URL");
+  if (!IsKafkaReplayUrl(url)) return Status::InvalidArgument(whole + ": not a kafka:// URL");
   std::string_view rest = url.substr(8);
   std::string_view query;
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
@@ -60,13 +60,13 @@ Status ParseKafkaReplayUrl(std::string_view url, KafkaReplayUrl* out) {
   }
   const size_t slash = rest.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 >= rest.size()) {
-    return Status::Error(whole + ": expected kafka://BROKERS/TOPIC?from=TIME&to=TIME");
+    return Status::InvalidArgument(whole + ": expected kafka://BROKERS/TOPIC?from=TIME&to=TIME");
   }
   KafkaReplayUrl u;
   u.brokers = std::string(rest.substr(0, slash));
   u.topic = PercentDecode(rest.substr(slash + 1));
   if (u.topic.find('/') != std::string::npos) {
-    return Status::Error(whole + ": one topic per URL");
+    return Status::InvalidArgument(whole + ": one topic per URL");
   }
   while (!query.empty()) {
     const size_t amp = query.find('&');
@@ -89,7 +89,7 @@ Status ParseKafkaReplayUrl(std::string_view url, KafkaReplayUrl* out) {
     }
   }
   if (u.from_ms >= 0 && u.to_ms >= 0 && u.to_ms < u.from_ms) {
-    return Status::Error(whole + ": 'to' is before 'from'");
+    return Status::InvalidArgument(whole + ": 'to' is before 'from'");
   }
   *out = std::move(u);
   return Status::Ok();
@@ -136,8 +136,8 @@ Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
   rd_kafka_resp_err_t e = rd_kafka_metadata(impl->rk, 0, rkt, &md, kRequestTimeoutMs);
   rd_kafka_topic_destroy(rkt);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("kafka replay: metadata from " + url.brokers + ": " +
-                         rd_kafka_err2str(e));
+    return Status::Unavailable("kafka replay: metadata from " + url.brokers + ": " +
+                               rd_kafka_err2str(e));
   }
   int partitions = 0;
   rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
@@ -147,7 +147,8 @@ Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
   }
   rd_kafka_metadata_destroy(md);
   if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || partitions == 0) {
-    return Status::Error("kafka replay: topic " + url.topic + ": " + rd_kafka_err2str(topic_err));
+    return Status::Unavailable("kafka replay: topic " + url.topic + ": " +
+                               rd_kafka_err2str(topic_err));
   }
   src->stats_.partitions = partitions;
 
@@ -158,8 +159,8 @@ Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
     e = rd_kafka_query_watermark_offsets(impl->rk, url.topic.c_str(), p, &lo, &hi,
                                          kRequestTimeoutMs);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Error("kafka replay: watermarks of " + url.topic + "/" + std::to_string(p) +
-                           ": " + rd_kafka_err2str(e));
+      return Status::Unavailable("kafka replay: watermarks of " + url.topic + "/" +
+                                 std::to_string(p) + ": " + rd_kafka_err2str(e));
     }
     start[p] = lo;
     impl->end[p] = hi;
@@ -214,7 +215,7 @@ Status KafkaReplaySource::Open(const KafkaReplayUrl& url,
   e = rd_kafka_assign(impl->rk, assignment);
   rd_kafka_topic_partition_list_destroy(assignment);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error(std::string("kafka replay: assign: ") + rd_kafka_err2str(e));
+    return Status::Unavailable(std::string("kafka replay: assign: ") + rd_kafka_err2str(e));
   }
   *out = std::move(src);
   return Status::Ok();
@@ -230,7 +231,8 @@ Status KafkaReplaySource::Next(size_t max, std::vector<RawRecord>* out, bool* mo
     if (msg == nullptr) {
       if (!out->empty()) break;
       if (std::chrono::steady_clock::now() - impl->last_progress > kNoProgressLimit) {
-        return Status::Error("kafka replay: no record from " + impl->url.brokers + " for 30 s");
+        return Status::Unavailable("kafka replay: no record from " + impl->url.brokers +
+                                   " for 30 s");
       }
       continue;
     }

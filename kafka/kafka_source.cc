@@ -150,11 +150,9 @@ struct KafkaSource::Impl {
         offset = committed->elems[i].offset;
       }
       int64_t stored = 0;
-      bool found = false;
-      Status s =
-          options.positions->GetPosition(KafkaPositionKey(p->topic, p->partition), &stored, &found);
-      if (!s.ok()) SetError("reading stored position: " + s.message());
-      if (s.ok() && found && stored > offset) offset = stored;
+      Status s = options.positions->GetPosition(KafkaPositionKey(p->topic, p->partition), &stored);
+      if (!s.ok() && !s.IsNotFound()) SetError("reading stored position: " + s.message());
+      if (s.ok() && stored > offset) offset = stored;
       p->offset = offset;
     }
     rd_kafka_topic_partition_list_destroy(committed);
@@ -322,7 +320,7 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
   });
   char err[512];
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (impl->rk == nullptr) return Status::Error(std::string("Kafka consumer: ") + err);
+  if (impl->rk == nullptr) return Status::Unavailable(std::string("Kafka consumer: ") + err);
   kc.release();  // the consumer owns it now
   rd_kafka_poll_set_consumer(impl->rk);
   rd_kafka_topic_partition_list_t* topics =
@@ -333,7 +331,7 @@ Status KafkaSource::Open(const KafkaSourceOptions& options, std::unique_ptr<Kafk
   rd_kafka_resp_err_t e = rd_kafka_subscribe(impl->rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error(std::string("Kafka subscribe: ") + rd_kafka_err2str(e));
+    return Status::Unavailable(std::string("Kafka subscribe: ") + rd_kafka_err2str(e));
   }
   *out = std::move(source);
   return Status::Ok();
@@ -481,10 +479,10 @@ Status KafkaSource::Close() {
   }
   rd_kafka_queue_destroy(q);
   if (!failure.empty()) {
-    impl->close_status = Status::Error("closing the Kafka consumer: " + failure);
+    impl->close_status = Status::Unavailable("closing the Kafka consumer: " + failure);
   } else if (!impl->closed_cleanly) {
     std::string why = last_error();
-    impl->close_status = Status::Error(
+    impl->close_status = Status::Unavailable(
         "closing the Kafka consumer: the group was not left within " + std::to_string(timeout_ms) +
         " ms" + (why.empty() ? "" : " (last error: " + why + ")") +
         "; gave up: state and positions are durable in the state store, only the group's "

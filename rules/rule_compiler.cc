@@ -140,7 +140,7 @@ bool ToNumber(const std::string& s, double* out) {
 
 class Compiler {
  public:
-  Compiler(const Policy& policy, CompiledRuleSet* out, std::vector<RuleProblem>* problems)
+  Compiler(const Policy& policy, CompiledRuleSet* out, std::vector<driftwatch::Problem>* problems)
       : policy_(policy), out_(out), problems_(problems) {}
 
   void Run(const std::vector<std::pair<std::string, YamlNode>>& files) {
@@ -182,8 +182,10 @@ class Compiler {
       auto [it, inserted] = ids.emplace(rule.meta.rule_id, std::make_pair(rule.file, rule.line));
       if (!inserted) {
         rule_id_ = rule.meta.rule_id;
-        Problem(rule.line, "duplicate rule id (first defined at " + it->second.first + ":" +
-                               std::to_string(it->second.second) + ")");
+        Problem(rule.line,
+                "duplicate rule id (first defined at " + it->second.first + ":" +
+                    std::to_string(it->second.second) + ")",
+                ProblemCode::kDuplicate);
         continue;
       }
       out_->rules.push_back(std::move(rule));
@@ -218,21 +220,26 @@ class Compiler {
     bool expanding = false;
   };
 
-  void Problem(int line, std::string message) {
-    for (const RuleProblem& p : *problems_) {
+  void Problem(int line, std::string message, ProblemCode code = ProblemCode::kInvalid) {
+    for (const driftwatch::Problem& p : *problems_) {
       if (p.file == file_ && p.line == line && p.message == message) return;
     }
-    problems_->push_back(RuleProblem{file_, line, rule_id_, std::move(message)});
+    driftwatch::Problem p = driftwatch::Problem::At(code, file_, line, std::move(message));
+    p.rule_id = rule_id_;
+    problems_->push_back(std::move(p));
   }
 
   void CheckKeys(const YamlNode& node, const std::set<std::string>& allowed, std::string what) {
     std::set<std::string> seen;
     for (const YamlNode::Entry& e : node.entries) {
-      if (!seen.insert(e.key).second) Problem(e.line, "key '" + e.key + "' given twice");
+      if (!seen.insert(e.key).second) {
+        Problem(e.line, "key '" + e.key + "' given twice", ProblemCode::kDuplicate);
+      }
       if (allowed.count(e.key) == 0) {
         std::string list;
         for (const std::string& k : allowed) list += (list.empty() ? "" : ", ") + k;
-        Problem(e.line, "unknown key '" + e.key + "' in " + what + " (expected " + list + ")");
+        Problem(e.line, "unknown key '" + e.key + "' in " + what + " (expected " + list + ")",
+                ProblemCode::kUnknownKey);
       }
     }
   }
@@ -247,7 +254,7 @@ class Compiler {
     ListDef def{{}, file_, item.line};
     const YamlNode* items = item.Find("items");
     if (items == nullptr || !items->is_sequence()) {
-      Problem(item.line, "list needs 'items', a list of values");
+      Problem(item.line, "list needs 'items', a list of values", ProblemCode::kMissing);
     } else {
       for (const YamlNode& v : items->items) {
         if (!v.is_scalar()) {
@@ -258,9 +265,10 @@ class Compiler {
       }
     }
     if (lists_.count(name.scalar) != 0) {
-      Problem(item.line, "duplicate list '" + name.scalar + "' (first at " +
-                             lists_[name.scalar].file + ":" +
-                             std::to_string(lists_[name.scalar].line) + ")");
+      Problem(item.line,
+              "duplicate list '" + name.scalar + "' (first at " + lists_[name.scalar].file + ":" +
+                  std::to_string(lists_[name.scalar].line) + ")",
+              ProblemCode::kDuplicate);
       return;
     }
     lists_[name.scalar] = std::move(def);
@@ -275,13 +283,14 @@ class Compiler {
     }
     const YamlNode* cond = item.Find("condition");
     if (cond == nullptr) {
-      Problem(item.line, "macro needs a 'condition'");
+      Problem(item.line, "macro needs a 'condition'", ProblemCode::kMissing);
       return;
     }
     if (macros_.count(name.scalar) != 0) {
-      Problem(item.line, "duplicate macro '" + name.scalar + "' (first at " +
-                             macros_[name.scalar].file + ":" +
-                             std::to_string(macros_[name.scalar].line) + ")");
+      Problem(item.line,
+              "duplicate macro '" + name.scalar + "' (first at " + macros_[name.scalar].file + ":" +
+                  std::to_string(macros_[name.scalar].line) + ")",
+              ProblemCode::kDuplicate);
       return;
     }
     macros_[name.scalar] = MacroDef{cond, file_, item.line};
@@ -289,7 +298,7 @@ class Compiler {
 
   bool Scalar(const YamlNode* node, const char* key, int line, std::string* out) {
     if (node == nullptr) {
-      Problem(line, std::string("missing '") + key + "'");
+      Problem(line, std::string("missing '") + key + "'", ProblemCode::kMissing);
       return false;
     }
     if (!node->is_scalar() || node->scalar.empty()) {
@@ -357,8 +366,9 @@ class Compiler {
         out->segments.push_back({PathSegment::Kind::kAccount, ""});
         single = false;
       } else if (seg[0] == '@') {
-        Problem(line, "field '" + text + "': unknown modifier '" + seg +
-                          "' (expected @json, @account)");
+        Problem(line,
+                "field '" + text + "': unknown modifier '" + seg + "' (expected @json, @account)",
+                ProblemCode::kUnknownName);
         return false;
       } else {
         bool each = false;
@@ -386,7 +396,7 @@ class Compiler {
                                    "supplementaryConfiguration, tags, resourceType, ...)"
                                  : " (event rules read normalized fields such as eventName, "
                                    "principal.type, or the record: requestParameters, ...)";
-        Problem(line, "unknown field '" + text + "'" + hint);
+        Problem(line, "unknown field '" + text + "'" + hint, ProblemCode::kUnknownName);
         return false;
       }
       if (single) {
@@ -439,7 +449,7 @@ class Compiler {
     if (list != nullptr) {
       auto it = lists_.find(list->scalar);
       if (it == lists_.end()) {
-        Problem(list->line, "unknown list '" + list->scalar + "'");
+        Problem(list->line, "unknown list '" + list->scalar + "'", ProblemCode::kUnknownName);
         return false;
       }
       *values = it->second.items;
@@ -496,11 +506,13 @@ class Compiler {
       values->push_back(std::to_string(policy_.unused_credential_days));
       return true;
     }
-    Problem(pol->line, "unknown policy value '" + name +
-                           "' (expected approved_regions, approved_resource_types, "
-                           "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
-                           "access_key_max_age_days, unused_credential_days, "
-                           "iam_admin_principals)");
+    Problem(pol->line,
+            "unknown policy value '" + name +
+                "' (expected approved_regions, approved_resource_types, "
+                "trusted_accounts, trusted_ami_owners, trusted_amis, public_ports, "
+                "access_key_max_age_days, unused_credential_days, "
+                "iam_admin_principals)",
+            ProblemCode::kUnknownName);
     return false;
   }
 
@@ -602,7 +614,8 @@ class Compiler {
       CheckKeys(node, {"macro"}, "a macro reference");
       auto it = macros_.find(first.value.scalar);
       if (!first.value.is_scalar() || it == macros_.end()) {
-        Problem(first.line, "unknown macro '" + first.value.scalar + "'");
+        Problem(first.line, "unknown macro '" + first.value.scalar + "'",
+                ProblemCode::kUnknownName);
         return false;
       }
       MacroDef& m = it->second;
@@ -628,7 +641,8 @@ class Compiler {
       out->op = Op::kAnyOf;
       const YamlNode* where = node.Find("where");
       if (where == nullptr) {
-        Problem(node.line, "'any_of' needs 'where' (a condition on each element)");
+        Problem(node.line, "'any_of' needs 'where' (a condition on each element)",
+                ProblemCode::kMissing);
         return false;
       }
       bool ok = CompileField(first.value, state, scoped, &out->field);
@@ -657,7 +671,7 @@ class Compiler {
       auto o = std::make_shared<Operand>();
       const YamlNode* ports = args.Find("ports");
       if (ports == nullptr) {
-        Problem(args.line, "'" + key + "' needs 'ports'");
+        Problem(args.line, "'" + key + "' needs 'ports'", ProblemCode::kMissing);
         return false;
       }
       ok = Ports(*ports, in_exception, o.get(), disabled, reason) && ok;
@@ -682,12 +696,13 @@ class Compiler {
         op_value = &e.value;
         op_line = e.line;
       } else {
-        Problem(e.line, "unknown operator '" + e.key + "'");
+        Problem(e.line, "unknown operator '" + e.key + "'", ProblemCode::kUnknownName);
         ok = false;
       }
     }
     if (field == nullptr) {
-      Problem(node.line, "condition needs 'field' (or all/any/not/macro/any_of)");
+      Problem(node.line, "condition needs 'field' (or all/any/not/macro/any_of)",
+              ProblemCode::kMissing);
       return false;
     }
     if (op_value == nullptr) {
@@ -856,9 +871,10 @@ class Compiler {
       CompileCondition(*cond, rule->is_state, false, false, &rule->condition, &disabled,
                        &reason);
     } else if (rule->is_state) {
-      Problem(node.line, "a state rule needs a 'condition'");
+      Problem(node.line, "a state rule needs a 'condition'", ProblemCode::kMissing);
     } else if (rule->event_names.empty()) {
-      Problem(node.line, "an event rule without event names needs a 'condition'");
+      Problem(node.line, "an event rule without event names needs a 'condition'",
+              ProblemCode::kMissing);
     }
     if (const YamlNode* exc = node.Find("exceptions")) {
       if (!exc->is_sequence()) {
@@ -915,7 +931,8 @@ class Compiler {
       FindingKind declared = kind;
       if (!Scalar(k, "kind", node.line, &text)) {
       } else if (!ParseFindingKind(text, &declared)) {
-        Problem(k->line, "unknown kind '" + text + "' (expected posture or event)");
+        Problem(k->line, "unknown kind '" + text + "' (expected posture or event)",
+                ProblemCode::kUnknownName);
       } else if (rule->is_state && declared != FindingKind::kPosture) {
         Problem(k->line, "a state rule's findings are posture findings (kind: posture)");
       } else if (!rule->is_state && !rule->has_resolve && declared == FindingKind::kPosture) {
@@ -980,7 +997,8 @@ class Compiler {
       if (!rule.evidence_for.empty()) {
         auto it = by_id.find(rule.evidence_for);
         if (it == by_id.end()) {
-          Problem(rule.line, "evidence_for: no rule '" + rule.evidence_for + "'");
+          Problem(rule.line, "evidence_for: no rule '" + rule.evidence_for + "'",
+                  ProblemCode::kUnknownName);
           continue;
         }
         const CompiledRule& posture = out_->rules[it->second];
@@ -999,8 +1017,10 @@ class Compiler {
                                  "' watches none of the types this rule's resource has");
         }
         if (types.empty()) {
-          Problem(rule.line, "evidence_for needs a 'resource' with a type, the one '" +
-                                 rule.evidence_for + "' watches");
+          Problem(rule.line,
+                  "evidence_for needs a 'resource' with a type, the one '" + rule.evidence_for +
+                      "' watches",
+                  ProblemCode::kMissing);
         }
         rule.evidence_for_index = static_cast<int>(it->second);
         continue;
@@ -1034,7 +1054,8 @@ class Compiler {
       rule->event_sources = StringList(*src, "event.source");
       for (const std::string& s : rule->event_sources) {
         if (!IsKnownEventSource(s)) {
-          Problem(src->line, "unknown eventSource '" + s + "' (no AWS service logs as it)");
+          Problem(src->line, "unknown eventSource '" + s + "' (no AWS service logs as it)",
+                  ProblemCode::kUnknownName);
         }
       }
     }
@@ -1051,9 +1072,10 @@ class Compiler {
         if (!known && !rule->event_sources.empty() &&
             IsKnownEventSource(rule->event_sources.front())) {
           std::string hint = SuggestApiName(rule->event_sources.front(), n);
-          Problem(names->line, "eventName '" + n + "' is not an API of " +
-                                   rule->event_sources.front() +
-                                   (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+          Problem(names->line,
+                  "eventName '" + n + "' is not an API of " + rule->event_sources.front() +
+                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)"),
+                  ProblemCode::kUnknownName);
         }
       }
       if (rule->event_names.empty()) Problem(names->line, "'event.names' is empty");
@@ -1117,7 +1139,7 @@ class Compiler {
 
   const Policy& policy_;
   CompiledRuleSet* out_;
-  std::vector<RuleProblem>* problems_;
+  std::vector<driftwatch::Problem>* problems_;
   std::string file_;
   std::string rule_id_;
   std::map<std::string, ListDef> lists_;
@@ -1128,8 +1150,8 @@ class Compiler {
 
 }  // namespace
 
-void CompileRules(const std::vector<std::pair<std::string, YamlNode>>& files,
-                  const Policy& policy, CompiledRuleSet* out, std::vector<RuleProblem>* problems) {
+void CompileRules(const std::vector<std::pair<std::string, YamlNode>>& files, const Policy& policy,
+                  CompiledRuleSet* out, std::vector<driftwatch::Problem>* problems) {
   Compiler(policy, out, problems).Run(files);
 }
 

@@ -12,15 +12,9 @@
 #include "config/policy.h"
 #include "config/rule_file.h"
 #include "rules/rule_model.h"
+#include "vocab/problem.h"
 
 namespace driftwatch {
-
-struct RuleProblem {
-  std::string file;
-  int line = 0;
-  std::string rule_id;  // "" when not inside a rule; "list:NAME", "macro:NAME" for those
-  std::string message;
-};
 
 struct CompiledRuleSet {
   std::vector<CompiledRule> rules;
@@ -29,10 +23,10 @@ struct CompiledRuleSet {
   int macros = 0;
 };
 
-// `files` are (file name, parsed root) pairs. Problems are appended; the set is usable only
-// when none were added.
-void CompileRules(const std::vector<std::pair<std::string, YamlNode>>& files,
-                  const Policy& policy, CompiledRuleSet* out, std::vector<RuleProblem>* problems);
+// `files` are (file name, parsed root) pairs. Problems are appended (rule_id: "" when not inside
+// a rule; "list:NAME", "macro:NAME" for those); the set is usable only when none were added.
+void CompileRules(const std::vector<std::pair<std::string, YamlNode>>& files, const Policy& policy,
+                  CompiledRuleSet* out, std::vector<Problem>* problems);
 
 // Names of the normalized Event fields rules may use (for documentation and messages).
 std::vector<std::string> NormalizedFieldNames();

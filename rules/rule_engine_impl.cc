@@ -499,13 +499,13 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
     Status s = ParseYaml(text, name, &root);
     if (!s.ok()) {
       // "file:line:col: message"
-      RuleLoadProblem p;
-      p.file = name;
+      Problem p = Problem::At(ProblemCode::kSyntax, name, 0, "");
       const std::string& m = s.message();
       size_t a = m.find(':', name.size());
       size_t b = a == std::string::npos ? a : m.find(':', a + 1);
       if (a != std::string::npos && b != std::string::npos) {
         p.line = std::atoi(m.substr(a + 1, b - a - 1).c_str());
+        p.column = std::atoi(m.substr(b + 1).c_str());
         size_t c = m.find(": ", b);
         p.message = c == std::string::npos ? m : m.substr(c + 2);
       } else {
@@ -518,12 +518,7 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
   }
   auto impl = std::make_unique<Impl>();
   impl->policy = policy;
-  std::vector<RuleProblem> problems;
-  CompileRules(parsed, policy, &impl->set, &problems);
-  for (RuleProblem& p : problems) {
-    result->problems.push_back({std::move(p.file), p.line, std::move(p.rule_id),
-                                std::move(p.message)});
-  }
+  CompileRules(parsed, policy, &impl->set, &result->problems);
   result->lists = impl->set.lists;
   result->macros = impl->set.macros;
   for (const CompiledRule& r : impl->set.rules) {
@@ -560,27 +555,28 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::Load(const std::vector<s
                                                              const Policy& policy,
                                                              RuleLoadResult* result) {
   std::vector<std::pair<std::string, std::string>> texts;
-  std::vector<RuleLoadProblem> io_problems;
+  std::vector<Problem> io_problems;
   for (const std::string& path : paths) {
     std::vector<std::string> files;
     Status s = ListRuleFiles(path, &files);
     if (!s.ok()) {
-      io_problems.push_back({path, 0, "", s.message()});
+      io_problems.push_back(Problem::At(ProblemCode::kUnreadable, path, 0, s.message()));
       continue;
     }
     for (const std::string& f : files) {
       std::string text;
       Status r = ReadTextFile(f, &text);
       if (!r.ok()) {
-        io_problems.push_back({f, 0, "", r.message()});
+        io_problems.push_back(Problem::At(ProblemCode::kUnreadable, f, 0, r.message()));
         continue;
       }
       texts.emplace_back(f, std::move(text));
     }
   }
   if (texts.empty() && io_problems.empty()) {
-    io_problems.push_back({paths.empty() ? std::string() : paths.front(), 0, "",
-                           "no rule files (*.yaml) found"});
+    io_problems.push_back(Problem::At(ProblemCode::kUnreadable,
+                                      paths.empty() ? std::string() : paths.front(), 0,
+                                      "no rule files (*.yaml) found"));
   }
   auto engine = LoadTexts(texts, policy, result);
   if (!io_problems.empty()) {
@@ -707,9 +703,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     auto it = clocks.find(account);
     if (it != clocks.end()) return it->second;
     int64_t ms = 0;
-    bool found = false;
-    if (!store->GetPosition(std::string(kAccountClockPrefix) + account, &ms, &found).ok() ||
-        !found) {
+    if (!store->GetPosition(std::string(kAccountClockPrefix) + account, &ms).ok()) {
       ms = watermark_ms;
     }
     clocks.emplace(account, ms);
@@ -755,13 +749,7 @@ int64_t CompiledRuleEngine::state_document_parses() const { return impl_->state_
 
 std::string RuleLoadResult::ToText() const {
   std::string out;
-  for (const RuleLoadProblem& p : problems) {
-    out += p.file;
-    if (p.line > 0) out += ":" + std::to_string(p.line);
-    out += ": ";
-    if (!p.rule_id.empty()) out += "rule " + p.rule_id + ": ";
-    out += p.message + "\n";
-  }
+  for (const Problem& p : problems) out += ProblemText(p) + "\n";
   int disabled = 0, state = 0;
   for (const RuleSummary& r : rules) {
     if (!r.enabled) ++disabled;
@@ -796,10 +784,7 @@ std::string RuleLoadResult::ToJson() const {
     j["rules"].push_back(std::move(o));
   }
   j["problems"] = ojson::array();
-  for (const RuleLoadProblem& p : problems) {
-    j["problems"].push_back(
-        {{"file", p.file}, {"line", p.line}, {"rule_id", p.rule_id}, {"message", p.message}});
-  }
+  for (const Problem& p : problems) j["problems"].push_back(ProblemJson(p));
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 

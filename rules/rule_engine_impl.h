@@ -13,15 +13,9 @@
 #include "rules/rule_engine.h"
 #include "state/state_store.h"
 #include "vocab/finding.h"
+#include "vocab/problem.h"
 
 namespace driftwatch {
-
-struct RuleLoadProblem {
-  std::string file;
-  int line = 0;
-  std::string rule_id;
-  std::string message;
-};
 
 struct RuleSummary {
   std::string id, title, file;
@@ -38,16 +32,16 @@ struct RuleSummary {
 
 struct RuleLoadResult {
   std::vector<std::string> files;
-  std::vector<RuleLoadProblem> problems;
+  std::vector<Problem> problems;
   std::vector<RuleSummary> rules;
   int lists = 0;
   int macros = 0;
 
   bool ok() const { return problems.empty(); }
-  // "file:line: rule ID: message" per problem, then a summary line.
+  // "file:line: rule ID: message" per problem (ProblemText), then a summary line.
   std::string ToText() const;
   // {"ok":bool,"files":[...],"rules":N,"disabled":[{id,reason}],"problems":[{file,line,rule_id,
-  //  message}]}
+  //  message,code,key,column}]} (problems as ProblemJson)
   std::string ToJson() const;
 };
 

@@ -18,9 +18,9 @@ bool BatchContext::GetResource(std::string_view key, std::string* document) {
       return r->exists;
     }
   }
-  bool found = false;
-  Status s = store_->GetResource(key, document, &found);
-  if (!s.ok()) {
+  Status s = store_->GetResource(key, document);
+  const bool found = s.ok();
+  if (!found && !s.IsNotFound()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
   }
@@ -110,9 +110,9 @@ bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
       return f->exists;
     }
   }
-  bool found = false;
-  Status s = store_->GetFinding(finding_id, finding, &found);
-  if (!s.ok()) {
+  Status s = store_->GetFinding(finding_id, finding);
+  const bool found = s.ok();
+  if (!found && !s.IsNotFound()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
   }

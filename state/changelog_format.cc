@@ -101,11 +101,11 @@ void RecordsOf(const WriteSet& w, std::vector<Record>* out) {
 }
 
 Status AddRecord(std::string_view key, std::string_view value, bool tombstone, WriteSet* w) {
-  if (key.empty()) return Status::Error("changelog record without a key");
+  if (key.empty()) return Status::Corruption("changelog record without a key");
   const Kind kind = static_cast<Kind>(key.front());
   const std::string_view rest = key.substr(1);
   auto unreadable = [&](const char* what) {
-    return Status::Error(std::string("changelog record: unreadable ") + what);
+    return Status::Corruption(std::string("changelog record: unreadable ") + what);
   };
   if (tombstone && kind == Kind::kHistory) {
     HistoryRef h;
@@ -179,9 +179,9 @@ Status AddRecord(std::string_view key, std::string_view value, bool tombstone, W
       return Status::Ok();
     }
   }
-  return Status::Error("changelog record of unknown kind 0x" +
-                       std::string(1, "0123456789abcdef"[(key.front() >> 4) & 0xf]) +
-                       std::string(1, "0123456789abcdef"[key.front() & 0xf]));
+  return Status::Corruption("changelog record of unknown kind 0x" +
+                            std::string(1, "0123456789abcdef"[(key.front() >> 4) & 0xf]) +
+                            std::string(1, "0123456789abcdef"[key.front() & 0xf]));
 }
 
 }  // namespace driftwatch::changelog_format

@@ -11,17 +11,17 @@ class ForwardingStateStore : public StateStore {
  public:
   explicit ForwardingStateStore(StateStore* inner) : inner_(inner) {}
 
-  Status GetResource(std::string_view key, std::string* document, bool* found) override {
-    return inner_->GetResource(key, document, found);
+  Status GetResource(std::string_view key, std::string* document) override {
+    return inner_->GetResource(key, document);
   }
   Status HasSeenEvent(std::string_view event_id, bool* seen) override {
     return inner_->HasSeenEvent(event_id, seen);
   }
-  Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) override {
-    return inner_->GetFinding(finding_id, finding, found);
+  Status GetFinding(std::string_view finding_id, Finding* finding) override {
+    return inner_->GetFinding(finding_id, finding);
   }
-  Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) override {
-    return inner_->GetPosition(source, next_offset, found);
+  Status GetPosition(std::string_view source, int64_t* next_offset) override {
+    return inner_->GetPosition(source, next_offset);
   }
   Status Commit(const WriteSet& batch) override { return inner_->Commit(batch); }
   Status ScanResources(
@@ -40,8 +40,8 @@ class ForwardingStateStore : public StateStore {
                           const std::function<bool(const HistoryEntry&)>& fn) override {
     return inner_->ScanHistoryRange(resource_key, from_ms, to_ms, fn);
   }
-  Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override {
-    return inner_->LastHistory(resource_key, entry, found);
+  Status LastHistory(std::string_view resource_key, HistoryEntry* entry) override {
+    return inner_->LastHistory(resource_key, entry);
   }
   Status ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
                              const std::function<bool(const HistoryEntry&)>& fn) override {

@@ -11,10 +11,10 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 MemoryStore::MemoryStore(int seen_ttl_days) : ttl_ms_(seen_ttl_days * kDayMs) {}
 
-Status MemoryStore::GetResource(std::string_view key, std::string* document, bool* found) {
+Status MemoryStore::GetResource(std::string_view key, std::string* document) {
   auto it = resources_.find(key);
-  *found = it != resources_.end();
-  if (*found) *document = it->second;
+  if (it == resources_.end()) return Status::NotFound();
+  *document = it->second;
   return Status::Ok();
 }
 
@@ -25,17 +25,17 @@ Status MemoryStore::HasSeenEvent(std::string_view event_id, bool* seen) {
   return Status::Ok();
 }
 
-Status MemoryStore::GetFinding(std::string_view finding_id, Finding* finding, bool* found) {
+Status MemoryStore::GetFinding(std::string_view finding_id, Finding* finding) {
   auto it = findings_.find(finding_id);
-  *found = it != findings_.end();
-  if (*found) *finding = it->second;
+  if (it == findings_.end()) return Status::NotFound();
+  *finding = it->second;
   return Status::Ok();
 }
 
-Status MemoryStore::GetPosition(std::string_view source, int64_t* next_offset, bool* found) {
+Status MemoryStore::GetPosition(std::string_view source, int64_t* next_offset) {
   auto it = positions_.find(source);
-  *found = it != positions_.end();
-  if (*found) *next_offset = it->second;
+  if (it == positions_.end()) return Status::NotFound();
+  *next_offset = it->second;
   return Status::Ok();
 }
 
@@ -142,14 +142,14 @@ Status MemoryStore::ScanActivity(ActivityIndex index, std::string_view value, in
        it != activity_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
     int64_t time_ms = 0;
     if (!activity_format::EntryTime(it->first, prefix.size(), &time_ms)) {
-      return Status::Error("state: unreadable activity key");
+      return Status::Corruption("state: unreadable activity key");
     }
     if (time_ms > to_ms) break;
     const std::string call_key = activity_format::CallKeyOfEntry(it->first, prefix.size());
     auto call = activity_.find(call_key);
     if (call == activity_.end() ||
         !activity_format::DecodeCall(call_key, call->second, &record)) {
-      return Status::Error("state: unreadable activity record");
+      return Status::Corruption("state: unreadable activity record");
     }
     if (!fn(record)) break;
   }
@@ -162,7 +162,7 @@ Status MemoryStore::ScanActivityRuns(const std::function<bool(const ActivityRun&
   for (auto it = activity_.lower_bound(prefix);
        it != activity_.end() && it->first.compare(0, 1, prefix) == 0; ++it) {
     if (!activity_format::DecodeRun(it->first, it->second, &run)) {
-      return Status::Error("state: unreadable activity run");
+      return Status::Corruption("state: unreadable activity run");
     }
     if (!fn(run)) break;
   }
@@ -176,7 +176,7 @@ Status MemoryStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
   for (auto it = activity_.lower_bound(activity_format::CallKey(from_ms, ""));
        it != activity_.end() && it->first < end; ++it) {
     if (!activity_format::DecodeCall(it->first, it->second, &record)) {
-      return Status::Error("state: unreadable activity record");
+      return Status::Corruption("state: unreadable activity record");
     }
     if (!fn(record)) break;
   }

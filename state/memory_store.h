@@ -17,10 +17,10 @@ class MemoryStore : public StateStore {
   // seen; same default and meaning as RocksDbStoreOptions::seen_ttl_days.
   explicit MemoryStore(int seen_ttl_days = 14);
 
-  Status GetResource(std::string_view key, std::string* document, bool* found) override;
+  Status GetResource(std::string_view key, std::string* document) override;
   Status HasSeenEvent(std::string_view event_id, bool* seen) override;
-  Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) override;
-  Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) override;
+  Status GetFinding(std::string_view finding_id, Finding* finding) override;
+  Status GetPosition(std::string_view source, int64_t* next_offset) override;
   Status Commit(const WriteSet& batch) override;
   Status ScanResources(
       const std::function<bool(std::string_view key, std::string_view document)>& fn) override;

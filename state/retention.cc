@@ -15,13 +15,13 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 int64_t PositionOr(StateStore* store, std::string_view key, int64_t otherwise, Status* status) {
   int64_t value = 0;
-  bool found = false;
-  Status s = store->GetPosition(key, &value, &found);
+  Status s = store->GetPosition(key, &value);
+  if (s.IsNotFound()) return otherwise;
   if (!s.ok()) {
     *status = s;
     return otherwise;
   }
-  return found ? value : otherwise;
+  return value;
 }
 
 // The account of a resource key (a key without '|': the whole key).

@@ -150,11 +150,11 @@ RocksDbStore::~RocksDbStore() = default;
 Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& options,
                           std::unique_ptr<RocksDbStore>* out) {
   if (options.seen_ttl_days < 1 || options.seen_ttl_days > 3650) {
-    return Status::Error("seen_ttl_days must be within [1, 3650]");
+    return Status::InvalidArgument("seen_ttl_days must be within [1, 3650]");
   }
   if (options.block_cache_bytes < (size_t{1} << 20) ||
       options.block_cache_bytes > (size_t{64} << 30)) {
-    return Status::Error("block_cache_bytes must be within [1 MiB, 64 GiB]");
+    return Status::InvalidArgument("block_cache_bytes must be within [1 MiB, 64 GiB]");
   }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -165,17 +165,17 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   std::vector<std::string> existing;
   if (exists) {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &existing);
-    if (!s.ok()) return Status::Error("cannot read state " + path + ": " + s.ToString());
+    if (!s.ok()) return Status::IOError("cannot read state " + path + ": " + s.ToString());
     if (std::find(existing.begin(), existing.end(), kCfMeta) == existing.end()) {
-      return Status::Error(path + " is not a driftwatch state (no '" + kCfMeta +
-                           "' column family)");
+      return Status::Corruption(path + " is not a driftwatch state (no '" + kCfMeta +
+                                "' column family)");
     }
   } else {
     if (!options.create_if_missing || options.read_only) {
-      return Status::Error("no driftwatch state at " + path);
+      return Status::NotFound("no driftwatch state at " + path);
     }
     std::filesystem::create_directories(path, ec);
-    if (ec) return Status::Error("cannot create state directory " + path + ": " + ec.message());
+    if (ec) return Status::IOError("cannot create state directory " + path + ": " + ec.message());
   }
 
   impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -254,7 +254,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &raw)
           : rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
-  if (!s.ok()) return Status::Error("cannot open state " + path + ": " + s.ToString());
+  if (!s.ok()) return Status::IOError("cannot open state " + path + ": " + s.ToString());
   impl->db.reset(raw);
   for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
     if (h->GetName() == kCfActivity) impl->activity = h;
@@ -276,24 +276,24 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
       return true;
     };
     if (exists && (options.read_only || !empty())) {
-      return Status::Error(path + " is not a driftwatch state (no format version recorded)");
+      return Status::Corruption(path + " is not a driftwatch state (no format version recorded)");
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = impl->db->Put(wo, impl->cf(kMeta), kMetaFormatVersion,
                       std::to_string(state_format::kFormatVersion));
-    if (!s.ok()) return Status::Error("cannot initialise state " + path + ": " + s.ToString());
+    if (!s.ok()) return Status::IOError("cannot initialise state " + path + ": " + s.ToString());
   } else if (!s.ok()) {
-    return Status::Error("cannot read state " + path + ": " + s.ToString());
+    return Status::IOError("cannot read state " + path + ": " + s.ToString());
   } else {
     int stored = 0;
     for (char c : version) stored = (c >= '0' && c <= '9' && stored < 1000) ? stored * 10 + (c - '0') : -1;
     if (version.empty() || stored < state_format::kOldestReadableFormatVersion ||
         stored > state_format::kFormatVersion) {
-      return Status::Error("state " + path + " has on-disk format version " + version +
-                           "; this driftwatch reads versions " +
-                           std::to_string(state_format::kOldestReadableFormatVersion) + " to " +
-                           std::to_string(state_format::kFormatVersion));
+      return Status::NotSupported("state " + path + " has on-disk format version " + version +
+                                  "; this driftwatch reads versions " +
+                                  std::to_string(state_format::kOldestReadableFormatVersion) +
+                                  " to " + std::to_string(state_format::kFormatVersion));
     }
     if (stored != state_format::kFormatVersion && !options.read_only) {
       // Older records stay readable; from now on records of the current version are written.
@@ -301,7 +301,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
       wo.sync = true;
       s = impl->db->Put(wo, impl->cf(kMeta), kMetaFormatVersion,
                         std::to_string(state_format::kFormatVersion));
-      if (!s.ok()) return Status::Error("cannot upgrade state " + path + ": " + s.ToString());
+      if (!s.ok()) return Status::IOError("cannot upgrade state " + path + ": " + s.ToString());
     }
   }
 
@@ -315,17 +315,13 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   return Status::Ok();
 }
 
-Status RocksDbStore::GetResource(std::string_view key, std::string* document, bool* found) {
+Status RocksDbStore::GetResource(std::string_view key, std::string* document) {
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kResources), ToSlice(key), &value);
-  if (s.IsNotFound()) {
-    *found = false;
-    return Status::Ok();
-  }
-  if (!s.ok()) return Status::Error("state get resource: " + s.ToString());
+  if (s.IsNotFound()) return Status::NotFound();
+  if (!s.ok()) return Status::IOError("state get resource: " + s.ToString());
   document->assign(value.data(), value.size());
-  *found = true;
   return Status::Ok();
 }
 
@@ -337,92 +333,86 @@ Status RocksDbStore::HasSeenEvent(std::string_view event_id, bool* seen) {
     *seen = false;
     return Status::Ok();
   }
-  if (!s.ok()) return Status::Error("state get seen id: " + s.ToString());
+  if (!s.ok()) return Status::IOError("state get seen id: " + s.ToString());
   int64_t time_ms = 0;
   *seen = state_format::DecodeInt64(View(value), &time_ms) &&
           time_ms >= impl_->seen_cutoff_ms.load(std::memory_order_relaxed);
   return Status::Ok();
 }
 
-Status RocksDbStore::GetFinding(std::string_view finding_id, Finding* finding, bool* found) {
+Status RocksDbStore::GetFinding(std::string_view finding_id, Finding* finding) {
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kFindings), ToSlice(finding_id), &value);
-  if (s.IsNotFound()) {
-    *found = false;
-    return Status::Ok();
-  }
-  if (!s.ok()) return Status::Error("state get finding: " + s.ToString());
+  if (s.IsNotFound()) return Status::NotFound();
+  if (!s.ok()) return Status::IOError("state get finding: " + s.ToString());
   if (!FindingFromJson(View(value), finding)) {
-    return Status::Error("state: finding " + std::string(finding_id) + " is not readable");
+    return Status::Corruption("state: finding " + std::string(finding_id) + " is not readable");
   }
-  *found = true;
   return Status::Ok();
 }
 
-Status RocksDbStore::GetPosition(std::string_view source, int64_t* next_offset, bool* found) {
+Status RocksDbStore::GetPosition(std::string_view source, int64_t* next_offset) {
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kPositions), ToSlice(source), &value);
-  if (s.IsNotFound()) {
-    *found = false;
-    return Status::Ok();
-  }
-  if (!s.ok()) return Status::Error("state get position: " + s.ToString());
+  if (s.IsNotFound()) return Status::NotFound();
+  if (!s.ok()) return Status::IOError("state get position: " + s.ToString());
   if (!state_format::DecodeInt64(View(value), next_offset)) {
-    return Status::Error("state: position of " + std::string(source) + " is not readable");
+    return Status::Corruption("state: position of " + std::string(source) + " is not readable");
   }
-  *found = true;
   return Status::Ok();
 }
 
 Status RocksDbStore::Commit(const WriteSet& batch) {
-  if (impl_->options.read_only) return Status::Error("state " + impl_->path + " is read-only");
+  if (impl_->options.read_only) {
+    return Status::NotSupported("state " + impl_->path + " is read-only");
+  }
   rocksdb::WriteBatch wb;
   rocksdb::Status s;
   for (const auto& [key, doc] : batch.put_resources) {
     s = wb.Put(impl_->cf(kResources), key, doc);
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
   }
   for (const std::string& key : batch.delete_resources) {
     s = wb.Delete(impl_->cf(kResources), key);
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
   }
   for (const HistoryEntry& e : batch.history) {
     s = wb.Put(impl_->cf(kHistory), state_format::HistoryKey(e.resource_key, e.time_ms, e.event_id),
                state_format::EncodeHistoryValue(e));
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
   }
   int64_t newest = INT64_MIN;
   for (const auto& [id, time_ms] : batch.seen_event_ids) {
     s = wb.Put(impl_->cf(kSeen), id, state_format::EncodeInt64(time_ms));
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
     newest = std::max(newest, time_ms);
   }
   for (const Finding& f : batch.findings) {
     s = wb.Put(impl_->cf(kFindings), f.finding_id, FindingToStoredJson(f));
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
   }
   for (const SourcePosition& p : batch.positions) {
     s = wb.Put(impl_->cf(kPositions), p.source, state_format::EncodeInt64(p.next_offset));
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
     if (p.source == kWatermarkPosition) newest = std::max(newest, p.next_offset);
   }
   if (!batch.activity.empty() || !batch.activity_runs.empty()) {
-    if (impl_->activity == nullptr) return Status::Error("state has no activity family");
+    if (impl_->activity == nullptr) return Status::NotSupported("state has no activity family");
     s = impl_->PutActivity(batch.activity, &wb);
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
     for (const ActivityRun& run : batch.activity_runs) {
       s = wb.Put(impl_->activity, activity_format::RunKey(run.run_id),
                  activity_format::EncodeRun(run));
-      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+      if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
     }
   }
   // Retention: after the puts, so that a key put and dropped in one batch (a changelog restore)
   // ends dropped.
   for (const HistoryRef& h : batch.delete_history) {
     s = wb.Delete(impl_->cf(kHistory), state_format::HistoryKey(h.resource_key, h.time_ms, h.event_id));
-    if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
   }
   if (!batch.delete_activity.empty() && impl_->activity != nullptr) {
     // A call's postings are named by its record: read it (from the state, or from this batch when
@@ -450,11 +440,11 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
         if (!it) it.reset(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
         it->Seek(call_key);
         if (!it->Valid() || View(it->key()) != call_key) {
-          if (!it->status().ok()) return Status::Error("state batch: " + it->status().ToString());
+          if (!it->status().ok()) return Status::IOError("state batch: " + it->status().ToString());
           continue;  // gone already
         }
         if (!activity_format::DecodeCall(call_key, View(it->value()), &stored)) {
-          return Status::Error("state " + impl_->path + ": unreadable activity record");
+          return Status::Corruption("state " + impl_->path + ": unreadable activity record");
         }
         record = &stored;
       }
@@ -465,11 +455,11 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
         if (v.value.empty()) continue;
         s = wb.Delete(impl_->activity,
                       activity_format::EntryKey(v.index, v.value, ref.time_ms, ref.event_id));
-        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+        if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
         dropped_lists.insert(activity_format::PostingSeek(v.index, v.value, bucket));
       }
       s = wb.Delete(impl_->activity, call_key);
-      if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+      if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
     }
     // Format 4's posting lists of the hours those calls were in. Horizons fall on whole days, so
     // every call of such an hour is below the horizon: the hour's lists go whole. (A list this
@@ -480,15 +470,15 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
       for (it->Seek(prefix); it->Valid() && View(it->key()).substr(0, prefix.size()) == prefix;
            it->Next()) {
         s = wb.Delete(impl_->activity, it->key());
-        if (!s.ok()) return Status::Error("state batch: " + s.ToString());
+        if (!s.ok()) return Status::IOError("state batch: " + s.ToString());
       }
-      if (!it->status().ok()) return Status::Error("state batch: " + it->status().ToString());
+      if (!it->status().ok()) return Status::IOError("state batch: " + it->status().ToString());
     }
   }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->options.sync && batch.durable;
   s = impl_->db->Write(wo, &wb);
-  if (!s.ok()) return Status::Error("state commit: " + s.ToString());
+  if (!s.ok()) return Status::IOError("state commit: " + s.ToString());
   if (newest != INT64_MIN) impl_->AdvanceWatermark(newest);
   return Status::Ok();
 }
@@ -502,7 +492,9 @@ Status RocksDbStore::ScanResources(
   for (; it->Valid(); it->Next()) {
     if (!fn(View(it->key()), View(it->value()))) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan resources: " + it->status().ToString());
+  if (!it->status().ok()) {
+    return Status::IOError("state scan resources: " + it->status().ToString());
+  }
   return Status::Ok();
 }
 
@@ -523,11 +515,11 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
     if (!prefix.empty() && key.substr(0, prefix.size()) != prefix) break;
     if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms, &entry.event_id) ||
         !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
-      return Status::Error("state " + impl_->path + ": unreadable history record");
+      return Status::Corruption("state " + impl_->path + ": unreadable history record");
     }
     if (!fn(entry)) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan history: " + it->status().ToString());
   return Status::Ok();
 }
 
@@ -542,7 +534,7 @@ Status RocksDbStore::ScanHistoryBefore(std::string_view from_resource_key, int64
   while (it->Valid()) {
     if (!state_format::ParseHistoryKey(View(it->key()), &entry.resource_key, &entry.time_ms,
                                        &entry.event_id)) {
-      return Status::Error("state " + impl_->path + ": unreadable history key");
+      return Status::Corruption("state " + impl_->path + ": unreadable history key");
     }
     if (entry.time_ms >= before_ms) {
       // The rest of this resource is newer: on to the next resource, past every time.
@@ -550,19 +542,21 @@ Status RocksDbStore::ScanHistoryBefore(std::string_view from_resource_key, int64
       continue;
     }
     if (!state_format::DecodeHistoryValue(View(it->value()), &entry)) {
-      return Status::Error("state " + impl_->path + ": unreadable history record");
+      return Status::Corruption("state " + impl_->path + ": unreadable history record");
     }
     if (!fn(entry)) break;
     it->Next();
   }
-  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan history: " + it->status().ToString());
   return Status::Ok();
 }
 
 Status RocksDbStore::ScanHistoryRange(std::string_view resource_key, int64_t from_ms,
                                       int64_t to_ms,
                                       const std::function<bool(const HistoryEntry&)>& fn) {
-  if (resource_key.empty()) return Status::Error("state scan history range: no resource key");
+  if (resource_key.empty()) {
+    return Status::InvalidArgument("state scan history range: no resource key");
+  }
   const std::string prefix = state_format::HistoryPrefix(resource_key);
   const std::string start = state_format::HistoryKey(resource_key, from_ms, "");
   rocksdb::ReadOptions ro;
@@ -572,22 +566,21 @@ Status RocksDbStore::ScanHistoryRange(std::string_view resource_key, int64_t fro
     const std::string_view key = View(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;
     if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms, &entry.event_id)) {
-      return Status::Error("state " + impl_->path + ": unreadable history key");
+      return Status::Corruption("state " + impl_->path + ": unreadable history key");
     }
     if (entry.time_ms > to_ms) break;
     if (!state_format::DecodeHistoryValue(View(it->value()), &entry)) {
-      return Status::Error("state " + impl_->path + ": unreadable history record");
+      return Status::Corruption("state " + impl_->path + ": unreadable history record");
     }
     if (!fn(entry)) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan history: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan history: " + it->status().ToString());
   return Status::Ok();
 }
 
-Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* entry,
-                                 bool* found) {
-  *found = false;
-  if (resource_key.empty()) return Status::Error("state last history: no resource key");
+Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* entry) {
+  bool found = false;
+  if (resource_key.empty()) return Status::InvalidArgument("state last history: no resource key");
   const std::string prefix = state_format::HistoryPrefix(resource_key);
   // Past every key of the resource: 0xFF bytes sort after any time and any event id.
   const std::string past = prefix + std::string(24, '\xff');
@@ -600,18 +593,20 @@ Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* en
       if (!state_format::ParseHistoryKey(key, &entry->resource_key, &entry->time_ms,
                                          &entry->event_id) ||
           !state_format::DecodeHistoryValue(View(it->value()), entry)) {
-        return Status::Error("state " + impl_->path + ": unreadable history record");
+        return Status::Corruption("state " + impl_->path + ": unreadable history record");
       }
-      *found = true;
+      found = true;
     }
   }
-  if (!it->status().ok()) return Status::Error("state last history: " + it->status().ToString());
-  return Status::Ok();
+  if (!it->status().ok()) return Status::IOError("state last history: " + it->status().ToString());
+  return found ? Status::Ok() : Status::NotFound();
 }
 
 Status RocksDbStore::ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
                                          const std::function<bool(const HistoryEntry&)>& fn) {
-  if (resource_key.empty()) return Status::Error("state scan history backward: no resource key");
+  if (resource_key.empty()) {
+    return Status::InvalidArgument("state scan history backward: no resource key");
+  }
   const std::string prefix = state_format::HistoryPrefix(resource_key);
   // Every key at before_ms has an event id after "" (Config items without one sort at it and are
   // then passed first: callers merge by time and id anyway).
@@ -625,12 +620,12 @@ Status RocksDbStore::ScanHistoryBackward(std::string_view resource_key, int64_t 
     if (!state_format::ParseHistoryKey(key, &entry.resource_key, &entry.time_ms,
                                        &entry.event_id) ||
         !state_format::DecodeHistoryValue(View(it->value()), &entry)) {
-      return Status::Error("state " + impl_->path + ": unreadable history record");
+      return Status::Corruption("state " + impl_->path + ": unreadable history record");
     }
     if (!fn(entry)) break;
   }
   if (!it->status().ok()) {
-    return Status::Error("state scan history backward: " + it->status().ToString());
+    return Status::IOError("state scan history backward: " + it->status().ToString());
   }
   return Status::Ok();
 }
@@ -641,23 +636,25 @@ Status RocksDbStore::ScanFindings(const std::function<bool(const Finding&)>& fn)
   Finding f;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!FindingFromJson(View(it->value()), &f)) {
-      return Status::Error("state " + impl_->path + ": unreadable finding " +
-                           std::string(View(it->key())));
+      return Status::Corruption("state " + impl_->path + ": unreadable finding " +
+                                std::string(View(it->key())));
     }
     if (!fn(f)) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan findings: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan findings: " + it->status().ToString());
   return Status::Ok();
 }
 
 Status RocksDbStore::CompactAll() {
-  if (impl_->options.read_only) return Status::Error("state " + impl_->path + " is read-only");
+  if (impl_->options.read_only) {
+    return Status::NotSupported("state " + impl_->path + " is read-only");
+  }
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Status s =
         impl_->db->CompactRange(o, impl_->cf(static_cast<CfIndex>(i)), nullptr, nullptr);
-    if (!s.ok()) return Status::Error("state compact: " + s.ToString());
+    if (!s.ok()) return Status::IOError("state compact: " + s.ToString());
   }
   return Status::Ok();
 }
@@ -674,7 +671,7 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
   const rocksdb::ReadOptions read;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->activity));
   auto failed = [this](const char* what) {
-    return Status::Error("state " + impl_->path + ": unreadable activity " + what);
+    return Status::Corruption("state " + impl_->path + ": unreadable activity " + what);
   };
 
   // Format 4: posting lists by value and hour, each call then read under its call key.
@@ -705,7 +702,7 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
       found.push_back(std::move(record));
     }
   }
-  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan activity: " + it->status().ToString());
 
   // Format 3 (key-only postings of calls stored once) and format 2 (records inline), as states
   // written before posting lists hold them.
@@ -731,7 +728,7 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
     if (!readable) return failed("record");
     found.push_back(std::move(record));
   }
-  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan activity: " + it->status().ToString());
 
   // In (time, event id) order, a call delivered twice once.
   auto order = [](const ActivityRecord& a, const ActivityRecord& b) {
@@ -757,11 +754,11 @@ Status RocksDbStore::ScanActivityRuns(const std::function<bool(const ActivityRun
     const std::string_view key = View(it->key());
     if (key.empty() || key.front() != activity_format::kRunPrefix) break;
     if (!activity_format::DecodeRun(key, View(it->value()), &run)) {
-      return Status::Error("state " + impl_->path + ": unreadable activity run");
+      return Status::Corruption("state " + impl_->path + ": unreadable activity run");
     }
     if (!fn(run)) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan activity: " + it->status().ToString());
   return Status::Ok();
 }
 
@@ -778,7 +775,7 @@ Status RocksDbStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
     rocksdb::FlushOptions flush;
     flush.wait = true;
     rocksdb::Status f = impl_->db->Flush(flush, impl_->activity);
-    if (!f.ok()) return Status::Error("state flush activity: " + f.ToString());
+    if (!f.ok()) return Status::IOError("state flush activity: " + f.ToString());
   }
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->activity));
@@ -789,11 +786,11 @@ Status RocksDbStore::ScanActivityCalls(int64_t from_ms, int64_t before_ms,
     const std::string_view key = View(it->key());
     if (key.empty() || key.front() != activity_format::kCallPrefix || key >= end) break;
     if (!activity_format::DecodeCall(key, View(it->value()), &record)) {
-      return Status::Error("state " + impl_->path + ": unreadable activity record");
+      return Status::Corruption("state " + impl_->path + ": unreadable activity record");
     }
     if (!fn(record)) break;
   }
-  if (!it->status().ok()) return Status::Error("state scan activity: " + it->status().ToString());
+  if (!it->status().ok()) return Status::IOError("state scan activity: " + it->status().ToString());
   return Status::Ok();
 }
 

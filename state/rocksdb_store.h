@@ -42,10 +42,10 @@ class RocksDbStore : public StateStore {
                      std::unique_ptr<RocksDbStore>* out);
   ~RocksDbStore() override;
 
-  Status GetResource(std::string_view key, std::string* document, bool* found) override;
+  Status GetResource(std::string_view key, std::string* document) override;
   Status HasSeenEvent(std::string_view event_id, bool* seen) override;
-  Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) override;
-  Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) override;
+  Status GetFinding(std::string_view finding_id, Finding* finding) override;
+  Status GetPosition(std::string_view source, int64_t* next_offset) override;
   Status Commit(const WriteSet& batch) override;
   Status ScanResources(
       const std::function<bool(std::string_view key, std::string_view document)>& fn) override;
@@ -55,7 +55,7 @@ class RocksDbStore : public StateStore {
                            const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanHistoryRange(std::string_view resource_key, int64_t from_ms, int64_t to_ms,
                           const std::function<bool(const HistoryEntry&)>& fn) override;
-  Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) override;
+  Status LastHistory(std::string_view resource_key, HistoryEntry* entry) override;
   Status ScanHistoryBackward(std::string_view resource_key, int64_t before_ms,
                              const std::function<bool(const HistoryEntry&)>& fn) override;
   Status ScanFindings(const std::function<bool(const Finding&)>& fn) override;

@@ -160,10 +160,12 @@ class StateStore {
  public:
   virtual ~StateStore() = default;
 
-  virtual Status GetResource(std::string_view key, std::string* document, bool* found) = 0;
+  // Point reads return NotFound (code only, no message: a miss allocates nothing) when the key
+  // is absent, and leave the output untouched then.
+  virtual Status GetResource(std::string_view key, std::string* document) = 0;
   virtual Status HasSeenEvent(std::string_view event_id, bool* seen) = 0;
-  virtual Status GetFinding(std::string_view finding_id, Finding* finding, bool* found) = 0;
-  virtual Status GetPosition(std::string_view source, int64_t* next_offset, bool* found) = 0;
+  virtual Status GetFinding(std::string_view finding_id, Finding* finding) = 0;
+  virtual Status GetPosition(std::string_view source, int64_t* next_offset) = 0;
 
   // All of it or nothing; durable when it returns Ok (synced WAL).
   virtual Status Commit(const WriteSet& batch) = 0;
@@ -194,14 +196,16 @@ class StateStore {
       return fn(e);
     });
   }
-  // The newest history entry of one resource (`*found` false when it has none).
-  virtual Status LastHistory(std::string_view resource_key, HistoryEntry* entry, bool* found) {
-    *found = false;
-    return ScanHistory(resource_key, [&](const HistoryEntry& e) {
+  // The newest history entry of one resource; NotFound when it has none.
+  virtual Status LastHistory(std::string_view resource_key, HistoryEntry* entry) {
+    bool found = false;
+    Status s = ScanHistory(resource_key, [&](const HistoryEntry& e) {
       *entry = e;
-      *found = true;
+      found = true;
       return true;
     });
+    if (s.ok() && !found) return Status::NotFound();
+    return s;
   }
   // History of one resource with time < before_ms, newest first. Stores with an ordered history
   // seek backwards from before_ms; the default collects a full scan of the resource.
@@ -227,18 +231,18 @@ class StateStore {
                               int64_t to_ms,
                               const std::function<bool(const ActivityRecord&)>& fn) {
     (void)index, (void)value, (void)from_ms, (void)to_ms, (void)fn;
-    return Status::Error("this state store has no activity index");
+    return Status::NotSupported("this state store has no activity index");
   }
   virtual Status ScanActivityRuns(const std::function<bool(const ActivityRun&)>& fn) {
     (void)fn;
-    return Status::Error("this state store has no activity index");
+    return Status::NotSupported("this state store has no activity index");
   }
   // Indexed calls with from_ms <= time < before_ms, in (time, event id) order (for retention).
   // Stores without an activity index report an error.
   virtual Status ScanActivityCalls(int64_t from_ms, int64_t before_ms,
                                    const std::function<bool(const ActivityRecord&)>& fn) {
     (void)from_ms, (void)before_ms, (void)fn;
-    return Status::Error("this state store has no activity index");
+    return Status::NotSupported("this state store has no activity index");
   }
 };
 

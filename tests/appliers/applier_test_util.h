@@ -123,10 +123,9 @@ class ApplierFixture : public ::testing::Test {
   // The current document, or null when there is none.
   json Doc(const std::string& type, const std::string& id, const std::string& region = kRegion) {
     std::string text;
-    bool found = false;
-    EXPECT_TRUE(
-        store_.GetResource(MakeResourceKey(kAccount, region, type, id), &text, &found).ok());
-    if (!found) return nullptr;
+    Status s = store_.GetResource(MakeResourceKey(kAccount, region, type, id), &text);
+    EXPECT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+    if (s.IsNotFound()) return nullptr;
     json doc = json::parse(text, nullptr, false);
     EXPECT_TRUE(doc.is_object()) << text;
     return doc;

@@ -77,9 +77,9 @@ class Stream {
   }
   std::string Document(const std::string& key) {
     std::string doc;
-    bool found = false;
-    EXPECT_TRUE(run_.store().GetResource(key, &doc, &found).ok());
-    return found ? doc : std::string();
+    Status s = run_.store().GetResource(key, &doc);
+    EXPECT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+    return s.ok() ? doc : std::string();
   }
   std::vector<HistoryEntry> History(const std::string& key) {
     std::vector<HistoryEntry> out;

@@ -88,9 +88,8 @@ class Scenario {
   }
   Finding Stored(const std::string& id) {
     Finding f;
-    bool found = false;
-    EXPECT_TRUE(run_.store().GetFinding(id, &f, &found).ok());
-    EXPECT_TRUE(found) << id;
+    Status s = run_.store().GetFinding(id, &f);
+    EXPECT_TRUE(s.ok()) << id << ": " << s.ToString();
     return f;
   }
   // Every status change emitted, as "rule status resolution" lines.

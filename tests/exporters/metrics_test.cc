@@ -398,10 +398,10 @@ class ListStore : public StateStore {
  public:
   std::vector<std::pair<std::string, std::string>> resources;
   std::vector<Finding> findings;
-  Status GetResource(std::string_view, std::string*, bool*) override { return Unused(); }
+  Status GetResource(std::string_view, std::string*) override { return Unused(); }
   Status HasSeenEvent(std::string_view, bool*) override { return Unused(); }
-  Status GetFinding(std::string_view, Finding*, bool*) override { return Unused(); }
-  Status GetPosition(std::string_view, int64_t*, bool*) override { return Unused(); }
+  Status GetFinding(std::string_view, Finding*) override { return Unused(); }
+  Status GetPosition(std::string_view, int64_t*) override { return Unused(); }
   Status Commit(const WriteSet&) override { return Unused(); }
   Status ScanResources(const std::function<bool(std::string_view, std::string_view)>& fn) override {
     for (const auto& [k, v] : resources) {

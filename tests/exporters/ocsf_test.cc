@@ -426,16 +426,15 @@ TEST(OcsfConfig, FindingsFormatForEverySinkOrPerSink) {
 
 TEST(OcsfConfig, BadFormatsAreReportedWithLineAndKey) {
   ServiceConfig cfg;
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   EXPECT_FALSE(ParseServiceConfig("findings:\n  format: json\n", "t.yaml", &cfg, &problems).ok());
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(FormatConfigProblem(problems[0]),
-            "t.yaml:2: findings.format: must be driftwatch or ocsf");
+  EXPECT_EQ(ProblemText(problems[0]), "t.yaml:2: findings.format: must be driftwatch or ocsf");
   EXPECT_FALSE(ParseServiceConfig("findings:\n  format:\n    kafka: xml\n    topic: ocsf\n",
                                   "t.yaml", &cfg, &problems)
                    .ok());
   ASSERT_EQ(problems.size(), 2u);
-  std::string all = FormatConfigProblem(problems[0]) + "\n" + FormatConfigProblem(problems[1]);
+  std::string all = ProblemText(problems[0]) + "\n" + ProblemText(problems[1]);
   EXPECT_NE(all.find("t.yaml:3: findings.format.kafka: must be driftwatch or ocsf"),
             std::string::npos)
       << all;

@@ -233,18 +233,17 @@ TEST(TextConfig, TextIsAcceptedForStdoutOnly) {
   EXPECT_EQ(cfg.findings_file_format, "ocsf");
   EXPECT_EQ(cfg.findings_kafka_format, "driftwatch");
 
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   EXPECT_FALSE(ParseServiceConfig("findings:\n  format: text\n", "t.yaml", &cfg, &problems).ok());
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(FormatConfigProblem(problems[0]),
+  EXPECT_EQ(ProblemText(problems[0]),
             "t.yaml:2: findings.format: text is for people on stdout only: use format: {stdout: "
             "text}");
   EXPECT_FALSE(ParseServiceConfig("findings:\n  format:\n    file: text\n    stdout: table\n",
                                   "t.yaml", &cfg, &problems)
                    .ok());
   ASSERT_EQ(problems.size(), 2u);
-  const std::string all =
-      FormatConfigProblem(problems[0]) + "\n" + FormatConfigProblem(problems[1]);
+  const std::string all = ProblemText(problems[0]) + "\n" + ProblemText(problems[1]);
   EXPECT_NE(all.find("t.yaml:3: findings.format.file: text is for people on stdout only"),
             std::string::npos)
       << all;

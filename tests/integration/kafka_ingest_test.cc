@@ -156,9 +156,9 @@ TEST_F(KafkaIngestTest, ReadsEveryRecordOnceAndResumesFromStoredPositions) {
   int64_t stored_total = 0;
   for (int p = 0; p < 4; ++p) {
     int64_t next = 0;
-    bool found = false;
-    ASSERT_TRUE(m.store.GetPosition(KafkaPositionKey("ct", p), &next, &found).ok());
-    if (found) stored_total += next;
+    Status got = m.store.GetPosition(KafkaPositionKey("ct", p), &next);
+    ASSERT_TRUE(got.ok() || got.IsNotFound()) << got.ToString();
+    if (got.ok()) stored_total += next;
   }
   EXPECT_EQ(stored_total, 200);  // next offsets over all partitions = records read
 
@@ -364,10 +364,8 @@ TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
   EXPECT_EQ(calls(b.store), calls(a.store));
   for (std::string_view key : {kHistoryHorizonPosition, kActivityHorizonPosition}) {
     int64_t ha = 0, hb = 0;
-    bool fa = false, fb = false;
-    ASSERT_TRUE(a.store.GetPosition(key, &ha, &fa).ok());
-    ASSERT_TRUE(b.store.GetPosition(key, &hb, &fb).ok());
-    EXPECT_TRUE(fa && fb) << key;
+    ASSERT_TRUE(a.store.GetPosition(key, &ha).ok()) << key;
+    ASSERT_TRUE(b.store.GetPosition(key, &hb).ok()) << key;
     EXPECT_EQ(ha, hb) << key;
   }
 }
@@ -418,15 +416,13 @@ TEST_F(KafkaIngestTest, RestoreOfSeveralPartitionsKeepsEachPartitionsOrder) {
   EXPECT_EQ(b.changelog->stats().restores, 4);
   for (int p = 0; p < 4; ++p) {
     std::string doc;
-    bool found = false;
-    ASSERT_TRUE(b.store.GetResource(key(p, "again"), &doc, &found).ok());
-    EXPECT_TRUE(found) << "partition " << p << ": made again after its delete";
+    Status again = b.store.GetResource(key(p, "again"), &doc);
+    EXPECT_TRUE(again.ok()) << "partition " << p << ": made again after its delete: "
+                            << again.ToString();
     EXPECT_EQ(doc, "{\"v\":2}");
-    ASSERT_TRUE(b.store.GetResource(key(p, "gone"), &doc, &found).ok());
-    EXPECT_FALSE(found) << "partition " << p;
+    EXPECT_TRUE(b.store.GetResource(key(p, "gone"), &doc).IsNotFound()) << "partition " << p;
     int64_t at = -1;
-    ASSERT_TRUE(b.store.GetPosition(ChangelogPositionKey("ct-changelog", p), &at, &found).ok());
-    EXPECT_TRUE(found);
+    ASSERT_TRUE(b.store.GetPosition(ChangelogPositionKey("ct-changelog", p), &at).ok());
     EXPECT_EQ(at, ends[p]) << "partition " << p;
   }
   // Read to its end: a second restore reads nothing.
@@ -498,9 +494,9 @@ TEST_F(KafkaIngestTest, CloseReturnsWhenTheBrokerIsDownForGood) {
   int64_t stored_total = 0;
   for (int p = 0; p < 4; ++p) {
     int64_t next = 0;
-    bool found = false;
-    ASSERT_TRUE(m.store.GetPosition(KafkaPositionKey("ct", p), &next, &found).ok());
-    if (found) stored_total += next;
+    Status got = m.store.GetPosition(KafkaPositionKey("ct", p), &next);
+    ASSERT_TRUE(got.ok() || got.IsNotFound()) << got.ToString();
+    if (got.ok()) stored_total += next;
   }
   EXPECT_EQ(stored_total, 40);
   EXPECT_EQ(m.seen.size(), 40u);

@@ -16,7 +16,7 @@ TEST(ServiceConfigTest, TheCommentedExampleLoads) {
   setenv("DRIFTWATCH_KAFKA_PASSWORD", "s3cret-value", 1);
   setenv("DRIFTWATCH_METRICS_PASSWORD", "scrape-pass", 1);
   ServiceConfig cfg;
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   Status s = LoadServiceConfig(std::string(DW_SOURCE_DIR) + "/config/driftwatch.example.yaml",
                                &cfg, &problems);
   ASSERT_TRUE(s.ok()) << s.message();
@@ -42,6 +42,24 @@ TEST(ServiceConfigTest, TheCommentedExampleLoads) {
   unsetenv("DRIFTWATCH_METRICS_PASSWORD");
 }
 
+TEST(ServiceConfigTest, ProblemsCarryACode) {
+  ServiceConfig cfg;
+  std::vector<Problem> problems;
+  EXPECT_FALSE(
+      ParseServiceConfig("state:\n  cache_mb: x\n  cash_mb: 1\n", "bad.yaml", &cfg, &problems)
+          .ok());
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].code, ProblemCode::kUnknownKey);
+  EXPECT_EQ(problems[0].key, "state.cash_mb");
+  EXPECT_EQ(problems[1].code, ProblemCode::kInvalid);
+  EXPECT_FALSE(ParseServiceConfig("state: [", "syntax.yaml", &cfg, &problems).ok());
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].code, ProblemCode::kSyntax);
+  EXPECT_FALSE(LoadServiceConfig("/nonexistent/driftwatch.yaml", &cfg, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].code, ProblemCode::kUnreadable);
+}
+
 TEST(ServiceConfigTest, DefaultsWhenEmpty) {
   ServiceConfig cfg;
   ASSERT_TRUE(ParseServiceConfig("", "empty.yaml", &cfg).ok());
@@ -55,11 +73,11 @@ TEST(ServiceConfigTest, DefaultsWhenEmpty) {
   EXPECT_EQ(cfg.cache_mb, 64);
   ASSERT_TRUE(ParseServiceConfig("state:\n  cache_mb: 0\n", "off.yaml", &cfg).ok());
   EXPECT_EQ(cfg.cache_mb, 0);
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   EXPECT_FALSE(ParseServiceConfig("state:\n  cache_mb: -1\n", "bad.yaml", &cfg, &problems).ok());
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.cache_mb", 0), 0u)
-      << FormatConfigProblem(problems[0]);
+  EXPECT_EQ(ProblemText(problems[0]).rfind("bad.yaml:2: state.cache_mb", 0), 0u)
+      << ProblemText(problems[0]);
 }
 
 TEST(ServiceConfigTest, RetentionDefaultsZeroKeepsEverythingAndBounds) {
@@ -73,18 +91,16 @@ TEST(ServiceConfigTest, RetentionDefaultsZeroKeepsEverythingAndBounds) {
                   .ok());
   EXPECT_EQ(cfg.history_retention_days, 0);
   EXPECT_EQ(cfg.activity_retention_days, 30);
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   EXPECT_FALSE(ParseServiceConfig(
                    "state:\n  history_retention_days: -1\n  activity_retention_days: 40000\n",
                    "bad.yaml", &cfg, &problems)
                    .ok());
   ASSERT_EQ(problems.size(), 2u);
-  EXPECT_EQ(FormatConfigProblem(problems[0]).rfind("bad.yaml:2: state.history_retention_days", 0),
-            0u)
-      << FormatConfigProblem(problems[0]);
-  EXPECT_EQ(FormatConfigProblem(problems[1]).rfind("bad.yaml:3: state.activity_retention_days", 0),
-            0u)
-      << FormatConfigProblem(problems[1]);
+  EXPECT_EQ(ProblemText(problems[0]).rfind("bad.yaml:2: state.history_retention_days", 0), 0u)
+      << ProblemText(problems[0]);
+  EXPECT_EQ(ProblemText(problems[1]).rfind("bad.yaml:3: state.activity_retention_days", 0), 0u)
+      << ProblemText(problems[1]);
 }
 
 TEST(ServiceConfigTest, ChangelogTopicIsOffByDefaultAndMustBeATopicOfItsOwn) {
@@ -94,7 +110,7 @@ TEST(ServiceConfigTest, ChangelogTopicIsOffByDefaultAndMustBeATopicOfItsOwn) {
   for (const char* text : {"kafka:\n  topics: [ct]\n  changelog_topic: ct\n",
                            "kafka:\n  findings_topic: f\n  changelog_topic: f\n",
                            "kafka:\n  changelog_topic: \"no spaces\"\n"}) {
-    std::vector<ConfigProblem> problems;
+    std::vector<Problem> problems;
     EXPECT_FALSE(ParseServiceConfig(text, "c.yaml", &cfg, &problems).ok()) << text;
     ASSERT_EQ(problems.size(), 1u) << text;
     EXPECT_EQ(problems[0].key, "kafka.changelog_topic") << text;
@@ -122,12 +138,12 @@ TEST(ServiceConfigTest, EveryProblemAtOnceWithFileAndLine) {
       "surprise: 1\n";                                 // 14
   ServiceConfig cfg;
   cfg.kafka.group_id = "untouched";
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   Status s = ParseServiceConfig(text, "svc.yaml", &cfg, &problems);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(cfg.kafka.group_id, "untouched");  // nothing half-applied
   std::vector<std::string> lines;
-  for (const auto& p : problems) lines.push_back(FormatConfigProblem(p));
+  for (const auto& p : problems) lines.push_back(ProblemText(p));
   auto has = [&](const std::string& prefix) {
     for (const auto& l : lines) {
       if (l.rfind(prefix, 0) == 0) return true;
@@ -171,7 +187,7 @@ TEST(ServiceConfigTest, MissingFileAndSyntaxErrorsNameTheFile) {
   Status s = LoadServiceConfig("/nonexistent/dw.yaml", &cfg);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("/nonexistent/dw.yaml"), std::string::npos);
-  std::vector<ConfigProblem> problems;
+  std::vector<Problem> problems;
   s = ParseServiceConfig("kafka:\n  topics: [a, b\n", "broken.yaml", &cfg, &problems);
   ASSERT_FALSE(s.ok());
   ASSERT_FALSE(problems.empty());

@@ -26,7 +26,7 @@ RuleLoadResult Check(const std::string& text, const Policy& policy = Policy()) {
 
 bool HasProblem(const RuleLoadResult& r, int line, const std::string& rule_id,
                 const std::string& fragment) {
-  for (const RuleLoadProblem& p : r.problems) {
+  for (const Problem& p : r.problems) {
     if (p.file == "r.yaml" && p.line == line && p.rule_id == rule_id &&
         p.message.find(fragment) != std::string::npos) {
       return true;
@@ -165,6 +165,18 @@ TEST(RuleCompilerTest, YamlSyntaxErrorIsAProblemWithALine) {
   EXPECT_EQ(r.problems[0].file, "r.yaml");
   EXPECT_GT(r.problems[0].line, 0);
   EXPECT_NE(r.problems[0].message.find("YAML syntax error"), std::string::npos);
+}
+
+TEST(RuleCompilerTest, ProblemsCarryACode) {
+  EXPECT_EQ(Check("- rule: x\n  title: [unclosed\n").problems.at(0).code, ProblemCode::kSyntax);
+  RuleLoadResult r = Check("- rule: x\n  title: y\n  titel: z\n");
+  bool unknown_key = false;
+  for (const Problem& p : r.problems) unknown_key |= p.code == ProblemCode::kUnknownKey;
+  EXPECT_TRUE(unknown_key) << Dump(r);
+  EXPECT_NE(r.ToJson().find("\"code\":\"unknown-key\""), std::string::npos) << r.ToJson();
+  RuleLoadResult missing;
+  EXPECT_EQ(CompiledRuleEngine::Load({"/nonexistent/rules"}, Policy(), &missing), nullptr);
+  EXPECT_EQ(missing.problems.at(0).code, ProblemCode::kUnreadable);
 }
 
 TEST(RuleCompilerTest, UnsetOptionalPolicyDisablesTheRuleButNotInExceptions) {

@@ -283,9 +283,7 @@ TEST_F(RuleEngineTest, EventFindingCarriesResourceActorEvidenceAndRepeatsUpdate)
   again.time_ms += 60000;
   EXPECT_TRUE(Run(*engine, again).empty());
   Finding stored;
-  bool found = false;
-  ASSERT_TRUE(store_.GetFinding(f.finding_id, &stored, &found).ok());
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(store_.GetFinding(f.finding_id, &stored).ok());
   EXPECT_EQ(stored.status, FindingStatus::kOpen);
   EXPECT_EQ(stored.event_ids, (std::vector<std::string>{"e1", "e2"}));
   EXPECT_EQ(stored.first_seen_ms, e.time_ms);
@@ -356,9 +354,7 @@ TEST_F(RuleEngineTest, ComplianceFindingsAreKeptApartPerConfigRule) {
   ASSERT_EQ(resolved.size(), 1u);
   EXPECT_EQ(resolved[0].finding_id, patch[0].finding_id);
   Finding stored;
-  bool found = false;
-  ASSERT_TRUE(store_.GetFinding(ssm[0].finding_id, &stored, &found).ok());
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(store_.GetFinding(ssm[0].finding_id, &stored).ok());
   EXPECT_EQ(stored.status, FindingStatus::kOpen);
   // A repeat of the same Config rule updates its finding, it does not open another.
   EXPECT_TRUE(Run(*engine, compliance("NON_COMPLIANT", "ssm-association", "s2")).empty());

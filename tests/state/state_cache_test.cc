@@ -263,9 +263,8 @@ Status RunInParts(StateStore* store, size_t every) {
   parts.decode_ahead = true;
   Pipeline pipeline(std::move(parts));
   int64_t next = 0;
-  bool found = false;
-  Status s = store->GetPosition("file:/stream", &next, &found);
-  if (!s.ok()) return s;
+  Status s = store->GetPosition("file:/stream", &next);
+  if (!s.ok() && !s.IsNotFound()) return s;
   const std::vector<std::string> lines = Stream();
   for (size_t i = static_cast<size_t>(next); i < lines.size(); i += 9) {
     std::vector<PipelineRecord> batch;

@@ -126,12 +126,12 @@ TEST_P(StoreTest, CommitRoundTripsEveryFamily) {
   ASSERT_TRUE(store_->Commit(w).ok());
 
   std::string doc;
-  bool found = false;
-  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc, &found).ok());
-  EXPECT_TRUE(found);
+  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc).ok());
   EXPECT_EQ(doc, "{\"b\":2}");
-  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|nobody", &doc, &found).ok());
-  EXPECT_FALSE(found);
+  Status missing = store_->GetResource("1|global|AWS::IAM::User|nobody", &doc);
+  EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
+  EXPECT_EQ(missing.message(), "");  // a miss carries no message: nothing allocated
+  EXPECT_EQ(doc, "{\"b\":2}");       // and leaves the output alone
 
   std::vector<std::string> keys;
   ASSERT_TRUE(store_
@@ -160,20 +160,20 @@ TEST_P(StoreTest, CommitRoundTripsEveryFamily) {
   EXPECT_TRUE(Seen("e-2"));
   EXPECT_FALSE(Seen("e-3"));
   Finding f;
-  ASSERT_TRUE(store_->GetFinding(SampleFinding().finding_id, &f, &found).ok());
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(store_->GetFinding(SampleFinding().finding_id, &f).ok());
   EXPECT_EQ(f.rule_id, "network.sg_open_ssh");
   EXPECT_EQ(f.evidence, "{\"cidr\":\"0.0.0.0/0\"}");
   int64_t offset = 0;
-  ASSERT_TRUE(store_->GetPosition("file:/x", &offset, &found).ok());
-  EXPECT_TRUE(found);
+  ASSERT_TRUE(store_->GetPosition("file:/x", &offset).ok());
+  EXPECT_EQ(offset, 42);
+  EXPECT_TRUE(store_->GetFinding("no-such-finding", &f).IsNotFound());
+  EXPECT_TRUE(store_->GetPosition("file:/nowhere", &offset).IsNotFound());
   EXPECT_EQ(offset, 42);
 
   WriteSet del;
   del.delete_resources = {"1|global|AWS::IAM::User|bob"};
   ASSERT_TRUE(store_->Commit(del).ok());
-  ASSERT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc, &found).ok());
-  EXPECT_FALSE(found);
+  EXPECT_TRUE(store_->GetResource("1|global|AWS::IAM::User|bob", &doc).IsNotFound());
 }
 
 TEST_P(StoreTest, SeenIdsExpireByEventTime) {
@@ -268,15 +268,12 @@ TEST_P(StoreTest, HistoryRangeAndNewestEntry) {
   EXPECT_EQ(backward(sg, -5, 10), V{});
   EXPECT_EQ(backward(sg10, 1000, 10), (V{"y", "x"}));
   HistoryEntry last;
-  bool found = false;
-  ASSERT_TRUE(store_->LastHistory(sg, &last, &found).ok());
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(store_->LastHistory(sg, &last).ok());
   EXPECT_EQ(last.event_id, "d");
   EXPECT_EQ(last.document_after, "{\"v\":4}");
-  ASSERT_TRUE(store_->LastHistory(sg10, &last, &found).ok());
+  ASSERT_TRUE(store_->LastHistory(sg10, &last).ok());
   EXPECT_EQ(last.event_id, "y");
-  ASSERT_TRUE(store_->LastHistory("1|us-east-1|AWS::EC2::SecurityGroup|sg-2", &last, &found).ok());
-  EXPECT_FALSE(found);
+  EXPECT_TRUE(store_->LastHistory("1|us-east-1|AWS::EC2::SecurityGroup|sg-2", &last).IsNotFound());
 }
 
 TEST_P(StoreTest, FailedOrEmptyCommitsLeaveNothing) {
@@ -290,12 +287,9 @@ TEST_P(StoreTest, FailedOrEmptyCommitsLeaveNothing) {
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.message(), "disk on fire");
     std::string doc;
-    bool found = true;
-    ASSERT_TRUE(store_->GetResource("k", &doc, &found).ok());
-    EXPECT_FALSE(found);
+    EXPECT_TRUE(store_->GetResource("k", &doc).IsNotFound());
     int64_t offset = 0;
-    ASSERT_TRUE(store_->GetPosition("file:/x", &offset, &found).ok());
-    EXPECT_FALSE(found);
+    EXPECT_TRUE(store_->GetPosition("file:/x", &offset).IsNotFound());
   }
   ASSERT_TRUE(store_->Commit(WriteSet{}).ok());
   size_t n = 0;
@@ -331,9 +325,7 @@ TEST(RocksDbStoreTest, ReopenKeepsEverythingIncludingTheWatermark) {
   ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   EXPECT_EQ(store->seen_watermark_ms(), 20 * kDay);
   int64_t offset = 0;
-  bool found = false;
-  ASSERT_TRUE(store->GetPosition("kafka:t/0", &offset, &found).ok());
-  EXPECT_TRUE(found);
+  ASSERT_TRUE(store->GetPosition("kafka:t/0", &offset).ok());
   EXPECT_EQ(offset, 7);
   bool seen = false;
   ASSERT_TRUE(store->HasSeenEvent("e", &seen).ok());
@@ -619,9 +611,7 @@ TEST(RocksDbStoreTest, ReadOnlySeesCommittedStateAndCannotWrite) {
   std::unique_ptr<RocksDbStore> reader;
   ASSERT_TRUE(RocksDbStore::Open(path, ro, &reader).ok());
   std::string doc;
-  bool found = false;
-  ASSERT_TRUE(reader->GetResource("1|r|T|a", &doc, &found).ok());
-  EXPECT_TRUE(found);
+  ASSERT_TRUE(reader->GetResource("1|r|T|a", &doc).ok());
   EXPECT_FALSE(reader->Commit(w).ok());
 }
 
