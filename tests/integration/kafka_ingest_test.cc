@@ -36,6 +36,8 @@ using testing_kafka::WaitFor;
 const std::vector<std::pair<std::string, std::string>> kFastGroup = {
     {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "200"}};
 
+struct Member;
+
 class KafkaIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -73,6 +75,10 @@ class KafkaIngestTest : public ::testing::Test {
     return source;
   }
 
+  // Makes the changelog topic "ct-changelog" (4 partitions, as "ct") and has each member write
+  // through a ChangelogStore of it.
+  void ShareChangelog(std::initializer_list<Member*> members);
+
   std::unique_ptr<EmbeddedBroker> broker_;
   std::unique_ptr<KafkaProducer> producer_;
 };
@@ -99,6 +105,18 @@ struct Member {
     };
   }
 };
+
+void KafkaIngestTest::ShareChangelog(std::initializer_list<Member*> members) {
+  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
+  for (Member* m : members) {
+    ChangelogOptions co;
+    co.brokers = broker_->bootstrap();
+    co.topic = "ct-changelog";
+    co.source_topics = {"ct"};
+    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
+    m->writer = m->changelog.get();
+  }
+}
 
 // Closes and destroys `source` on another thread and waits for that up to `watchdog_ms`, far
 // longer than any close should take: returns false if it was still running then (the thread is
@@ -213,16 +231,8 @@ TEST_F(KafkaIngestTest, CommitsOffsetsToTheGroupAfterDurableBatches) {
 // state reached, whether or not the last owner's offset commit won its race with the rebalance
 // (the embedded broker refuses commits while the group is joining).
 TEST_F(KafkaIngestTest, RebalanceBetweenTwoMembersLosesNothingAndAppliesNothingTwice) {
-  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
   Member a, b;
-  for (Member* m : {&a, &b}) {
-    ChangelogOptions co;
-    co.brokers = broker_->bootstrap();
-    co.topic = "ct-changelog";
-    co.source_topics = {"ct"};
-    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
-    m->writer = m->changelog.get();
-  }
+  ASSERT_NO_FATAL_FAILURE(ShareChangelog({&a, &b}));
   auto source_a = OpenSource(a.writer, "g-rebalance");
   source_a->SetDrainHandler([&](const std::vector<RawRecord>& batch) { return a.Apply(batch); });
   source_a->SetAssignHandler(a.RestoreHandler());
@@ -271,16 +281,8 @@ TEST_F(KafkaIngestTest, RebalanceBetweenTwoMembersLosesNothingAndAppliesNothingT
 // keys, with the horizons, to the partition of the dropped records' account; a member restoring
 // that partition ends with the same state, the dropped records gone.
 TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
-  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
   Member a, b;
-  for (Member* m : {&a, &b}) {
-    ChangelogOptions co;
-    co.brokers = broker_->bootstrap();
-    co.topic = "ct-changelog";
-    co.source_topics = {"ct"};
-    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
-    m->writer = m->changelog.get();
-  }
+  ASSERT_NO_FATAL_FAILURE(ShareChangelog({&a, &b}));
   constexpr int64_t kDay = 24LL * 3600 * 1000;
   constexpr int64_t kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
   const std::string sg = MakeResourceKey("acct-1", "us-east-1", "AWS::EC2::SecurityGroup", "sg-1");
@@ -374,16 +376,8 @@ TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
 // a resource deleted and made again within one chunk of the restore is there afterwards, one
 // deleted for good is not, and every partition's changelog position is stored at its end.
 TEST_F(KafkaIngestTest, RestoreOfSeveralPartitionsKeepsEachPartitionsOrder) {
-  ASSERT_TRUE(broker_->CreateTopic("ct-changelog", 4).ok());
   Member a, b;
-  for (Member* m : {&a, &b}) {
-    ChangelogOptions co;
-    co.brokers = broker_->bootstrap();
-    co.topic = "ct-changelog";
-    co.source_topics = {"ct"};
-    ASSERT_TRUE(ChangelogStore::Open(co, &m->store, &m->changelog).ok());
-    m->writer = m->changelog.get();
-  }
+  ASSERT_NO_FATAL_FAILURE(ShareChangelog({&a, &b}));
   auto key = [](int p, const std::string& id) {
     return MakeResourceKey("acct-" + std::to_string(p), "us-east-1", "AWS::EC2::SecurityGroup", id);
   };
