@@ -220,10 +220,10 @@ int RunHistory(const Args& args) {
                      {"time", FormatTimestamp(e.time_ms)},
                      {"kind", std::string(EventKindName(e.kind))},
                      {"action", e.action},
-                     {"principalArn", e.principal_arn},
-                     {"principalType", e.principal_type},
-                     {"accessKeyId", e.access_key_id},
-                     {"sourceIp", e.source_ip},
+                     {"principalArn", e.actor.arn},
+                     {"principalType", e.actor.type},
+                     {"accessKeyId", e.actor.access_key_id},
+                     {"sourceIp", e.actor.source_ip},
                      {"eventId", e.event_id},
                      {"applied", e.applied},
                      {"deleted", e.deleted},
@@ -234,10 +234,10 @@ int RunHistory(const Args& args) {
         std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
         return true;
       }
-      std::string principal = e.principal_arn.empty() ? e.principal_type : e.principal_arn;
+      std::string principal = e.actor.arn.empty() ? e.actor.type : e.actor.arn;
       std::string change = e.change;
       if (change.size() > 160) change = change.substr(0, 157) + "...";
-      rows.push_back({FormatTimestamp(e.time_ms), e.action, principal, e.source_ip, e.event_id,
+      rows.push_back({FormatTimestamp(e.time_ms), e.action, principal, e.actor.source_ip, e.event_id,
                       e.applied ? (e.deleted ? "deleted" : e.time_ms < horizon ? "yes (state at horizon)" : "yes")
                                 : "no (older)",
                       change});

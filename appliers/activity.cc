@@ -74,10 +74,7 @@ ActivityRecord ActivityRecordOfEvent(const Event& e) {
   r.error_code = e.error_code;
   r.region = e.region;
   r.account = e.account;
-  r.source_ip = e.source_ip;
-  r.access_key_id = e.principal.access_key_id;
-  r.principal_arn = e.principal.arn;
-  r.principal_type = e.principal.type;
+  r.actor = {e.principal.type, e.principal.arn, e.principal.access_key_id, e.source_ip};
   r.session_name = e.principal.session_name;
   r.read_only = e.read_only;
   if (!WantsDetail(e)) return r;

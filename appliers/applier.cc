@@ -106,10 +106,8 @@ HistoryEntry Op::NewHistory(const std::string& key) const {
   h.event_id = event_.id;
   h.kind = event_.kind;
   h.action = event_.event_name;
-  h.principal_arn = event_.principal.arn;
-  h.principal_type = event_.principal.type;
-  h.access_key_id = event_.principal.access_key_id;
-  h.source_ip = event_.source_ip;
+  h.actor = {event_.principal.type, event_.principal.arn, event_.principal.access_key_id,
+             event_.source_ip};
   if (event_.kind == EventKind::kApiCall) h.replay = ReplayText();
   return h;
 }

@@ -81,8 +81,8 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
       item->id = e.event_id;
       item->time_ms = e.time_ms;
       item->event_name = e.action;
-      item->principal.arn = e.principal_arn;
-      item->principal.type = e.principal_type;
+      item->principal.arn = e.actor.arn;
+      item->principal.type = e.actor.type;
       if (e.deleted) {
         if (rb.exists) {
           rb.deleted_at_ms = e.time_ms;

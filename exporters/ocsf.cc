@@ -202,7 +202,7 @@ std::string FindingToOcsfJson(const Finding& f) {
   // carries who did it (actor, source address) and the fields that made the rule match. The
   // event that undid a drift (driftwatch lists it last in event_ids) triggered nothing: it is
   // unmapped.resolution_detail.event_id.
-  const FindingActor& a = f.actor;
+  const Actor& a = f.actor;
   ojson actor;
   if (!a.arn.empty()) {
     ojson& user = actor["user"];

@@ -47,15 +47,15 @@ std::string Time(int64_t ms) { return FormatTimestamp(ms); }
 bool HistoryMatches(const HistoryEntry& e, ActivityIndex by, const std::string& value) {
   switch (by) {
     case ActivityIndex::kPrincipal:
-      return e.principal_arn == value;
+      return e.actor.arn == value;
     case ActivityIndex::kAccessKey:
-      return e.access_key_id == value;
+      return e.actor.access_key_id == value;
     case ActivityIndex::kSourceIp:
-      return e.source_ip == value;
+      return e.actor.source_ip == value;
     case ActivityIndex::kSession: {
-      const size_t slash = e.principal_arn.rfind('/');
-      return e.principal_arn.find(":assumed-role/") != std::string::npos &&
-             slash != std::string::npos && e.principal_arn.compare(slash + 1, e.principal_arn.npos,
+      const size_t slash = e.actor.arn.rfind('/');
+      return e.actor.arn.find(":assumed-role/") != std::string::npos &&
+             slash != std::string::npos && e.actor.arn.compare(slash + 1, e.actor.arn.npos,
                                                                    value) == 0;
     }
   }
@@ -159,7 +159,7 @@ Status CallsFromIndex(StateStore* store, const IncidentQuery& q, IncidentReport*
     Status s = store->ScanActivity(seed.by, seed.value, q.from_ms, q.to_ms,
                                    [&](const ActivityRecord& r) {
                                      if (seed.info.principal_arn.empty()) {
-                                       seed.info.principal_arn = r.principal_arn;
+                                       seed.info.principal_arn = r.actor.arn;
                                      }
                                      if (!r.issued_access_key_id.empty() &&
                                          r.error_code.empty() &&
@@ -205,16 +205,13 @@ Status CallsFromHistory(StateStore* store, const IncidentQuery& q, IncidentRepor
       r.time_ms = e.time_ms;
       r.event_id = e.event_id;
       r.event_name = e.action;
-      r.source_ip = e.source_ip;
-      r.access_key_id = e.access_key_id;
-      r.principal_arn = e.principal_arn;
-      r.principal_type = e.principal_type;
+      r.actor = e.actor;
       const ResourceKeyParts parts = SplitKey(e.resource_key);
       r.account = parts.account;
       r.region = parts.region;
     }
     r.resource_keys.push_back(e.resource_key);
-    if (first.principal_arn.empty()) first.principal_arn = e.principal_arn;
+    if (first.principal_arn.empty()) first.principal_arn = e.actor.arn;
     return true;
   });
   if (!s.ok()) return s;
@@ -294,8 +291,8 @@ IncidentIds IdsOfCalls(const std::vector<ActivityRecord>& calls) {
   IncidentIds ids;
   for (const ActivityRecord& c : calls) {
     ids.event_ids.insert(c.event_id);
-    if (!c.principal_arn.empty()) ids.principal_arns.insert(c.principal_arn);
-    if (!c.access_key_id.empty()) ids.access_keys.insert(c.access_key_id);
+    if (!c.actor.arn.empty()) ids.principal_arns.insert(c.actor.arn);
+    if (!c.actor.access_key_id.empty()) ids.access_keys.insert(c.actor.access_key_id);
   }
   return ids;
 }
@@ -385,7 +382,7 @@ Status FindResources(StateStore* store, const IncidentQuery& q, const IncidentId
     Status g = store->GetResource(key, &doc);
     if (!g.ok() && !g.IsNotFound()) return g;
     res.exists_now = g.ok();
-    res.last_changed_by = last.principal_arn;
+    res.last_changed_by = last.actor.arn;
     res.last_change_is_incident = ids.event_ids.count(last.event_id) > 0;
     out->resources.push_back(std::move(res));
   }
@@ -421,7 +418,7 @@ void NoteAccessKeys(const ActivityRecord& c, AccessKeyRows* rows) {
   if (!changed_id.empty()) {
     // Without userName the key is the caller's own.
     std::string user = Str(detail, "userName");
-    if (user.empty()) user = UserNameFromArn(c.principal_arn);
+    if (user.empty()) user = UserNameFromArn(c.actor.arn);
     IncidentAccessKey& k = rows->Row(c, changed_id, user);
     if (c.event_name == "DeleteAccessKey") {
       k.deleted = true;
@@ -435,8 +432,8 @@ void NoteAccessKeys(const ActivityRecord& c, AccessKeyRows* rows) {
     }
   }
   // Long-term keys only (AKIA); temporary ones (ASIA) end with their session.
-  if (c.access_key_id.rfind("AKIA", 0) == 0) {
-    rows->Row(c, c.access_key_id, UserNameFromArn(c.principal_arn)).used = true;
+  if (c.actor.access_key_id.rfind("AKIA", 0) == 0) {
+    rows->Row(c, c.actor.access_key_id, UserNameFromArn(c.actor.arn)).used = true;
   }
 }
 
@@ -459,7 +456,7 @@ IncidentLoginProfile LoginProfileChange(StateStore* store, const ActivityRecord&
   const std::string& n = c.event_name;
   IncidentLoginProfile lp;
   lp.user_name = Str(detail, "userName");
-  if (lp.user_name.empty()) lp.user_name = UserNameFromArn(c.principal_arn);  // the caller's
+  if (lp.user_name.empty()) lp.user_name = UserNameFromArn(c.actor.arn);  // the caller's
   lp.action = n == "CreateLoginProfile"   ? "created"
               : n == "UpdateLoginProfile" ? "updated"
                                           : "deleted";
@@ -709,9 +706,9 @@ json CallJson(const ActivityRecord& c) {
   j["readOnly"] = c.read_only;
   j["region"] = c.region;
   j["account"] = c.account;
-  j["sourceIp"] = c.source_ip;
-  j["accessKeyId"] = c.access_key_id;
-  j["principalArn"] = c.principal_arn;
+  j["sourceIp"] = c.actor.source_ip;
+  j["accessKeyId"] = c.actor.access_key_id;
+  j["principalArn"] = c.actor.arn;
   j["sessionName"] = c.session_name;
   j["resources"] = c.resource_keys;
   if (!c.issued_access_key_id.empty()) {
@@ -754,8 +751,8 @@ std::string IncidentToMarkdown(const IncidentReport& r) {
     o += "| " + Time(c.time_ms) + " | " + Cell(c.event_source.empty() ? c.event_name
                                                                       : c.event_source + " " +
                                                                             c.event_name) +
-         " | " + Cell(c.error_code) + " | " + Cell(c.principal_arn) + " | " +
-         Cell(c.access_key_id) + " | " + Cell(c.source_ip) + " | " + Cell(c.region) + " | " +
+         " | " + Cell(c.error_code) + " | " + Cell(c.actor.arn) + " | " +
+         Cell(c.actor.access_key_id) + " | " + Cell(c.actor.source_ip) + " | " + Cell(c.region) + " | " +
          Cell(Join(c.resource_keys, ", ")) + " |\n";
   }
 
@@ -961,7 +958,7 @@ Status BuildTimeline(StateStore* store, const TimelineQuery& q, std::vector<Time
     l.resource_key = e.resource_key;
     l.event_id = e.event_id;
     l.action = e.action;
-    l.principal_arn = e.principal_arn;
+    l.principal_arn = e.actor.arn;
     l.text = e.change;
     out->push_back(std::move(l));
     return true;

@@ -33,11 +33,11 @@ bool AddEvent(Finding* f, std::string_view event_id, int64_t time_ms) {
   return true;
 }
 
-bool HasActor(const FindingActor& a) { return !a.arn.empty() || !a.type.empty(); }
+bool HasActor(const Actor& a) { return !a.arn.empty() || !a.type.empty(); }
 
 // Posture findings name who made the drift: the earliest event of the episode with an actor,
 // whatever order events arrive in (ties: the smaller event id).
-bool TakesActor(const Finding& f, const FindingActor& actor, int64_t time_ms) {
+bool TakesActor(const Finding& f, const Actor& actor, int64_t time_ms) {
   if (!HasActor(actor)) return false;
   return !HasActor(f.actor) || time_ms < f.actor_time_ms;
 }
@@ -63,7 +63,7 @@ bool IsNewest(const Finding& f, std::string_view event_id, int64_t time_ms) {
 
 FindingTracker::Change FindingTracker::Open(BatchContext& ctx, const FindingTemplate& rule,
                                             const FindingResource& resource,
-                                            const FindingActor& actor, std::string_view event_id,
+                                            const Actor& actor, std::string_view event_id,
                                             int64_t time_ms, std::string evidence,
                                             std::string_view qualifier) {
   const std::string id = MakeFindingId(rule.rule_id, resource, qualifier);
@@ -152,7 +152,7 @@ bool FindingTracker::ResolveById(BatchContext& ctx, const std::string& finding_i
 }
 
 bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& finding_id,
-                                      std::string_view event_rule_id, const FindingActor& actor,
+                                      std::string_view event_rule_id, const Actor& actor,
                                       std::string_view event_id, int64_t time_ms,
                                       std::string_view evidence) {
   Finding f;

@@ -35,7 +35,7 @@ class FindingTracker {
   // resolved finding opens again under the same id as a new episode (first_seen = time_ms).
   // `evidence` is a JSON object text; a repeat keeps the newest.
   static Change Open(BatchContext& ctx, const FindingTemplate& rule,
-                     const FindingResource& resource, const FindingActor& actor,
+                     const FindingResource& resource, const Actor& actor,
                      std::string_view event_id, int64_t time_ms, std::string evidence,
                      std::string_view qualifier = {});
 
@@ -55,7 +55,7 @@ class FindingTracker {
   // rule's evidence (under "event", with the event rule's id as "event_rule"). False when the
   // finding is not open: the posture rule decides, the event adds nothing.
   static bool AddEventEvidence(BatchContext& ctx, const std::string& finding_id,
-                               std::string_view event_rule_id, const FindingActor& actor,
+                               std::string_view event_rule_id, const Actor& actor,
                                std::string_view event_id, int64_t time_ms,
                                std::string_view evidence);
 };

@@ -150,7 +150,7 @@ struct CompiledRuleEngine::Impl {
     }
   }
 
-  bool Suppressed(const CompiledRule& rule, const FindingResource& r, const FindingActor& actor,
+  bool Suppressed(const CompiledRule& rule, const FindingResource& r, const Actor& actor,
                   const json* doc, BatchContext* ctx) {
     const json* tag_doc = doc;
     json fetched;
@@ -378,16 +378,6 @@ struct CompiledRuleEngine::Impl {
     return set == due.end() || set->second.empty() ? INT64_MAX : std::get<0>(*set->second.begin());
   }
 
-  static FindingActor ActorOf(const Event& e) {
-    FindingActor a;
-    if (e.kind != EventKind::kApiCall) return a;
-    a.type = e.principal.type;
-    a.arn = e.principal.arn;
-    a.access_key_id = e.principal.access_key_id;
-    a.source_ip = e.source_ip;
-    return a;
-  }
-
   // A resource has one compliance state per AWS Config rule: findings on compliance changes
   // are kept apart per Config rule, so that one rule turning COMPLIANT does not resolve
   // another's finding on the same resource.
@@ -406,7 +396,7 @@ struct CompiledRuleEngine::Impl {
     }
     if (!Holds(rule)) return;
     FindingResource resource = EventResource(rule, event, true);
-    FindingActor actor = ActorOf(event);
+    Actor actor = ActorOf(event);
     if (rule.evidence_for_index >= 0) {
       const CompiledRule& posture = set.rules[static_cast<size_t>(rule.evidence_for_index)];
       // One drift, one finding: the state (applied before the event rules run) decides whether
@@ -470,7 +460,7 @@ struct CompiledRuleEngine::Impl {
                               Resolution::kState, StateDetail(cause));
       return;
     }
-    FindingActor actor = cause != nullptr ? ActorOf(*cause) : FindingActor{};
+    Actor actor = cause != nullptr ? ActorOf(*cause) : Actor{};
     if (!policy.suppressions.empty() && Suppressed(rule, resource, actor, &doc, nullptr)) return;
     FindingTracker::Open(ctx, rule.meta, resource, actor, event_id, time_ms,
                          Evidence(rule, nullptr));

@@ -71,7 +71,7 @@ template <typename Record, typename Fn>
 void ForEachField(Record& r, bool with_event_id, Fn&& fn) {
   if (with_event_id) fn(r.event_id);
   for (auto* s : {&r.event_source, &r.event_name, &r.error_code, &r.region, &r.account,
-                  &r.source_ip, &r.access_key_id, &r.principal_arn, &r.principal_type,
+                  &r.actor.source_ip, &r.actor.access_key_id, &r.actor.arn, &r.actor.type,
                   &r.session_name, &r.issued_access_key_id, &r.issued_arn,
                   &r.issued_session_name, &r.detail}) {
     fn(*s);

@@ -79,9 +79,9 @@ struct IndexValue {
 };
 inline constexpr int kIndexCount = 4;
 inline void IndexValues(const ActivityRecord& r, IndexValue out[kIndexCount]) {
-  out[0] = {ActivityIndex::kPrincipal, r.principal_arn};
-  out[1] = {ActivityIndex::kAccessKey, r.access_key_id};
-  out[2] = {ActivityIndex::kSourceIp, r.source_ip};
+  out[0] = {ActivityIndex::kPrincipal, r.actor.arn};
+  out[1] = {ActivityIndex::kAccessKey, r.actor.access_key_id};
+  out[2] = {ActivityIndex::kSourceIp, r.actor.source_ip};
   out[3] = {ActivityIndex::kSession, r.session_name};
 }
 

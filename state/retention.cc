@@ -187,9 +187,9 @@ Status ApplyRetention(StateStore* store, const RetentionOptions& options,
         ref.event_id = r.event_id;
         ref.account = r.account;
         ref.postings_known = true;
-        ref.principal_arn = r.principal_arn;
-        ref.access_key_id = r.access_key_id;
-        ref.source_ip = r.source_ip;
+        ref.principal_arn = r.actor.arn;
+        ref.access_key_id = r.actor.access_key_id;
+        ref.source_ip = r.actor.source_ip;
         ref.session_name = r.session_name;
         w.delete_activity.push_back(std::move(ref));
         return true;

@@ -429,9 +429,9 @@ Status RocksDbStore::Commit(const WriteSet& batch) {
       const std::string call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
       const ActivityRecord* record = nullptr;
       if (ref.postings_known) {
-        stored.principal_arn = ref.principal_arn;
-        stored.access_key_id = ref.access_key_id;
-        stored.source_ip = ref.source_ip;
+        stored.actor.arn = ref.principal_arn;
+        stored.actor.access_key_id = ref.access_key_id;
+        stored.actor.source_ip = ref.source_ip;
         stored.session_name = ref.session_name;
         record = &stored;
       } else if (auto found = in_batch.find(call_key); found != in_batch.end()) {

@@ -76,14 +76,14 @@ bool ParseHistoryKey(std::string_view key, std::string* resource_key, int64_t* t
 
 std::string EncodeHistoryValue(const HistoryEntry& e) {
   std::string out;
-  out.reserve(64 + e.action.size() + e.principal_arn.size() + e.change.size() +
+  out.reserve(64 + e.action.size() + e.actor.arn.size() + e.change.size() +
               e.document_after.size() + e.replay.size());
   out.push_back(static_cast<char>(kHistoryRecordVersion));
   PutLengthPrefixed(&out, e.action);
-  PutLengthPrefixed(&out, e.principal_arn);
-  PutLengthPrefixed(&out, e.principal_type);
-  PutLengthPrefixed(&out, e.access_key_id);
-  PutLengthPrefixed(&out, e.source_ip);
+  PutLengthPrefixed(&out, e.actor.arn);
+  PutLengthPrefixed(&out, e.actor.type);
+  PutLengthPrefixed(&out, e.actor.access_key_id);
+  PutLengthPrefixed(&out, e.actor.source_ip);
   PutLengthPrefixed(&out, e.change);
   PutLengthPrefixed(&out, e.document_after);
   out.push_back(static_cast<char>(e.kind));
@@ -97,9 +97,9 @@ bool DecodeHistoryValue(std::string_view in, HistoryEntry* e) {
   const uint8_t version = static_cast<uint8_t>(in.front());
   if (version != kHistoryRecordV1 && version != kHistoryRecordVersion) return false;
   in.remove_prefix(1);
-  if (!GetLengthPrefixed(&in, &e->action) || !GetLengthPrefixed(&in, &e->principal_arn) ||
-      !GetLengthPrefixed(&in, &e->principal_type) || !GetLengthPrefixed(&in, &e->access_key_id) ||
-      !GetLengthPrefixed(&in, &e->source_ip) || !GetLengthPrefixed(&in, &e->change) ||
+  if (!GetLengthPrefixed(&in, &e->action) || !GetLengthPrefixed(&in, &e->actor.arn) ||
+      !GetLengthPrefixed(&in, &e->actor.type) || !GetLengthPrefixed(&in, &e->actor.access_key_id) ||
+      !GetLengthPrefixed(&in, &e->actor.source_ip) || !GetLengthPrefixed(&in, &e->change) ||
       !GetLengthPrefixed(&in, &e->document_after)) {
     return false;
   }

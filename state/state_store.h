@@ -24,12 +24,7 @@ struct HistoryEntry {
   std::string event_id;
   EventKind kind = EventKind::kApiCall;
   std::string action;  // eventName, or "ConfigurationItemChange"
-  // Who made the change: FindingActor's fields, kept flat under the names history's readers
-  // (incident, timeline, the history command, tests) use.
-  std::string principal_arn;
-  std::string principal_type;
-  std::string access_key_id;
-  std::string source_ip;
+  Actor actor;  // who made the change (empty for Config items)
   std::string change;  // JSON object: what changed (the applier's own words), or {}
   bool applied = true;  // false: older than the resource's last change, kept but not applied
   bool deleted = false;  // this change deleted the resource
@@ -73,10 +68,7 @@ struct ActivityRecord {
   std::string error_code;  // empty when the call succeeded
   std::string region;
   std::string account;
-  std::string source_ip;
-  std::string access_key_id;
-  std::string principal_arn;
-  std::string principal_type;
+  Actor actor;                // who made the call
   std::string session_name;  // AssumedRole: the role-session name
   bool read_only = false;
   std::vector<std::string> resource_keys;  // state resources the call changed, else named
@@ -116,8 +108,8 @@ struct HistoryRef {
 
 // An indexed call by what identifies it, for deleting it with every posting filed for it. The
 // account routes the deletion (the changelog); stores ignore it. With postings_known, the index
-// values it is filed under are given (ActivityRecord's principal_arn, access_key_id, source_ip,
-// session_name), so the store need not read the call to find its postings.
+// values it is filed under are given (ActivityRecord's actor arn, access key id and source IP,
+// and session_name), so the store need not read the call to find its postings.
 struct ActivityRef {
   int64_t time_ms = 0;
   std::string event_id;

@@ -40,4 +40,14 @@ std::string CanonicalResourceId(std::string_view type, std::string_view id) {
   return std::string(id.substr(cut + 1));
 }
 
+Actor ActorOf(const Event& e) {
+  Actor a;
+  if (e.kind != EventKind::kApiCall) return a;
+  a.type = e.principal.type;
+  a.arn = e.principal.arn;
+  a.access_key_id = e.principal.access_key_id;
+  a.source_ip = e.source_ip;
+  return a;
+}
+
 }  // namespace driftwatch

@@ -50,6 +50,12 @@ struct Principal {
 
 // A resource an event names. Account and region are the event's, so unlike FindingResource it
 // carries none.
+// Who acted: the call's principal as findings, history and the activity index name it (what of
+// Principal the outputs show) and the address the call came from.
+struct Actor {
+  std::string type, arn, access_key_id, source_ip;
+};
+
 struct ResourceRef {
   std::string type;  // AWS Config resource type when known, e.g. "AWS::EC2::SecurityGroup"
   std::string id;    // resource id / name
@@ -87,5 +93,8 @@ struct Event {
   // Where the record came from, for dead letters and history: "file.json:12", "topic/3@1234".
   std::string origin;
 };
+
+// The actor of an API call; empty for Config items, compliance changes and control records.
+Actor ActorOf(const Event& e);
 
 }  // namespace driftwatch

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vocab/event.h"
+
 namespace driftwatch {
 
 // Category and severity names are part of the output format and stored: do not change.
@@ -40,11 +42,6 @@ bool ParseSeverity(std::string_view name, Severity* out);
 struct FindingResource {
   std::string type, id, arn, account, region;
 };
-// Who made a finding's drift: the call's principal (vocab/event.h Principal, of which this is
-// what the output format shows) and source IP.
-struct FindingActor {
-  std::string type, arn, access_key_id, source_ip;
-};
 
 struct Finding {
   std::string finding_id;  // stable for rule + resource: see MakeFindingId
@@ -60,7 +57,7 @@ struct Finding {
   // {"expire_after_seconds"}, closed {"by","reason","event_id"}. Empty while open.
   std::string resolution_detail;
   FindingResource resource;
-  FindingActor actor;
+  Actor actor;  // who made the drift (vocab/event.h)
   std::vector<std::string> event_ids;  // in event-time order (newest last), bounded
                                        // (kMaxFindingEventIds)
   // Event time of each of event_ids. Kept in state (FindingToStoredJson), not in the output.

@@ -56,7 +56,7 @@ class QueryHorizonTest : public ::testing::Test {
       h.time_ms = kT0 + day * kDay;
       h.event_id = "h-" + std::to_string(day);
       h.action = "AuthorizeSecurityGroupIngress";
-      h.principal_arn = kPrincipal;
+      h.actor.arn = kPrincipal;
       h.change = "{}";
       h.document_after = "{\"resourceId\":\"sg-1\",\"day\":" + std::to_string(day) + "}";
       w.history.push_back(h);
@@ -66,7 +66,7 @@ class QueryHorizonTest : public ::testing::Test {
       c.event_source = "ec2.amazonaws.com";
       c.event_name = h.action;
       c.account = "1";
-      c.principal_arn = kPrincipal;
+      c.actor.arn = kPrincipal;
       c.resource_keys = {kSg};
       w.activity.push_back(c);
     }

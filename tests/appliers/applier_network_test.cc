@@ -106,9 +106,9 @@ TEST_F(NetworkApplierTest, AuthorizeFlatShape) {
   auto history = History(kSg, "sg-0abc");
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].action, "AuthorizeSecurityGroupIngress");
-  EXPECT_EQ(history[0].principal_arn, testing_util::kAlice);
-  EXPECT_EQ(history[0].source_ip, "198.51.100.7");
-  EXPECT_EQ(history[0].access_key_id, "AKIAEXAMPLEKEY");
+  EXPECT_EQ(history[0].actor.arn, testing_util::kAlice);
+  EXPECT_EQ(history[0].actor.source_ip, "198.51.100.7");
+  EXPECT_EQ(history[0].actor.access_key_id, "AKIAEXAMPLEKEY");
   EXPECT_NE(history[0].change.find("0.0.0.0/0"), std::string::npos) << history[0].change;
 }
 

@@ -85,10 +85,7 @@ int main(int argc, char** argv) {
       a.event_name = write ? "AuthorizeSecurityGroupIngress" : "DescribeInstances";
       a.region = "us-east-1";
       a.account = "111122223333";
-      a.source_ip = ip;
-      a.access_key_id = key;
-      a.principal_arn = arn;
-      a.principal_type = "IAMUser";
+      a.actor = {"IAMUser", arn, key, ip};
       a.read_only = !write;
       if (write) {
         const std::string rk = "111122223333|us-east-1|AWS::EC2::SecurityGroup|sg-" +
@@ -99,10 +96,7 @@ int main(int argc, char** argv) {
         h.time_ms = t;
         h.event_id = id;
         h.action = a.event_name;
-        h.principal_arn = arn;
-        h.principal_type = "IAMUser";
-        h.access_key_id = key;
-        h.source_ip = ip;
+        h.actor = a.actor;
         h.change = R"({"added":{"ipPermissions":[{"ipProtocol":"tcp","fromPort":22}]}})";
         h.document_after = R"({"resourceType":"AWS::EC2::SecurityGroup","configuration":{}})";
         ws->history.push_back(std::move(h));

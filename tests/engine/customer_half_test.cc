@@ -393,7 +393,7 @@ TEST(CustomerHalfTest, UseCostsOneWritePerKeyAndDayWhateverTheOrder) {
     for (const HistoryEntry& h : run.History(user)) {
       if (h.action == "driftwatch.CredentialUsed") {
         ++stamps;
-        EXPECT_TRUE(h.principal_arn.empty() && h.access_key_id.empty() && h.source_ip.empty())
+        EXPECT_TRUE(h.actor.arn.empty() && h.actor.access_key_id.empty() && h.actor.source_ip.empty())
             << "a use is not a call of the user's";
       }
     }

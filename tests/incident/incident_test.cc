@@ -220,7 +220,7 @@ TEST(IncidentTest, QueriesBySourceIpPrincipalAndSession) {
   q.value = "198.51.100.23";
   IncidentReport r = Report(&store, q);
   ASSERT_FALSE(r.calls.empty());
-  for (const ActivityRecord& c : r.calls) EXPECT_EQ(c.source_ip, "198.51.100.23");
+  for (const ActivityRecord& c : r.calls) EXPECT_EQ(c.actor.source_ip, "198.51.100.23");
   EXPECT_EQ(UndoTargets(r, "delete-resource"),
             (std::set<std::string>{"111122223333|us-east-1|AWS::S3::Bucket|exfil-drop-2026"}));
 
@@ -328,7 +328,7 @@ TEST(IncidentTest, SaysSoWhenTheActivityIndexIsMissing) {
   for (const ActivityRecord& c : r.calls) {
     EXPECT_TRUE(c.error_code.empty());
     EXPECT_NE(c.event_name, "ListUsers");
-    EXPECT_EQ(c.access_key_id, kLeakedKey);
+    EXPECT_EQ(c.actor.access_key_id, kLeakedKey);
   }
   EXPECT_EQ(r.calls.size(), 5u);  // CreateUser ... UpdateAssumeRolePolicy
   EXPECT_TRUE(UndoTargets(r, "delete-resource").count("111122223333|global|AWS::IAM::User|backup-svc"));

@@ -301,8 +301,8 @@ TEST_F(KafkaIngestTest, RetentionProducesTombstonesAndARestoreDropsTheSame) {
     call.event_id = "c-" + std::to_string(day);
     call.event_name = "DescribeInstances";
     call.account = "acct-1";
-    call.principal_arn = "arn:aws:iam::1:user/dev";
-    call.source_ip = "198.51.100.7";
+    call.actor.arn = "arn:aws:iam::1:user/dev";
+    call.actor.source_ip = "198.51.100.7";
     w.activity.push_back(call);
   }
   w.put_resources = {{sg, "{\"day\":550}"}};

@@ -87,7 +87,7 @@ std::vector<WriteSet> Writes() {
   h.time_ms = 1700000000000;
   h.event_id = "e-1";
   h.action = "AuthorizeSecurityGroupIngress";
-  h.principal_arn = "arn:aws:iam::1:user/dev";
+  h.actor.arn = "arn:aws:iam::1:user/dev";
   h.change = "{\"added\":1}";
   h.document_after = "{\"a\":1}";
   h.replay = "{\"call\":1}";
@@ -114,9 +114,9 @@ std::vector<WriteSet> Writes() {
   a.event_id = "e-1";
   a.event_name = "AuthorizeSecurityGroupIngress";
   a.account = "1";
-  a.principal_arn = "arn:aws:iam::1:user/dev";
-  a.access_key_id = "AKIA1";
-  a.source_ip = "198.51.100.7";
+  a.actor.arn = "arn:aws:iam::1:user/dev";
+  a.actor.access_key_id = "AKIA1";
+  a.actor.source_ip = "198.51.100.7";
   a.session_name = "s1";
   a.resource_keys = {sg};
   a.detail = "{\"groupId\":\"sg-1\"}";

@@ -61,7 +61,7 @@ HistoryEntry Entry(const std::string& key, int day, const std::string& id, bool 
   h.time_ms = Day(day);
   h.event_id = id;
   h.action = deleted ? "Delete" : "Change";
-  h.principal_arn = kPrincipal;
+  h.actor.arn = kPrincipal;
   h.change = "{}";
   h.applied = applied;
   h.deleted = deleted;
@@ -76,9 +76,9 @@ ActivityRecord Call(int day, const std::string& id) {
   a.event_source = "ec2.amazonaws.com";
   a.event_name = "DescribeInstances";
   a.account = "1";
-  a.principal_arn = kPrincipal;
-  a.access_key_id = "AKIA1";
-  a.source_ip = "198.51.100.7";
+  a.actor.arn = kPrincipal;
+  a.actor.access_key_id = "AKIA1";
+  a.actor.source_ip = "198.51.100.7";
   a.session_name = "s1";
   a.read_only = true;
   return a;

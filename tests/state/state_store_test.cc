@@ -54,10 +54,10 @@ HistoryEntry Entry(const std::string& key, int64_t t, const std::string& id, std
   h.event_id = id;
   h.kind = EventKind::kApiCall;
   h.action = "Act";
-  h.principal_arn = "arn:aws:iam::1:user/alice";
-  h.principal_type = "IAMUser";
-  h.access_key_id = "AKIA1";
-  h.source_ip = "198.51.100.7";
+  h.actor.arn = "arn:aws:iam::1:user/alice";
+  h.actor.type = "IAMUser";
+  h.actor.access_key_id = "AKIA1";
+  h.actor.source_ip = "198.51.100.7";
   h.change = "{\"x\":1}";
   h.applied = applied;
   h.deleted = deleted;
@@ -149,9 +149,9 @@ TEST_P(StoreTest, CommitRoundTripsEveryFamily) {
   EXPECT_EQ(h[0].event_id, "e-0");
   EXPECT_EQ(h[0].time_ms, -5);
   EXPECT_EQ(h[1].event_id, "e-2");
-  EXPECT_EQ(h[1].principal_arn, "arn:aws:iam::1:user/alice");
-  EXPECT_EQ(h[1].source_ip, "198.51.100.7");
-  EXPECT_EQ(h[1].access_key_id, "AKIA1");
+  EXPECT_EQ(h[1].actor.arn, "arn:aws:iam::1:user/alice");
+  EXPECT_EQ(h[1].actor.source_ip, "198.51.100.7");
+  EXPECT_EQ(h[1].actor.access_key_id, "AKIA1");
   EXPECT_EQ(h[1].change, "{\"x\":1}");
   EXPECT_EQ(h[1].document_after, "{\"a\":1}");
   EXPECT_TRUE(h[1].applied);
@@ -448,8 +448,8 @@ TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesidePostingLists) {
   old_call.event_id = "old-1";
   old_call.event_source = "ec2.amazonaws.com";
   old_call.event_name = "RunInstances";
-  old_call.principal_arn = "arn:aws:iam::1:user/x";
-  old_call.access_key_id = "AKIAOLD";
+  old_call.actor.arn = "arn:aws:iam::1:user/x";
+  old_call.actor.access_key_id = "AKIAOLD";
   old_call.resource_keys = {"1|us-east-1|AWS::EC2::Instance|i-1"};
   ActivityRecord mid_call = old_call;
   mid_call.time_ms += 500;
@@ -519,9 +519,9 @@ TEST(RocksDbStoreTest, ActivityPostingListsAnswerLikeTheMemoryStore) {
     r.event_id = "e-" + std::to_string(i);
     r.event_source = "s3.amazonaws.com";
     r.event_name = i % 3 == 0 ? "GetObject" : "ListBuckets";
-    r.principal_arn = "arn:aws:iam::1:user/u" + std::to_string(i % 4);
-    r.access_key_id = "AKIA" + std::to_string(i % 5);
-    r.source_ip = i % 2 ? "10.0.0.1" : "";
+    r.actor.arn = "arn:aws:iam::1:user/u" + std::to_string(i % 4);
+    r.actor.access_key_id = "AKIA" + std::to_string(i % 5);
+    r.actor.source_ip = i % 2 ? "10.0.0.1" : "";
     r.read_only = true;
     calls.push_back(r);
   }
