@@ -455,19 +455,17 @@ Status ChangelogStore::RestoreRanges(std::vector<RestoreRange>* ranges, int64_t*
       const std::string_view value =
           tombstone ? std::string_view()
                     : std::string_view(static_cast<const char*>(msg->payload), msg->len);
-      if (!tombstone && !deleted.empty() && deleted.count(key) != 0) {
-        failed = commit_chunk(false);
-      }
-      Status s = Status::Ok();
-      if (failed.ok()) s = changelog_format::AddRecord(key, value, tombstone, &chunk);
-      if (failed.ok() && !s.ok()) {
-        failed = Status::Error("changelog " + topic + "/" + std::to_string(msg->partition) +
-                               " offset " + std::to_string(msg->offset) + ": " + s.message());
-      } else if (failed.ok()) {
-        if (tombstone) deleted.emplace(key);
-        ++*restored;
-        if (msg->offset + 1 >= it->second->end) finish(it);
-        if (++in_chunk >= kRestoreChunk) failed = commit_chunk(false);
+      if (!tombstone && deleted.count(key) != 0) failed = commit_chunk(false);
+      if (failed.ok()) {
+        if (Status s = changelog_format::AddRecord(key, value, tombstone, &chunk); !s.ok()) {
+          failed = Status::Error("changelog " + topic + "/" + std::to_string(msg->partition) +
+                                 " offset " + std::to_string(msg->offset) + ": " + s.message());
+        } else {
+          if (tombstone) deleted.emplace(key);
+          ++*restored;
+          if (msg->offset + 1 >= it->second->end) finish(it);
+          if (++in_chunk >= kRestoreChunk) failed = commit_chunk(false);
+        }
       }
     }
     rd_kafka_message_destroy(msg);

@@ -42,8 +42,4 @@ nlohmann::ordered_json ProblemJson(const Problem& p) {
           {"column", p.column}};
 }
 
-std::string ProblemToJson(const Problem& p) {
-  return ProblemJson(p).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
 }  // namespace driftwatch

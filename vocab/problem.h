@@ -52,7 +52,5 @@ struct Problem {
 std::string ProblemText(const Problem& p);
 // {"file","line","rule_id","message","code","key","column"}, every field always present.
 nlohmann::ordered_json ProblemJson(const Problem& p);
-// ProblemJson as compact text, one line.
-std::string ProblemToJson(const Problem& p);
 
 }  // namespace driftwatch

@@ -106,6 +106,21 @@ struct DriftwatchRun {
   driftwatch::bench::ChildRun child;
 };
 
+// Writes the config of a `driftwatch run` on topic "bench" in consumer group
+// "bench-driftwatch-GROUP" (with `changelog` as kafka.changelog_topic unless empty), keeping its
+// state in `state` and its findings in `findings`, metrics on an ephemeral loopback port.
+void WriteRunConfig(const std::string& config, const std::string& brokers, const std::string& group,
+                    const std::string& changelog, const std::string& state, bool activity_index,
+                    const std::string& findings) {
+  std::ofstream(config) << "kafka:\n  brokers: [\"" << brokers
+                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch-" << group << "\n"
+                        << (changelog.empty() ? "" : "  changelog_topic: " + changelog + "\n")
+                        << "state:\n  path: " << state << "\n"
+                        << "  activity_index: " << (activity_index ? "true" : "false") << "\n"
+                        << "metrics:\n  listen: 127.0.0.1:0\n"
+                        << "findings:\n  stdout: false\n  path: " << findings << "\n";
+}
+
 // One `driftwatch run` of `binary` on topic "bench" with its own state directory, consumer group
 // and changelog topic (tag names them), until it has been idle for 3 s. Returns false, saying why,
 // if it failed or measured no rate.
@@ -114,14 +129,8 @@ bool RunDriftwatch(const std::string& binary, const std::string& dir, const std:
                    DriftwatchRun* out) {
   const std::string config = dir + "/bench-" + tag + ".yaml";
   fs::remove_all(dir + "/state-" + tag);
-  std::ofstream(config) << "kafka:\n  brokers: [\"" << brokers
-                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch-" << tag << "\n"
-                        << (changelog.empty() ? "" : "  changelog_topic: " + changelog + "\n")
-                        << "state:\n  path: " << dir << "/state-" << tag << "\n"
-                        << "  activity_index: " << (activity_index ? "true" : "false") << "\n"
-                        << "metrics:\n  listen: 127.0.0.1:0\n"
-                        << "findings:\n  stdout: false\n  path: " << dir << "/findings-" << tag
-                        << ".ndjson\n";
+  WriteRunConfig(config, brokers, tag, changelog, dir + "/state-" + tag, activity_index,
+                 dir + "/findings-" + tag + ".ndjson");
   const std::string log = dir + "/driftwatch-" + tag + ".log";
   out->child = driftwatch::bench::RunChild(
       {binary, "run", "--config", config, "--exit-when-idle", "3"}, log, log + ".err");
@@ -153,13 +162,8 @@ bool RestoreRun(const std::string& binary, const std::string& dir, const std::st
   const std::string config = dir + "/restore-" + tag + ".yaml";
   const std::string state = dir + "/state-" + tag + "-restored";
   fs::remove_all(state);
-  std::ofstream(config) << "kafka:\n  brokers: [\"" << brokers
-                        << "\"]\n  topics: [bench]\n  group_id: bench-driftwatch-" << tag << "\n"
-                        << "  changelog_topic: " << changelog << "\n"
-                        << "state:\n  path: " << state << "\n"
-                        << "metrics:\n  listen: 127.0.0.1:0\n"
-                        << "findings:\n  stdout: false\n  path: " << dir << "/findings-" << tag
-                        << "-restored.ndjson\n";
+  WriteRunConfig(config, brokers, tag, changelog, state, /*activity_index=*/true,
+                 dir + "/findings-" + tag + "-restored.ndjson");
   const std::string log = dir + "/restore-" + tag + ".log";
   const driftwatch::bench::ChildRun child = driftwatch::bench::RunChild(
       {binary, "run", "--config", config, "--exit-when-idle", "3"}, log, log + ".err");

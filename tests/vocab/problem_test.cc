@@ -29,7 +29,7 @@ TEST(ProblemTest, RuleProblemsNameTheRuleAndNotTheColumn) {
 TEST(ProblemTest, JsonCarriesEveryFieldAndTheCodeName) {
   Problem p = Problem::At(ProblemCode::kSyntax, "r.yaml", 3, "YAML syntax error: \"bad\"");
   p.column = 7;
-  EXPECT_EQ(ProblemToJson(p),
+  EXPECT_EQ(ProblemJson(p).dump(),
             "{\"file\":\"r.yaml\",\"line\":3,\"rule_id\":\"\",\"message\":\"YAML syntax error: "
             "\\\"bad\\\"\",\"code\":\"syntax\",\"key\":\"\",\"column\":7}");
   EXPECT_EQ(ProblemJson(Problem{}).at("code"), "invalid");
