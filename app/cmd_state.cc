@@ -16,6 +16,7 @@
 #include "state/state_queries.h"
 #include "state/state_store.h"
 #include "vocab/event.h"
+#include "vocab/json_parse.h"
 #include "vocab/resource_key.h"
 #include "vocab/time_util.h"
 
@@ -26,7 +27,7 @@ using json = nlohmann::json;
 
 json ParseOrNull(std::string_view text) {
   if (text.empty()) return nullptr;
-  json j = json::parse(text, nullptr, false);
+  json j = ParseJson(text);
   return j.is_discarded() ? json(std::string(text)) : j;
 }
 
@@ -117,7 +118,7 @@ int RunState(const Args& args) {
       std::printf("%.*s\n", static_cast<int>(document.size()), document.data());
       return true;
     }
-    const json doc = json::parse(document, nullptr, false);
+    const json doc = ParseJson(document);
     const json dw = doc.is_object() && doc.contains("driftwatch") ? doc["driftwatch"] : json();
     std::string by = dw.is_object() ? Field(dw, "lastChangedBy") : std::string();
     if (by.empty() && dw.is_object()) by = Field(dw, "source");
@@ -180,7 +181,7 @@ int RunHistory(const Args& args) {
   // resourceName or ARN of any document the resource ever had.
   std::vector<std::string> keys;
   auto matches_doc = [&](std::string_view text) {
-    const json doc = json::parse(text, nullptr, false);
+    const json doc = ParseJson(text);
     if (!doc.is_object()) return false;
     return Field(doc, "ARN") == resource || Field(doc, "resourceId") == resource ||
            Field(doc, "resourceName") == resource;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "vocab/json_parse.h"
 #include "vocab/json_text.h"
 
 namespace driftwatch {
@@ -79,7 +80,7 @@ ActivityRecord ActivityRecordOfEvent(const Event& e) {
   r.read_only = e.read_only;
   if (!WantsDetail(e)) return r;
 
-  nlohmann::json doc = nlohmann::json::parse(e.document, nullptr, false);
+  nlohmann::json doc = ParseJson(e.document);
   if (!doc.is_object()) return r;
   nlohmann::json detail = nlohmann::json::object();
   for (const char* part : {"requestParameters", "responseElements"}) {

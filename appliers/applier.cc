@@ -16,6 +16,7 @@
 
 #include "appliers/applier_internal.h"
 #include "appliers/aws_resource_calls.h"
+#include "vocab/json_parse.h"
 #include "vocab/json_text.h"
 #include "vocab/time_util.h"
 
@@ -192,7 +193,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     if (std::shared_ptr<const json> parsed = ctx_.ParsedResource(key)) {
       doc = *parsed;
     } else {
-      doc = json::parse(before, nullptr, false);
+      doc = ParseJson(before);
     }
     if (!doc.is_object()) doc = NewDocument(t);  // unreadable: start again rather than stop
     last_ms = LastChangeMs(doc);
@@ -202,7 +203,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
   } else {
     std::string tomb_text;
     if (ctx_.GetResource(TombstoneKey(key), &tomb_text)) {
-      json tomb = json::parse(tomb_text, nullptr, false);
+      json tomb = ParseJson(tomb_text);
       const json& ms = At(tomb, "deletedAtMs");
       if (ms.is_number_integer()) {
         last_ms = ms.get<int64_t>();
@@ -310,7 +311,7 @@ const std::string& Op::ReplayText() const {
 }
 
 bool ParseReplay(const HistoryEntry& entry, Event* event, json* record) {
-  json r = json::parse(entry.replay, nullptr, false);
+  json r = ParseJson(entry.replay);
   if (!r.is_object() || !At(r, "record").is_object()) return false;
   event->kind = EventKind::kApiCall;
   event->id = entry.event_id;

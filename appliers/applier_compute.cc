@@ -7,6 +7,7 @@
 #include <string>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 
 namespace driftwatch::applier {
 namespace {
@@ -121,7 +122,7 @@ bool Op::Peek(const Target& t, json* doc) const {
   }
   std::string text;
   if (!ctx_.GetResource(key, &text)) return false;
-  *doc = json::parse(text, nullptr, false);
+  *doc = ParseJson(text);
   return doc->is_object();
 }
 

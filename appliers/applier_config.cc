@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch::applier {
@@ -22,7 +23,7 @@ json ParseIfJsonText(const json& v) {
   if (!v.is_string()) return v;
   const std::string& s = v.get_ref<const std::string&>();
   if (s.empty() || (s[0] != '{' && s[0] != '[')) return v;
-  json parsed = json::parse(s, nullptr, false);
+  json parsed = ParseJson(s);
   return parsed.is_discarded() ? v : parsed;
 }
 
@@ -161,7 +162,7 @@ void Op::ApplyConfigItem() {
     if (std::shared_ptr<const json> parsed = ctx_.ParsedResource(key)) {
       doc = *parsed;
     } else {
-      doc = json::parse(before, nullptr, false);
+      doc = ParseJson(before);
     }
     if (!doc.is_object()) doc = json::object();
     const json& ms = At(At(doc, "driftwatch"), "lastChangeMs");
@@ -177,7 +178,7 @@ void Op::ApplyConfigItem() {
     std::string tomb_key(kTombstonePrefix);
     tomb_key += key;
     if (ctx_.GetResource(tomb_key, &tomb_text)) {
-      const json tomb = json::parse(tomb_text, nullptr, false);
+      const json tomb = ParseJson(tomb_text);
       const json& ms = At(tomb, "deletedAtMs");
       if (ms.is_number_integer()) {
         last_ms = ms.get<int64_t>();

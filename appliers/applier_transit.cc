@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 
 namespace driftwatch::applier {
 namespace {
@@ -257,7 +258,7 @@ void NoteBucketTls(json& doc) {
   const json& text = At(At(supp, "BucketPolicy"), "policyText");
   bool required = false;
   if (text.is_string()) {
-    const json policy = json::parse(text.get_ref<const std::string&>(), nullptr, false);
+    const json policy = ParseJson(text.get_ref<const std::string&>());
     if (!policy.is_object()) return;  // unreadable: what it says about TLS is not known
     for (const json& s : Items(AtNoCase(policy, "Statement"))) {
       required = required || DeniesInsecureTransport(s);

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch::applier {
@@ -116,7 +117,7 @@ void NoteCredentialUse(const Event& event, BatchContext& ctx, std::vector<StateD
   if (std::shared_ptr<const json> parsed = ctx.ParsedResource(user_key)) {
     doc = *parsed;
   } else {
-    doc = json::parse(text, nullptr, false);
+    doc = ParseJson(text);
   }
   if (!doc.is_object()) return;
   const json& cfg = At(doc, "configuration");

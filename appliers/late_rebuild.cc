@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 
 namespace driftwatch::applier {
 
@@ -37,7 +38,7 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
     const HistoryEntry& e = entries[i];
     if (e.deleted && e.applied) break;
     if (!e.document_after.empty()) {
-      rb.doc = json::parse(e.document_after, nullptr, false);
+      rb.doc = ParseJson(e.document_after);
       rb.exists = rb.doc.is_object();
       break;
     }
@@ -91,7 +92,7 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
         rb.exists = false;
         rb.doc = json();
       } else if (!e.document_after.empty()) {
-        json d = json::parse(e.document_after, nullptr, false);
+        json d = ParseJson(e.document_after);
         if (d.is_object()) {
           rb.doc = std::move(d);
           rb.exists = true;
@@ -119,7 +120,7 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
     step(after, std::make_shared<const Event>(call));
     if (!e.applied || e.document_after != after || e.deleted != deleted) {
       if (!e.applied) {
-        json c = json::parse(e.change, nullptr, false);
+        json c = ParseJson(e.change);
         if (c.is_object()) {
           c.erase("notApplied");
           e.change = Dump(c);

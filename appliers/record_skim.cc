@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "appliers/applier_internal.h"
+#include "vocab/json_parse.h"
 
 namespace driftwatch::applier {
 
@@ -110,7 +111,7 @@ json ParseRecord(const Event& event, std::string* text) {
       text->push_back('{');
       for (size_t m = 0; m < kRecordMemberCount && readable; ++m) {
         if (values[m].data() == nullptr) continue;
-        json v = json::parse(values[m], nullptr, false);
+        json v = ParseJson(values[m]);
         if (v.is_discarded()) {
           readable = false;
         } else {

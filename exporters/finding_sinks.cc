@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "vocab/json_parse.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch {
@@ -147,7 +148,7 @@ std::string StatusText(const Finding& f) {
 // last event", "closed by carol: break-glass test"; "" when there is nothing to say.
 std::string ResolutionText(const Finding& f) {
   if (f.status != FindingStatus::kResolved || f.resolution_detail.empty()) return "";
-  const nlohmann::json d = nlohmann::json::parse(f.resolution_detail, nullptr, false);
+  const nlohmann::json d = ParseJson(f.resolution_detail);
   if (!d.is_object()) return "";
   auto text = [&d](const char* key) {
     const auto it = d.find(key);

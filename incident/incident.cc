@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "vocab/json_parse.h"
 #include "vocab/resource_key.h"
 #include "vocab/time_util.h"
 
@@ -18,7 +19,7 @@ using json = nlohmann::json;
 
 json Parse(std::string_view text) {
   if (text.empty()) return json();
-  return json::parse(text, nullptr, false);
+  return ParseJson(text);
 }
 
 std::string Str(const json& j, const char* key) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "vocab/json_parse.h"
 #include "vocab/json_text.h"
 
 namespace driftwatch {
@@ -45,9 +46,9 @@ bool TakesActor(const Finding& f, const Actor& actor, int64_t time_ms) {
 // `newer` evidence, keeping what `older` holds under "event" (the call that made the drift).
 std::string KeepEventEvidence(const std::string& older, std::string newer) {
   if (older.find("\"event\"") == std::string::npos) return newer;
-  nlohmann::json o = nlohmann::json::parse(older, nullptr, false);
+  nlohmann::json o = ParseJson(older);
   if (o.is_discarded() || !o.is_object() || !o.contains("event")) return newer;
-  nlohmann::json n = nlohmann::json::parse(newer, nullptr, false);
+  nlohmann::json n = ParseJson(newer);
   if (n.is_discarded() || !n.is_object()) return newer;
   n["event"] = o["event"];
   return JsonText(n);
@@ -171,9 +172,9 @@ bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& find
     }
     // Keys sorted (nlohmann::json), as the rules write evidence: the text is then the same
     // whether the finding was read back from the store or kept in memory.
-    nlohmann::json merged = nlohmann::json::parse(f.evidence, nullptr, false);
+    nlohmann::json merged = ParseJson(f.evidence);
     if (merged.is_discarded() || !merged.is_object()) merged = nlohmann::json::object();
-    nlohmann::json from_event = nlohmann::json::parse(evidence, nullptr, false);
+    nlohmann::json from_event = ParseJson(evidence);
     if (from_event.is_discarded() || !from_event.is_object()) {
       from_event = nlohmann::json::object();
     }

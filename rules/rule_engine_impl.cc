@@ -12,6 +12,7 @@
 #include "rules/rule_compiler.h"
 #include "rules/rule_eval.h"
 #include "rules/rule_index.h"
+#include "vocab/json_parse.h"
 #include "vocab/json_text.h"
 #include "vocab/resource_key.h"
 
@@ -164,7 +165,7 @@ struct CompiledRuleEngine::Impl {
           fetched_done = true;
           std::string text;
           if (ctx->GetResource(MakeResourceKey(r.account, r.region, r.type, r.id), &text)) {
-            fetched = json::parse(text, nullptr, false);
+            fetched = ParseJson(text);
             if (!fetched.is_discarded()) tag_doc = &fetched;
           }
         }
@@ -292,7 +293,7 @@ struct CompiledRuleEngine::Impl {
   // before sending).
   void ApplyControl(const Event& event, BatchContext& ctx) {
     if (event.event_name != kCloseFindingEventName) return;
-    json doc = json::parse(event.document, nullptr, false);
+    json doc = ParseJson(event.document);
     if (doc.is_discarded()) return;
     const json& req = doc.is_object() && doc.contains("requestParameters")
                           ? doc["requestParameters"]
@@ -345,7 +346,7 @@ struct CompiledRuleEngine::Impl {
     checks.erase(it);
     std::string text;
     if (!ctx.GetResource(key, &text)) return;
-    json doc = json::parse(text, nullptr, false);
+    json doc = ParseJson(text);
     if (doc.is_discarded() || !doc.is_object()) return;
     // Judged and opened as of the deadline itself: replays and live runs agree however events
     // fall into batches.
@@ -601,7 +602,7 @@ void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
   if (eval.TakeParsedDocument(&out->document)) {
     out->document_ready = true;
   } else if (wanted) {
-    out->document = json::parse(event.document, nullptr, false);
+    out->document = ParseJson(event.document);
     out->document_ready = true;
   }
 }
@@ -636,7 +637,7 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
   json own;
   if (parsed == nullptr) {
     ++m.state_parses;
-    own = json::parse(delta.after, nullptr, false);
+    own = ParseJson(delta.after);
   }
   const json& doc = parsed != nullptr ? *parsed : own;
   if (doc.is_discarded() || !doc.is_object()) return;
@@ -711,7 +712,7 @@ Status CompiledRuleEngine::PrimeDeadlines(StateStore* store, int64_t watermark_m
     m.ForStateRules(r.type, [&](uint32_t idx) {
       if (!m.set.rules[idx].time_dependent) return;
       if (!parsed) {
-        doc = json::parse(text, nullptr, false);
+        doc = ParseJson(text);
         parsed = true;
       }
       if (doc.is_discarded() || !doc.is_object()) return;

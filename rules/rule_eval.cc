@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "vocab/json_parse.h"
 #include "vocab/time_util.h"
 
 namespace driftwatch {
@@ -156,7 +157,7 @@ const json* RuleEvalContext::Root() {
   parse_attempted_ = true;
   ++parses_;
   parsed_now_ = true;
-  parsed_ = json::parse(event_->document, nullptr, false);
+  parsed_ = ParseJson(event_->document);
   if (parsed_.is_discarded() || !parsed_.is_object()) return nullptr;
   doc_ = &parsed_;
   return doc_;
@@ -279,9 +280,9 @@ const json* RuleEvalContext::ParseEmbedded(const json& node) {
   while (!t.empty() && (t.front() == ' ' || t.front() == '\n')) t.remove_prefix(1);
   json parsed;
   if (!t.empty() && t.front() == '%') {
-    parsed = json::parse(UrlDecode(t), nullptr, false);
+    parsed = ParseJson(UrlDecode(t));
   } else {
-    parsed = json::parse(t, nullptr, false);
+    parsed = ParseJson(t);
   }
   embedded_.emplace_back(&node, std::move(parsed));
   const json& stored = embedded_.back().second;

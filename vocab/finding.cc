@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "vocab/json_parse.h"
 #include "vocab/json_text.h"
 #include "vocab/time_util.h"
 
@@ -184,7 +185,7 @@ std::string FindingToJson(const Finding& f) { return ToJson(f, false); }
 std::string FindingToStoredJson(const Finding& f) { return ToJson(f, true); }
 
 bool FindingFromJson(std::string_view json, Finding* out) {
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  nlohmann::json j = ParseJson(json);
   if (j.is_discarded() || !j.is_object()) return false;
   auto str = [](const nlohmann::json& o, const char* key) -> std::string {
     auto it = o.find(key);
