@@ -195,6 +195,10 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks_with_high_priority = true;
   table.pin_top_level_index_and_filter = true;
+  // Scanned in key order, never read one key at a time: blocks of 16 KiB instead of 4 compress
+  // better and cost a quarter of the per-block work when a memtable is flushed (each block
+  // starts a new compression stream).
+  table.block_size = 16 << 10;
 
   rocksdb::ColumnFamilyOptions base;
   base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
