@@ -132,10 +132,14 @@ bool FindingTracker::Resolve(BatchContext& ctx, std::string_view rule_id,
 bool FindingTracker::ResolveById(BatchContext& ctx, const std::string& finding_id,
                                  std::string_view event_id, int64_t time_ms, Resolution why,
                                  std::string detail) {
-  Finding f;
-  if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return false;
+  // Most calls find no open finding: look before copying.
+  const Finding* current = nullptr;
+  if (!ctx.PeekFinding(finding_id, &current) || current->status != FindingStatus::kOpen) {
+    return false;
+  }
   // Older than what the finding last saw hold: a late event whose moment has passed.
-  if (time_ms < f.last_seen_ms) return false;
+  if (time_ms < current->last_seen_ms) return false;
+  Finding f = *current;
   f.status = FindingStatus::kResolved;
   f.resolution = why;
   f.resolution_detail = detail.empty() ? std::string("{}") : std::move(detail);
@@ -156,8 +160,11 @@ bool FindingTracker::AddEventEvidence(BatchContext& ctx, const std::string& find
                                       std::string_view event_rule_id, const Actor& actor,
                                       std::string_view event_id, int64_t time_ms,
                                       std::string_view evidence) {
-  Finding f;
-  if (!ctx.GetFinding(finding_id, &f) || f.status != FindingStatus::kOpen) return false;
+  const Finding* current = nullptr;
+  if (!ctx.PeekFinding(finding_id, &current) || current->status != FindingStatus::kOpen) {
+    return false;
+  }
+  Finding f = *current;
   const bool added = AddEvent(&f, event_id, time_ms);
   // The call that made the drift (the earliest with an actor) names it; the same event as the
   // one the state change opened the finding with, in the usual case.

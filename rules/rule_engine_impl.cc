@@ -279,10 +279,10 @@ struct CompiledRuleEngine::Impl {
 
   // After an event finding was opened or repeated: its expiry follows its last event.
   void ScheduleExpiry(const std::string& finding_id, BatchContext& ctx) {
-    Finding f;
-    if (ctx.GetFinding(finding_id, &f) && f.status == FindingStatus::kOpen &&
-        f.kind == FindingKind::kEvent) {
-      SetExpiry(finding_id, f.resource.account, f.expires_at_ms);
+    const Finding* f = nullptr;
+    if (ctx.PeekFinding(finding_id, &f) && f->status == FindingStatus::kOpen &&
+        f->kind == FindingKind::kEvent) {
+      SetExpiry(finding_id, f->resource.account, f->expires_at_ms);
     } else {
       ClearExpiry(finding_id);
     }

@@ -99,26 +99,34 @@ void BatchContext::MarkSeen(std::string event_id, int64_t time_ms) {
 }
 
 bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
+  const Finding* current = nullptr;
+  if (!PeekFinding(finding_id, &current)) return false;
+  *finding = *current;
+  return true;
+}
+
+bool BatchContext::PeekFinding(std::string_view finding_id, const Finding** finding) {
   auto it = findings_.find(std::string(finding_id));
   if (it != findings_.end()) {
-    *finding = it->second;
+    *finding = &it->second;
     return true;
   }
   if (cache_ != nullptr) {
     if (const StateCache::FindingEntry* f = cache_->FindFinding(finding_id)) {
-      if (f->exists) *finding = f->finding;
+      if (f->exists) *finding = &f->finding;
       return f->exists;
     }
   }
-  Status s = store_->GetFinding(finding_id, finding);
+  Status s = store_->GetFinding(finding_id, &peeked_);
   const bool found = s.ok();
   if (!found && !s.IsNotFound()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
   }
   if (cache_ != nullptr) {
-    cache_->PutFinding(finding_id, StateCache::FindingEntry{found, found ? *finding : Finding()});
+    cache_->PutFinding(finding_id, StateCache::FindingEntry{found, found ? peeked_ : Finding()});
   }
+  if (found) *finding = &peeked_;
   return found;
 }
 

@@ -48,6 +48,9 @@ class BatchContext {
   void MarkSeen(std::string event_id, int64_t time_ms);
 
   bool GetFinding(std::string_view finding_id, Finding* finding);
+  // GetFinding without the copy: the finding as this context reads it, valid until the next
+  // call on this context. Most reads only ask whether a finding is open.
+  bool PeekFinding(std::string_view finding_id, const Finding** finding);
   // Stores the finding. `status_changed` queues a copy for emission to the sinks: every change
   // of status is emitted once, in order, even when one batch opens and resolves a finding.
   void PutFinding(const Finding& finding, bool status_changed);
@@ -96,6 +99,7 @@ class BatchContext {
   std::unordered_map<std::string, int64_t> positions_;
   int64_t watermark_ms_ = 0;
   Status read_status_;
+  Finding peeked_;  // what PeekFinding read from the store when there is no cache
 };
 
 }  // namespace driftwatch

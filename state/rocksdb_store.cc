@@ -217,10 +217,16 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   seen.compaction_filter = impl->seen_filter.get();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  // Findings are scanned (lists, summaries) but also read one at a time, mostly for ids that
+  // have no finding yet: a memtable filter answers those without searching the skip list.
+  rocksdb::ColumnFamilyOptions findings = base;
+  findings.memtable_whole_key_filtering = true;
+  findings.memtable_prefix_bloom_size_ratio = 0.02;
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions cfo = base;
     if (i == kResources) cfo = point;
     if (i == kSeen) cfo = seen;
+    if (i == kFindings) cfo = findings;
     descriptors.emplace_back(kCfNames[i], cfo);
   }
   // RocksDB wants every existing family opened; unknown ones (none in version 1) ride along.
