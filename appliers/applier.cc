@@ -182,19 +182,16 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     rebuild_->exists = exists;
     return;
   }
-  std::string before;
-  const bool have = ctx_.GetResource(key, &before);
+  const std::string* before = nullptr;  // valid until the next call on ctx_
+  std::shared_ptr<const json> parsed;
+  const bool have = ctx_.ReadResource(key, &before, &parsed);
   json doc;
   int64_t last_ms = INT64_MIN;
   std::string last_event;
   bool tombstoned = false;
   if (have) {
-    // A document this batch already changed comes parsed: copying it is cheaper than parsing.
-    if (std::shared_ptr<const json> parsed = ctx_.ParsedResource(key)) {
-      doc = *parsed;
-    } else {
-      doc = ParseJson(before);
-    }
+    // A document the batch or the cache holds parsed: copying it is cheaper than parsing.
+    doc = parsed != nullptr ? *parsed : ParseJson(*before);
     if (!doc.is_object()) doc = NewDocument(t);  // unreadable: start again rather than stop
     last_ms = LastChangeMs(doc);
     last_event = Str(At(doc, "driftwatch"), "lastEventId");
@@ -214,8 +211,11 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     }
   }
   // Event time decides, and the event id breaks ties, so that any arrival order ends alike.
-  const bool older = event_.time_ms < last_ms || (event_.time_ms == last_ms &&
-                                                  !last_event.empty() && event_.id < last_event);
+  const bool older = event_.time_ms < last_ms ||
+                     (event_.time_ms == last_ms && !last_event.empty() && event_.id < last_event);
+  // The document as it is, kept by an older call's delta (read before ApplyLate reads more).
+  std::string unchanged;
+  if (older && have) unchanged = *before;
   if (older && ApplyLate(t, key, have, tombstoned, NewHistory(key),
                          [&](bool* exists, json* d, json* change) {
                            Transform(t, mode, fn, exists, d, change);
@@ -225,7 +225,6 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
 
   HistoryEntry h = NewHistory(key);
   StateDelta d = NewDelta(t, key);
-  if (have) d.before = std::move(before);
   json change = json::object();
 
   if (older) {
@@ -237,7 +236,7 @@ void Op::Apply(const Target& t, Mode mode, const MutateFn& fn) {
     change["notApplied"] = "older than current document";
     h.applied = false;
     d.applied = false;
-    d.after = d.before;
+    d.after = std::move(unchanged);
     // The creator is news even when the configuration is not: Config does not know it.
     if (mode == Mode::kCreate && have && !At(At(doc, "driftwatch"), "createdBy").is_string()) {
       StampCreator(doc);

@@ -20,7 +20,6 @@ namespace driftwatch {
 // and how.
 struct StateDelta : FindingResource {
   std::string resource_key;
-  std::string before;  // document before ("" when it did not exist)
   std::string after;   // document after ("" when deleted)
   bool deleted = false;
   bool applied = true;  // false when the change was older than the document and was not applied

@@ -224,7 +224,6 @@ void Op::ApplyConfigItem() {
   if (older && ApplyLate(t, key, have, tombstoned, h, apply)) return;
 
   StateDelta d = NewDelta(t, key);
-  d.before = have ? before : std::string();
   json change = json::object();
 
   if (older) {
@@ -234,7 +233,7 @@ void Op::ApplyConfigItem() {
     h.applied = false;
     h.deleted = deleting;
     d.applied = false;
-    d.after = d.before;
+    d.after = have ? before : std::string();
     h.change = Dump(change);
     ctx_.AddHistory(std::move(h));
     deltas_->push_back(std::move(d));

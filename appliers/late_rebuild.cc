@@ -49,7 +49,6 @@ bool Op::ApplyLate(const Target& t, const std::string& key, bool have, bool tomb
   std::string step_before = rb.exists ? Dump(rb.doc) : std::string();
   auto step = [&](std::string after, std::shared_ptr<const Event> cause) {
     StateDelta d = NewDelta(t, key);
-    d.before = std::move(step_before);
     d.deleted = !rb.exists;
     d.after = after;
     d.cause = std::move(cause);

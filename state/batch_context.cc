@@ -6,29 +6,43 @@
 namespace driftwatch {
 
 bool BatchContext::GetResource(std::string_view key, std::string* document) {
-  auto it = resources_.find(std::string(key));
+  const std::string* current = nullptr;
+  std::shared_ptr<const nlohmann::json> unused;
+  if (!ReadResource(key, &current, &unused)) return false;
+  *document = *current;
+  return true;
+}
+
+bool BatchContext::ReadResource(std::string_view key, const std::string** document,
+                                std::shared_ptr<const nlohmann::json>* parsed) {
+  auto it = resources_.find(key);
   if (it != resources_.end()) {
     if (!it->second.exists) return false;
-    *document = it->second.document;
+    *document = &it->second.document;
+    *parsed = it->second.parsed;
     return true;
   }
   if (cache_ != nullptr) {
     if (const StateCache::Resource* r = cache_->FindResource(key)) {
-      if (r->exists) *document = r->document;
-      return r->exists;
+      if (!r->exists) return false;
+      *document = &r->document;
+      *parsed = r->parsed;
+      return true;
     }
   }
-  Status s = store_->GetResource(key, document);
+  Status s = store_->GetResource(key, &read_);
   const bool found = s.ok();
   if (!found && !s.IsNotFound()) {
     if (read_status_.ok()) read_status_ = s;
     return false;
   }
   if (cache_ != nullptr) {
-    cache_->PutResource(key,
-                        StateCache::Resource{found, found ? *document : std::string(), nullptr});
+    cache_->PutResource(key, StateCache::Resource{found, found ? read_ : std::string(), nullptr});
   }
-  return found;
+  if (!found) return false;
+  *document = &read_;
+  parsed->reset();
+  return true;
 }
 
 void BatchContext::PutResource(std::string key, std::string document) {
@@ -41,7 +55,7 @@ void BatchContext::PutResource(std::string key, std::string document,
 }
 
 std::shared_ptr<const nlohmann::json> BatchContext::ParsedResource(std::string_view key) const {
-  auto it = resources_.find(std::string(key));
+  auto it = resources_.find(key);
   if (it != resources_.end()) return it->second.exists ? it->second.parsed : nullptr;
   if (cache_ != nullptr) {
     if (const StateCache::Resource* r = cache_->FindResource(key)) {
@@ -84,7 +98,7 @@ void BatchContext::HistoryOf(std::string_view key, int64_t from_ms,
 }
 
 bool BatchContext::SeenEvent(std::string_view event_id) {
-  if (seen_.count(std::string(event_id)) != 0) return true;
+  if (seen_.find(event_id) != seen_.end()) return true;
   bool seen = false;
   Status s = store_->HasSeenEvent(event_id, &seen);
   if (!s.ok()) {
@@ -106,7 +120,7 @@ bool BatchContext::GetFinding(std::string_view finding_id, Finding* finding) {
 }
 
 bool BatchContext::PeekFinding(std::string_view finding_id, const Finding** finding) {
-  auto it = findings_.find(std::string(finding_id));
+  auto it = findings_.find(finding_id);
   if (it != findings_.end()) {
     *finding = &it->second;
     return true;

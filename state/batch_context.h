@@ -4,6 +4,7 @@
 // status changed are collected for emission after the commit. Single-threaded.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -28,6 +29,10 @@ class BatchContext {
 
   // Current document of a resource; false when it does not exist (or was deleted).
   bool GetResource(std::string_view key, std::string* document);
+  // GetResource without the copy, with the parsed form when the batch or the cache has one
+  // (else null): valid until the next call on this context.
+  bool ReadResource(std::string_view key, const std::string** document,
+                    std::shared_ptr<const nlohmann::json>* parsed);
   void PutResource(std::string key, std::string document);
   // PutResource with the document's parsed form alongside (what parsing `document` yields), so
   // that a later change in the same batch copies it instead of parsing the text again.
@@ -84,22 +89,31 @@ class BatchContext {
     std::shared_ptr<const nlohmann::json> parsed;  // may be null
     bool taken = false;                            // already in a WriteSet from TakeWrites
   };
+  // String-keyed maps looked up by string_view without making a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+
   StateStore* store_;
   StateCache* cache_;
-  std::unordered_map<std::string, ResourceSlot> resources_;
+  Map<ResourceSlot> resources_;
   std::vector<HistoryEntry> history_;
   size_t history_taken_ = 0;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string, Hash, std::equal_to<>> seen_;
   std::vector<std::pair<std::string, int64_t>> seen_new_;
   size_t seen_taken_ = 0;
-  std::unordered_map<std::string, Finding> findings_;
+  Map<Finding> findings_;
   std::vector<std::string> findings_order_;
   std::unordered_set<std::string> findings_untaken_;
   std::vector<Finding> emitted_;
   std::unordered_map<std::string, int64_t> positions_;
   int64_t watermark_ms_ = 0;
   Status read_status_;
-  Finding peeked_;  // what PeekFinding read from the store when there is no cache
+  Finding peeked_;    // what PeekFinding last read from the store
+  std::string read_;  // what ReadResource last read from the store
 };
 
 }  // namespace driftwatch
