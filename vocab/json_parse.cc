@@ -85,8 +85,11 @@ bool NeedsNlohmann(std::string_view text) {
 }  // namespace
 
 nlohmann::json ParseJson(std::string_view text) {
-  // One parser per thread: it keeps its buffers between documents.
-  thread_local simdjson::dom::parser parser;
+  // One parser per thread: it keeps its buffers between documents. A text over 1 MiB (rare)
+  // gets a parser of its own, so that the thread's does not keep a buffer that large.
+  thread_local simdjson::dom::parser kept;
+  simdjson::dom::parser one_off;
+  simdjson::dom::parser& parser = text.size() <= (size_t{1} << 20) ? kept : one_off;
   simdjson::dom::element root;
   if (!NeedsNlohmann(text) &&
       parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) ==

@@ -71,6 +71,8 @@ TEST(JsonParseTest, GivesNlohmannsTreeForTrickyTexts) {
       R"({"a":[1,2,]})",
       "{\"ctl\":\"a\x01b\"}",
       std::string(2000, '[') + std::string(2000, ']'),
+      // Over 1 MiB: parsed by a parser of its own.
+      "{\"big\":\"" + std::string((1 << 20) + 1000, 'x') + "\",\"n\":-5}",
   };
   for (const std::string& t : texts) ExpectSame(t);
 }
