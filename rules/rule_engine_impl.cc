@@ -629,10 +629,10 @@ void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& caus
   }
   // The applier left the document's parsed form in the batch: use it, unless the resource has
   // changed again since this delta (then the text in the batch is no longer delta.after).
-  std::shared_ptr<const json> parsed = ctx.ParsedResource(delta.resource_key);
-  if (parsed != nullptr) {
-    std::string current;
-    if (!ctx.GetResource(delta.resource_key, &current) || current != delta.after) parsed.reset();
+  std::shared_ptr<const json> parsed;
+  const std::string* current = nullptr;
+  if (!ctx.ReadResource(delta.resource_key, &current, &parsed) || *current != delta.after) {
+    parsed.reset();
   }
   json own;
   if (parsed == nullptr) {
