@@ -31,6 +31,8 @@ constexpr const char* kCfFindings = "findings";
 constexpr const char* kCfPositions = "positions";
 constexpr const char* kCfSeen = "seen";
 constexpr const char* kMetaFormatVersion = "format_version";
+// In the default family while a new state's families are being created (see Open).
+constexpr const char* kCreatingMarker = "driftwatch:creating";
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 enum CfIndex { kMeta = 0, kResources, kHistory, kFindings, kPositions, kSeen, kCfCount };
@@ -78,6 +80,12 @@ struct RocksDbStore::Impl {
   std::atomic<uint64_t> next_list_id{0};
 
   rocksdb::ColumnFamilyHandle* cf(CfIndex i) const { return handles[i]; }
+  rocksdb::ColumnFamilyHandle* default_family() const {
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      if (h->GetName() == rocksdb::kDefaultColumnFamilyName) return h;
+    }
+    return db->DefaultColumnFamily();
+  }
 
   // Each call of a commit once under its call key, and one posting list per index value and
   // hour of event time listing the commit's calls filed under it.
@@ -167,10 +175,16 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
   std::vector<std::string> existing;
+  // Whether our families are to be created: a new state, or one whose creation was cut short
+  // after RocksDB made its default family (checked to be empty below, as any unfinished state).
+  bool create_families = !exists;
   if (exists) {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &existing);
     if (!s.ok()) return Status::IOError("cannot read state " + path + ": " + s.ToString());
-    if (std::find(existing.begin(), existing.end(), kCfMeta) == existing.end()) {
+    if (!options.read_only && existing.size() == 1 &&
+        existing[0] == rocksdb::kDefaultColumnFamilyName) {
+      create_families = true;
+    } else if (std::find(existing.begin(), existing.end(), kCfMeta) == existing.end()) {
       return Status::Corruption(path + " is not a driftwatch state (no '" + kCfMeta +
                                 "' column family)");
     }
@@ -276,12 +290,55 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   db_options.allow_concurrent_memtable_write = false;
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &raw)
-          : rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
+  rocksdb::Status s;
+  if (create_families) {
+    // A new state: RocksDB opened with every family missing creates them one at a time and
+    // writes (then parses back, to verify) its whole options file after each; created together
+    // the file is written once (about 50 M instructions less, 4 % of a 10,000-record replay).
+    // The default family holds a marker meanwhile, so that a creation cut short between the
+    // two steps is told from someone else's empty database, which is refused.
+    std::vector<rocksdb::ColumnFamilyDescriptor> only_default;
+    std::vector<rocksdb::ColumnFamilyDescriptor> created;
+    for (const rocksdb::ColumnFamilyDescriptor& d : descriptors) {
+      (d.name == rocksdb::kDefaultColumnFamilyName ? only_default : created).push_back(d);
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> default_handle;
+    s = rocksdb::DB::Open(db_options, path, only_default, &default_handle, &raw);
+    if (s.ok()) {
+      impl->db.reset(raw);
+      impl->handles = default_handle;  // closed with the others if creating the rest fails
+      if (exists) {
+        std::string marker;
+        s = raw->Get(rocksdb::ReadOptions(), default_handle[0], kCreatingMarker, &marker);
+        if (s.IsNotFound()) {
+          return Status::Corruption(path + " is not a driftwatch state (no '" + kCfMeta +
+                                    "' column family)");
+        }
+        if (!s.ok()) return Status::IOError("cannot read state " + path + ": " + s.ToString());
+      } else {
+        s = raw->Put(rocksdb::WriteOptions(), default_handle[0], kCreatingMarker, "");
+        if (!s.ok()) return Status::IOError("cannot create state " + path + ": " + s.ToString());
+      }
+      std::vector<rocksdb::ColumnFamilyHandle*> made;
+      s = raw->CreateColumnFamilies(created, &made);
+      // Handles in the order of `descriptors`, as the families are indexed.
+      impl->handles.clear();
+      size_t next = 0;
+      for (const rocksdb::ColumnFamilyDescriptor& d : descriptors) {
+        if (d.name == rocksdb::kDefaultColumnFamilyName) {
+          impl->handles.push_back(default_handle[0]);
+        } else if (next < made.size()) {
+          impl->handles.push_back(made[next++]);
+        }
+      }
+    }
+  } else {
+    s = options.read_only
+            ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &raw)
+            : rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
+    if (s.ok()) impl->db.reset(raw);
+  }
   if (!s.ok()) return Status::IOError("cannot open state " + path + ": " + s.ToString());
-  impl->db.reset(raw);
   for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
     if (h->GetName() == kCfActivity) impl->activity = h;
   }
@@ -297,6 +354,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
       for (rocksdb::ColumnFamilyHandle* h : impl->handles) {
         std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), h));
         it->SeekToFirst();
+        if (it->Valid() && it->key() == rocksdb::Slice(kCreatingMarker)) it->Next();
         if (it->Valid() || !it->status().ok()) return false;
       }
       return true;
@@ -306,8 +364,10 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = impl->db->Put(wo, impl->cf(kMeta), kMetaFormatVersion,
-                      std::to_string(state_format::kFormatVersion));
+    rocksdb::WriteBatch init;
+    s = init.Put(impl->cf(kMeta), kMetaFormatVersion, std::to_string(state_format::kFormatVersion));
+    if (s.ok()) s = init.Delete(impl->default_family(), kCreatingMarker);
+    if (s.ok()) s = impl->db->Write(wo, &init);
     if (!s.ok()) return Status::IOError("cannot initialise state " + path + ": " + s.ToString());
   } else if (!s.ok()) {
     return Status::IOError("cannot read state " + path + ": " + s.ToString());

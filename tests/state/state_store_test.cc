@@ -597,6 +597,47 @@ TEST(RocksDbStoreTest, RefusesForeignAndMissingDirectories) {
   EXPECT_FALSE(std::filesystem::exists(dir.sub("missing")));
 }
 
+TEST(RocksDbStoreTest, FinishesACreationCutShortAfterTheDefaultFamily) {
+  // A new state is made in two steps (RocksDB's default family, then ours together); a process
+  // killed between them leaves the default family with the creation marker only. Opening it
+  // again finishes the creation; an empty database of someone else's (no marker) is refused by
+  // RefusesForeignAndMissingDirectories.
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "driftwatch:creating", "").ok());
+    delete db;
+  }
+  std::unique_ptr<RocksDbStore> store;
+  Status s = RocksDbStore::Open(path, {}, &store);
+  ASSERT_TRUE(s.ok()) << s.message();
+  WriteSet w;
+  w.put_resources = {{"1|r|T|a", "{\"x\":1}"}};
+  ASSERT_TRUE(store->Commit(w).ok());
+  store.reset();
+  // Finished for good: the marker is gone and the state opens as any other.
+  ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+  std::string doc;
+  ASSERT_TRUE(store->GetResource("1|r|T|a", &doc).ok());
+  EXPECT_EQ(doc, "{\"x\":1}");
+  store.reset();
+  rocksdb::DB* db = nullptr;
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> d;
+  for (const std::string& f : families) d.emplace_back(f, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, d, &h, &db).ok());
+  std::string marker;
+  EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), "driftwatch:creating", &marker).IsNotFound());
+  for (rocksdb::ColumnFamilyHandle* handle : h) db->DestroyColumnFamilyHandle(handle);
+  delete db;
+}
+
 TEST(RocksDbStoreTest, ReadOnlySeesCommittedStateAndCannotWrite) {
   TempDir dir;
   const std::string path = dir.sub("state");
