@@ -66,7 +66,7 @@ void SetActivityResources(const Event& e, const std::vector<StateDelta>& deltas,
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
 }
 
-ActivityRecord ActivityRecordOfEvent(const Event& e) {
+ActivityRecord ActivityRecordOfEvent(const Event& e, const nlohmann::json* members) {
   ActivityRecord r;
   r.time_ms = e.time_ms;
   r.event_id = e.id;
@@ -80,7 +80,12 @@ ActivityRecord ActivityRecordOfEvent(const Event& e) {
   r.read_only = e.read_only;
   if (!WantsDetail(e)) return r;
 
-  nlohmann::json doc = ParseJson(e.document);
+  nlohmann::json parsed;
+  if (members == nullptr || !members->is_object()) {
+    parsed = ParseJson(e.document);
+    members = &parsed;
+  }
+  const nlohmann::json& doc = *members;
   if (!doc.is_object()) return r;
   nlohmann::json detail = nlohmann::json::object();
   for (const char* part : {"requestParameters", "responseElements"}) {

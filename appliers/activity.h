@@ -19,7 +19,9 @@ namespace driftwatch {
 ActivityRecord MakeActivityRecord(const Event& event, const std::vector<StateDelta>& deltas);
 // MakeActivityRecord in two steps: what depends on the event alone (all but resource_keys; run
 // ahead on the decoding thread), then the resource keys once the call was applied.
-ActivityRecord ActivityRecordOfEvent(const Event& event);
+// `members`, when given, is the call's requestParameters and responseElements already parsed
+// (the applier's record, Applier::Prepare): the document is then not parsed again.
+ActivityRecord ActivityRecordOfEvent(const Event& event, const nlohmann::json* members = nullptr);
 void SetActivityResources(const Event& event, const std::vector<StateDelta>& deltas,
                           ActivityRecord* out);
 

@@ -94,7 +94,7 @@ Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
           Applier::Prepare(event, out);
           if (rules != nullptr) rules->Prepare(event, out);
           if (activity && event.kind == EventKind::kApiCall) {
-            out->activity = ActivityRecordOfEvent(event);
+            out->activity = ActivityRecordOfEvent(event, out->record_ready ? &out->record : nullptr);
             out->activity_ready = true;
           }
         });
