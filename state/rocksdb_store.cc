@@ -6,12 +6,14 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <unordered_map>
@@ -56,6 +58,35 @@ class SeenTtlFilter : public rocksdb::CompactionFilter {
  private:
   const std::atomic<int64_t>* cutoff_;
 };
+
+// A history key's resource: the key up to and including its first 0x00 (state_format::
+// HistoryPrefix). History tables keep a bloom filter of these, so that reading one resource's
+// history probes only the tables that hold it; on a state of millions of calls, a seek otherwise
+// reads a block of every table of every level.
+class HistoryResourcePrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "driftwatch.HistoryResourcePrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* zero = std::memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), static_cast<const char*>(zero) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
+// Reading history: one resource's entries (the filters of the tables may skip those without it;
+// the iterator is not valid past the resource), or the whole family in key order.
+rocksdb::ReadOptions OneResource() {
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  return ro;
+}
+rocksdb::ReadOptions AllResources() {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  return ro;
+}
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -245,8 +276,11 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   // incident query reads its calls one by one through the posting lists.
   rocksdb::BlockBasedTableOptions history_table = table;
   history_table.block_size = 16 << 10;
+  // History is never read by whole key: its filters hold resources only (HistoryResourcePrefix).
+  history_table.whole_key_filtering = false;
   rocksdb::ColumnFamilyOptions history = base;
   history.table_factory.reset(rocksdb::NewBlockBasedTableFactory(history_table));
+  history.prefix_extractor = std::make_shared<HistoryResourcePrefix>();
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions cfo = base;
     if (i == kResources) cfo = point;
@@ -586,10 +620,10 @@ Status RocksDbStore::ScanResources(
 
 Status RocksDbStore::ScanHistory(std::string_view resource_key,
                                  const std::function<bool(const HistoryEntry&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
   const std::string prefix =
       resource_key.empty() ? std::string() : state_format::HistoryPrefix(resource_key);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(
+      prefix.empty() ? AllResources() : OneResource(), impl_->cf(kHistory)));
   if (prefix.empty()) {
     it->SeekToFirst();
   } else {
@@ -612,7 +646,7 @@ Status RocksDbStore::ScanHistory(std::string_view resource_key,
 Status RocksDbStore::ScanHistoryBefore(std::string_view from_resource_key, int64_t before_ms,
                                        const std::function<bool(const HistoryEntry&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+      impl_->db->NewIterator(AllResources(), impl_->cf(kHistory)));
   // A history key is the resource key, 0x00, the time: a resource's keys sort among resource
   // keys as the resource key does, and in time order within it.
   it->Seek(state_format::HistoryPrefix(from_resource_key));
@@ -645,8 +679,7 @@ Status RocksDbStore::ScanHistoryRange(std::string_view resource_key, int64_t fro
   }
   const std::string prefix = state_format::HistoryPrefix(resource_key);
   const std::string start = state_format::HistoryKey(resource_key, from_ms, "");
-  rocksdb::ReadOptions ro;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kHistory)));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(OneResource(), impl_->cf(kHistory)));
   HistoryEntry entry;
   for (it->Seek(start); it->Valid(); it->Next()) {
     const std::string_view key = View(it->key());
@@ -671,7 +704,7 @@ Status RocksDbStore::LastHistory(std::string_view resource_key, HistoryEntry* en
   // Past every key of the resource: 0xFF bytes sort after any time and any event id.
   const std::string past = prefix + std::string(24, '\xff');
   std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+      impl_->db->NewIterator(OneResource(), impl_->cf(kHistory)));
   it->SeekForPrev(past);
   if (it->Valid()) {
     const std::string_view key = View(it->key());
@@ -698,7 +731,7 @@ Status RocksDbStore::ScanHistoryBackward(std::string_view resource_key, int64_t 
   // then passed first: callers merge by time and id anyway).
   const std::string start = state_format::HistoryKey(resource_key, before_ms, "");
   std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kHistory)));
+      impl_->db->NewIterator(OneResource(), impl_->cf(kHistory)));
   HistoryEntry entry;
   for (it->SeekForPrev(start); it->Valid(); it->Prev()) {
     const std::string_view key = View(it->key());
