@@ -105,7 +105,17 @@ json ParseRecord(const Event& event, std::string* text) {
   text->clear();
   if (event.kind == EventKind::kApiCall) {
     std::string_view values[kRecordMemberCount];
-    if (FindRecordMembers(event.document, values)) {
+    static_assert(kRecordMemberCount == Event::kRecordMemberCount);
+    bool found = event.members_known;
+    if (found) {
+      // Where the decoder found them (kRecordMembers is in Event::RecordMember's order).
+      for (size_t m = 0; m < kRecordMemberCount; ++m) {
+        values[m] = event.Member(static_cast<Event::RecordMember>(m));
+      }
+    } else {
+      found = FindRecordMembers(event.document, values);
+    }
+    if (found) {
       json record = json::object();
       bool readable = true;
       text->push_back('{');

@@ -281,6 +281,12 @@ inline string_view KeyText(od::field& field) {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
+// A token's or value's text without the white space simdjson leaves after it.
+std::string_view TokenText(std::string_view text) {
+  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 bool EqualsIgnoreCase(string_view a, string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -541,6 +547,9 @@ struct Scan {
   string_view issuer_arn, issuer_user_name;
   bool mfa = false;
   size_t resources_begin = 0, resources_end = 0;  // into Impl::resources_
+  // The JSON text of requestParameters, responseElements, resources and errorCode (indexed by
+  // Event::RecordMember), for Event::members.
+  string_view member[Event::kRecordMemberCount];
 
   // Envelopes.
   bool has_records = false, has_config_items = false, has_detail_type = false;
@@ -688,6 +697,7 @@ void ResetEvent(Event* e) {
   e->compliance_type.clear();
   e->config_rule.clear();
   e->document.clear();
+  e->members_known = false;
   e->origin.clear();
 }
 
@@ -733,6 +743,20 @@ void Decoder::Impl::SetDocument(const Scan& scan, Event* event) {
   std::string& doc = event->document;
   if (compact) {
     doc.assign(begin, len);
+    // The document is the record's bytes: the members found in them keep their places.
+    event->members_known = true;
+    for (int m = 0; m < Event::kRecordMemberCount; ++m) {
+      const string_view text = scan.member[m];
+      Event::MemberSpan& span = event->members[m];
+      span = Event::MemberSpan();
+      if (text.data() == nullptr || text.empty()) continue;
+      if (text.data() < begin || text.data() + text.size() > end || len > UINT32_MAX) {
+        event->members_known = false;  // not where the document is: readers walk it instead
+        continue;
+      }
+      span.offset = static_cast<uint32_t>(text.data() - begin);
+      span.size = static_cast<uint32_t>(text.size());
+    }
     return;
   }
   doc.resize(len);
@@ -1064,6 +1088,7 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       ReadText(value, name, s, &s.user_agent, kLenient);
       return;
     case Key::kErrorCode:
+      s.member[Event::kErrorCode] = TokenText(value.raw_json_token());
       ReadText(value, name, s, &s.error_code);
       return;
     case Key::kRecipientAccountId:
@@ -1101,7 +1126,20 @@ void Decoder::Impl::ScanField(Key key, string_view name, od::value& value, int i
       if (type != od::json_type::object && type != od::json_type::null) {
         s.Fail(InvalidReason::kWrongType,
                std::string(name) + " is " + JsonTypeName(type) + ", expected an object or null");
+        return;
       }
+      const int m = key == Key::kRequestParameters ? Event::kRequestParameters
+                                                   : Event::kResponseElements;
+      if (type == od::json_type::null) {
+        s.member[m] = TokenText(value.raw_json_token());
+        return;
+      }
+      // Its text, as the iterator passes over it (it would skip it otherwise).
+      od::object object;
+      if (CheckFatal(value.get_object().get(object))) return;
+      string_view text;
+      if (CheckFatal(object.raw_json().get(text))) return;
+      s.member[m] = TokenText(text);
       return;
     }
     case Key::kCiVersion:
@@ -1258,12 +1296,16 @@ void Decoder::Impl::ScanAdditionalEventData(od::value& value, Scan& s) {
 void Decoder::Impl::ScanResources(od::value& value, Scan& s) {
   od::json_type type;
   if (CheckFatal(value.type().get(type))) return;
-  if (type == od::json_type::null) return;
+  if (type == od::json_type::null) {
+    s.member[Event::kResources] = TokenText(value.raw_json_token());
+    return;
+  }
   if (type != od::json_type::array) {
     s.Fail(InvalidReason::kWrongType,
            std::string("resources is ") + JsonTypeName(type) + ", expected an array");
     return;
   }
+  const char* text_begin = value.raw_json_token().data();
   od::array array;
   if (CheckFatal(value.get_array().get(array))) return;
   s.resources_begin = resources.size();
@@ -1290,6 +1332,13 @@ void Decoder::Impl::ScanResources(od::value& value, Scan& s) {
     resources.push_back(r);
   }
   s.resources_end = resources.size();
+  // The iterator now stands on the token after the closing bracket.
+  const char* next = nullptr;
+  if (CheckFatal(doc->current_location().get(next))) return;
+  if (text_begin != nullptr && next > text_begin) {
+    s.member[Event::kResources] =
+        TokenText(string_view(text_begin, static_cast<size_t>(next - text_begin)));
+  }
 }
 
 void Decoder::Impl::ScanEvaluationResult(od::value& value, Scan& s) {

@@ -90,6 +90,29 @@ struct Event {
   // read any field of the original from here.
   std::string document;
 
+  // Where an API call's requestParameters, responseElements, resources and errorCode values lie
+  // in `document` (indexed by RecordMember), found by the decoder's one pass so that readers do
+  // not walk the document again. Known only when the document is the record's bytes as they
+  // arrived (compact input); a member absent from the record has size 0.
+  struct MemberSpan {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  enum RecordMember : int {
+    kRequestParameters = 0,
+    kResponseElements,
+    kResources,
+    kErrorCode,
+    kRecordMemberCount
+  };
+  MemberSpan members[kRecordMemberCount];
+  bool members_known = false;
+  // The member's JSON text; empty when absent (or when members_known is false).
+  std::string_view Member(RecordMember m) const {
+    if (!members_known || members[m].size == 0) return {};
+    return std::string_view(document).substr(members[m].offset, members[m].size);
+  }
+
   // Where the record came from, for dead letters and history: "file.json:12", "topic/3@1234".
   std::string origin;
 };
