@@ -232,7 +232,34 @@ std::string FinishPostingList(uint32_t count, const std::string& refs) {
   return out;
 }
 
+namespace {
+constexpr char kListWithCallsMark = '\0';
+constexpr char kListWithCallsKind = '\1';
+}  // namespace
+
+void AppendCallWithRef(std::string* list, int64_t time_ms, std::string_view event_id,
+                       std::string_view call) {
+  AppendCallRef(list, time_ms, event_id);
+  PutString(list, call);
+}
+
+std::string FinishPostingListWithCalls(uint32_t count, const std::string& entries) {
+  std::string out;
+  out.reserve(entries.size() + 7);
+  out.push_back(kListWithCallsMark);
+  out.push_back(kListWithCallsKind);
+  PutVarint(&out, count);
+  out.append(entries);
+  return out;
+}
+
 bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs) {
+  bool with_calls = false;
+  if (!in.empty() && in.front() == kListWithCallsMark) {
+    if (in.size() < 2 || in[1] != kListWithCallsKind) return false;
+    in.remove_prefix(2);
+    with_calls = true;
+  }
   uint32_t n = 0;
   if (!GetVarint(&in, &n) || n > in.size()) return false;
   refs->resize(n);
@@ -241,6 +268,13 @@ bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs) {
     if (!GetInt64(&in, &r.time_ms) || !GetVarint(&in, &len) || in.size() < len) return false;
     r.event_id = in.substr(0, len);
     in.remove_prefix(len);
+    r.has_call = with_calls;
+    r.call = std::string_view();
+    if (with_calls) {
+      if (!GetVarint(&in, &len) || in.size() < len) return false;
+      r.call = in.substr(0, len);
+      in.remove_prefix(len);
+    }
   }
   return in.empty();
 }

@@ -61,11 +61,27 @@ bool PostingBucketOf(std::string_view key, size_t prefix_size, int64_t* bucket_m
 // A posting list's value: varint count, then each call's 8-byte time and length-prefixed event
 // id, in the order given.
 struct CallRef {
-  int64_t time_ms;
+  int64_t time_ms = 0;
   std::string_view event_id;
+  // Format 5, lists of principals and access keys: the call's EncodeCall value, carried in the
+  // list so that the questions an incident starts from read a few lists instead of one call key
+  // per call found. Absent (has_call false) in other lists, which name the call only.
+  bool has_call = false;
+  std::string_view call;
 };
 void AppendCallRef(std::string* list, int64_t time_ms, std::string_view event_id);
 std::string FinishPostingList(uint32_t count, const std::string& refs);
+// Format 5: a list that carries its calls: 0x00 (a format-4 list starts with its count, never
+// 0), 0x01, varint count, then each call's 8-byte time, length-prefixed event id and
+// length-prefixed EncodeCall value.
+void AppendCallWithRef(std::string* list, int64_t time_ms, std::string_view event_id,
+                       std::string_view call);
+std::string FinishPostingListWithCalls(uint32_t count, const std::string& entries);
+// The index values whose lists carry their calls.
+inline bool ListCarriesCalls(ActivityIndex index) {
+  return index == ActivityIndex::kPrincipal || index == ActivityIndex::kAccessKey;
+}
+// Either kind of list.
 bool DecodePostingList(std::string_view in, std::vector<CallRef>* refs);
 
 std::string RunKey(std::string_view run_id);

@@ -123,14 +123,15 @@ struct RocksDbStore::Impl {
   rocksdb::Status PutActivity(const std::vector<ActivityRecord>& calls, rocksdb::WriteBatch* wb) {
     struct List {
       uint32_t count = 0;
+      bool with_calls = false;
       std::string refs;
     };
     // Keyed by the list's key without its id (value and bucket), which is appended when written.
     std::unordered_map<std::string, List> lists;
-    std::string key;
+    std::string key, call;
     for (const ActivityRecord& r : calls) {
-      rocksdb::Status s = wb->Put(activity, activity_format::CallKey(r.time_ms, r.event_id),
-                                  activity_format::EncodeCall(r));
+      call = activity_format::EncodeCall(r);
+      rocksdb::Status s = wb->Put(activity, activity_format::CallKey(r.time_ms, r.event_id), call);
       if (!s.ok()) return s;
       const int64_t bucket = activity_format::PostingBucket(r.time_ms);
       activity_format::IndexValue values[activity_format::kIndexCount];
@@ -141,7 +142,14 @@ struct RocksDbStore::Impl {
         activity_format::AppendPostingSeek(&key, v.index, v.value, bucket);
         List& list = lists[key];
         ++list.count;
-        activity_format::AppendCallRef(&list.refs, r.time_ms, r.event_id);
+        // Principals' and access keys' lists carry the calls (format 5): an incident starts from
+        // one of them and then reads its lists, not a call key per call.
+        list.with_calls = activity_format::ListCarriesCalls(v.index);
+        if (list.with_calls) {
+          activity_format::AppendCallWithRef(&list.refs, r.time_ms, r.event_id, call);
+        } else {
+          activity_format::AppendCallRef(&list.refs, r.time_ms, r.event_id);
+        }
       }
     }
     if (lists.empty()) return rocksdb::Status::OK();
@@ -149,8 +157,10 @@ struct RocksDbStore::Impl {
     for (const auto& [k, list] : lists) {
       key = k;
       activity_format::AppendPostingListId(&key, id);
-      rocksdb::Status s =
-          wb->Put(activity, key, activity_format::FinishPostingList(list.count, list.refs));
+      rocksdb::Status s = wb->Put(
+          activity, key,
+          list.with_calls ? activity_format::FinishPostingListWithCalls(list.count, list.refs)
+                          : activity_format::FinishPostingList(list.count, list.refs));
       if (!s.ok()) return s;
     }
     return rocksdb::Status::OK();
@@ -793,10 +803,24 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
     return Status::Corruption("state " + impl_->path + ": unreadable activity " + what);
   };
 
-  // Format 4: posting lists by value and hour, each call then read under its call key.
+  // Calls before the activity horizon may have been dropped by retention (and the lists of their
+  // hours with them, but a changelog restore can write such a list again): those are read under
+  // their call keys, where a dropped call is absent. Calls from the horizon on are never dropped.
+  int64_t horizon_ms = INT64_MIN;
+  {
+    std::string stored;
+    rocksdb::Status h =
+        impl_->db->Get(read, impl_->cf(kPositions), ToSlice(kActivityHorizonPosition), &stored);
+    if (h.ok() && !state_format::DecodeInt64(stored, &horizon_ms)) return failed("horizon");
+    if (!h.ok() && !h.IsNotFound()) return Status::Error("state scan activity: " + h.ToString());
+  }
+  // Format 4 and 5: posting lists by value and hour. A call a list carries (format 5, principals
+  // and access keys) is read from it; otherwise under its call key. A call listed twice (written
+  // again by a later commit) is read as the later list has it, as its call key holds it.
   const std::string list_prefix = activity_format::PostingPrefix(index, value);
   std::vector<activity_format::CallRef> refs;
   std::string call_key, call;
+  std::unordered_map<std::string, size_t> carried;  // call key -> its place in `found`
   for (it->Seek(activity_format::PostingSeek(index, value,
                                              activity_format::PostingBucket(from_ms)));
        it->Valid(); it->Next()) {
@@ -813,6 +837,17 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
     for (const activity_format::CallRef& ref : refs) {
       if (ref.time_ms < from_ms || ref.time_ms > to_ms) continue;
       call_key = activity_format::CallKey(ref.time_ms, ref.event_id);
+      if (ref.has_call && ref.time_ms >= horizon_ms) {
+        ActivityRecord record;
+        if (!activity_format::DecodeCall(call_key, ref.call, &record)) return failed("record");
+        auto [place, added] = carried.try_emplace(call_key, found.size());
+        if (added) {
+          found.push_back(std::move(record));
+        } else {
+          found[place->second] = std::move(record);
+        }
+        continue;
+      }
       rocksdb::Status got = impl_->db->Get(read, impl_->activity, call_key, &call);
       if (got.IsNotFound()) continue;  // dropped by retention after the list was written
       if (!got.ok()) return Status::Error("state scan activity: " + got.ToString());

@@ -11,12 +11,13 @@
 
 namespace driftwatch::state_format {
 
-inline constexpr int kFormatVersion = 4;
-// Versions before 4 differ only in the activity index: version 1 also in history records (no
+inline constexpr int kFormatVersion = 5;
+// Versions before 5 differ only in the activity index: version 1 also in history records (no
 // replayable call), version 2 holds each call's record in each of its entries, version 3 stores
 // each call once with a key-only posting per value, version 4 each call once with one posting
-// list per value, hour and commit. All are read as they are, and a writer that opens an older
-// state records version 4 (records of each version then live side by side).
+// list per value, hour and commit, version 5 as 4 with the lists of principals and access keys
+// carrying their calls too. All are read as they are, and a writer that opens an older state
+// records version 5 (records of each version then live side by side).
 inline constexpr int kOldestReadableFormatVersion = 1;
 
 // Keys in the resources family that start with this byte are internal (tombstones) and are

@@ -374,12 +374,12 @@ TEST(RocksDbStoreTest, RefusesAnotherFormatVersionNamingBoth) {
     std::unique_ptr<RocksDbStore> store;
     ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
   }
-  MetaVersion(path, "5", nullptr);  // as a future driftwatch would record it
+  MetaVersion(path, "6", nullptr);  // as a future driftwatch would record it
   std::unique_ptr<RocksDbStore> store;
   Status s = RocksDbStore::Open(path, {}, &store);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("format version 5"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("reads versions 1 to 4"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("format version 6"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads versions 1 to 5"), std::string::npos) << s.message();
   EXPECT_EQ(store, nullptr);
 }
 
@@ -408,7 +408,7 @@ TEST(RocksDbStoreTest, FinishesACreationCutShortButRefusesDataWithoutAVersion) {
   store.reset();
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "4");
+  EXPECT_EQ(version, "5");
 
   MetaVersion(path, "", nullptr);
   s = RocksDbStore::Open(path, {}, &store);
@@ -435,7 +435,7 @@ TEST(RocksDbStoreTest, ReadsFormatVersionOneAndUpgradesIt) {
   }
   std::string version;
   MetaVersion(path, nullptr, &version);
-  EXPECT_EQ(version, "4");
+  EXPECT_EQ(version, "5");
 }
 
 // Format-2 entries (every entry holding its call's record) and format-3 key-only postings stay
@@ -502,6 +502,95 @@ TEST(RocksDbStoreTest, ReadsFormatTwoAndThreeActivityBesidePostingLists) {
                        "old-1 RunInstances 1|us-east-1|AWS::EC2::Instance|i-1",
                        "mid-1 StopInstances 1|us-east-1|AWS::EC2::Instance|i-1",
                        "new-1 TerminateInstances 1|us-east-1|AWS::EC2::Instance|i-1"}));
+}
+
+// Format 5: principals' and access keys' lists carry their calls, and are read without the call
+// keys; a format-4 list (references only) beside them is still read through the call keys; a call
+// written again with other content reads as its last write; below the activity horizon the call
+// key decides (retention drops calls there, and a restored list may still name them).
+TEST(RocksDbStoreTest, ListsCarryingCallsAnswerWithoutCallKeysAndBesideFormatFourLists) {
+  TempDir dir;
+  const std::string path = dir.sub("state");
+  const int64_t t0 = 1700000000000;
+  auto call = [&](int i, const char* name) {
+    ActivityRecord r;
+    r.time_ms = t0 + i * 1000;
+    r.event_id = "e-" + std::to_string(i);
+    r.event_source = "iam.amazonaws.com";
+    r.event_name = name;
+    r.actor.arn = "arn:aws:iam::1:user/x";
+    r.actor.access_key_id = "AKIAX";
+    r.actor.source_ip = "10.0.0.1";
+    return r;
+  };
+  const ActivityRecord old4 = call(1, "ListUsers");     // written as format 4 wrote it
+  const ActivityRecord gone = call(2, "GetUser");       // its call key dropped
+  ActivityRecord again = call(3, "CreateUser");         // written twice
+  const ActivityRecord plain = call(4, "DeleteUser");
+  {
+    std::unique_ptr<RocksDbStore> store;
+    ASSERT_TRUE(RocksDbStore::Open(path, {}, &store).ok());
+    WriteSet w;
+    w.activity = {gone, again, plain};
+    ASSERT_TRUE(store->Commit(w).ok());
+    again.event_name = "CreateUser2";
+    WriteSet w2;
+    w2.activity = {again};
+    ASSERT_TRUE(store->Commit(w2).ok());
+  }
+  WithRawFamily(path, "activity", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* activity) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), activity,
+                        activity_format::CallKey(old4.time_ms, old4.event_id),
+                        activity_format::EncodeCall(old4))
+                    .ok());
+    std::string refs, key;
+    activity_format::AppendCallRef(&refs, old4.time_ms, old4.event_id);
+    key = activity_format::PostingSeek(ActivityIndex::kPrincipal, old4.actor.arn,
+                                       activity_format::PostingBucket(old4.time_ms));
+    activity_format::AppendPostingListId(&key, 1);
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), activity, key, activity_format::FinishPostingList(1, refs))
+            .ok());
+    // Every call key but old4's goes: the lists that carry calls still answer for them.
+    for (const ActivityRecord* r : {&gone, static_cast<const ActivityRecord*>(&again), &plain}) {
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), activity,
+                             activity_format::CallKey(r->time_ms, r->event_id))
+                      .ok());
+    }
+  });
+  auto scan = [&](ActivityIndex index, const std::string& value) {
+    RocksDbStoreOptions query;
+    query.read_only = true;
+    query.create_if_missing = false;
+    std::unique_ptr<RocksDbStore> store;
+    EXPECT_TRUE(RocksDbStore::Open(path, query, &store).ok());
+    std::vector<std::string> names;
+    EXPECT_TRUE(store
+                    ->ScanActivity(index, value, 0, INT64_MAX,
+                                   [&](const ActivityRecord& r) {
+                                     names.push_back(r.event_id + " " + r.event_name);
+                                     return true;
+                                   })
+                    .ok());
+    return names;
+  };
+  EXPECT_EQ(scan(ActivityIndex::kPrincipal, "arn:aws:iam::1:user/x"),
+            (std::vector<std::string>{"e-1 ListUsers", "e-2 GetUser", "e-3 CreateUser2",
+                                      "e-4 DeleteUser"}));
+  EXPECT_EQ(scan(ActivityIndex::kAccessKey, "AKIAX"),
+            (std::vector<std::string>{"e-2 GetUser", "e-3 CreateUser2", "e-4 DeleteUser"}));
+  // Source IPs' lists name their calls only: with the call keys gone, nothing is left but old4,
+  // which has no source-IP list.
+  EXPECT_EQ(scan(ActivityIndex::kSourceIp, "10.0.0.1"), std::vector<std::string>{});
+
+  // The activity horizon past e-2: below it the call key decides (e-2's is gone; e-1's is there).
+  WithRawFamily(path, "positions", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* positions) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), positions, "horizon:activity",
+                        state_format::EncodeInt64(t0 + 2500))
+                    .ok());
+  });
+  EXPECT_EQ(scan(ActivityIndex::kPrincipal, "arn:aws:iam::1:user/x"),
+            (std::vector<std::string>{"e-1 ListUsers", "e-3 CreateUser2", "e-4 DeleteUser"}));
 }
 
 // Posting lists: calls of several hours, commits and sessions, a call delivered twice; a scan
