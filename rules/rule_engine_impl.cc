@@ -75,6 +75,48 @@ bool ReadsDocument(const Condition& c) {
   return false;
 }
 
+// Whether evaluating `field` may read the event document beyond the call's members the appliers
+// parse (requestParameters, responseElements, resources, errorCode: RuleEvalContext::BeginEvent).
+bool ReadsBeyondMembers(const FieldRef& field) {
+  for (const FieldPath& p : field.paths) {
+    if (p.norm != NormField::kNone) continue;
+    if (p.segments.empty() || p.segments[0].kind != PathSegment::Kind::kKey) return true;
+    const std::string& first = p.segments[0].key;
+    if (first != "requestParameters" && first != "responseElements" && first != "resources" &&
+        first != "errorCode") {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ReadsBeyondMembers(const Condition& c) {
+  if (ReadsBeyondMembers(c.field) || ReadsBeyondMembers(c.from_port) ||
+      ReadsBeyondMembers(c.to_port)) {
+    return true;
+  }
+  for (const Condition& child : c.children) {
+    if (ReadsBeyondMembers(child)) return true;
+  }
+  return false;
+}
+
+bool RuleReadsBeyondMembers(const CompiledRule& rule) {
+  if (ReadsBeyondMembers(rule.condition)) return true;
+  for (const Condition& e : rule.exceptions) {
+    if (ReadsBeyondMembers(e)) return true;
+  }
+  if (rule.has_resolve && ReadsBeyondMembers(rule.resolve)) return true;
+  if (ReadsBeyondMembers(rule.resource.id) || ReadsBeyondMembers(rule.resource.arn)) return true;
+  for (const FieldRef& f : rule.resource.typed_ids) {
+    if (ReadsBeyondMembers(f)) return true;
+  }
+  for (const FieldRef& f : rule.evidence) {
+    if (ReadsBeyondMembers(f)) return true;
+  }
+  return false;
+}
+
 bool RuleReadsDocument(const CompiledRule& rule) {
   if (ReadsDocument(rule.condition)) return true;
   for (const Condition& e : rule.exceptions) {
@@ -128,6 +170,8 @@ struct CompiledRuleEngine::Impl {
   bool Owns(std::string_view account) const { return !owns || owns(account); }
   // Per rule: whether evaluating it may read a field outside the normalized Event.
   std::vector<char> reads_document;
+  // Whether it reads the document beyond the call's members (RuleReadsBeyondMembers).
+  std::vector<char> reads_beyond_members;
   // Prepare's own evaluation context: Prepare runs on the decoding thread, beside `eval`.
   RuleEvalContext prepare_eval;
 
@@ -187,7 +231,8 @@ struct CompiledRuleEngine::Impl {
 
   // The event rules for `event`, evaluated on `eval`; `document` is its document parsed ahead
   // (nullptr: parsed on first use).
-  void EvaluateEvent(const Event& event, const json* document, BatchContext& ctx) {
+  void EvaluateEvent(const Event& event, const json* document, const json* members,
+                     BatchContext& ctx) {
     if (event.kind == EventKind::kControl) {
       ApplyControl(event, ctx);
       return;
@@ -195,7 +240,7 @@ struct CompiledRuleEngine::Impl {
     bool begun = false;
     ForEventRules(event, [&](uint32_t idx) {
       if (!begun) {
-        eval.BeginEvent(&event, ctx.watermark_ms(), document);
+        eval.BeginEvent(&event, ctx.watermark_ms(), document, members);
         begun = true;
       }
       EvaluateEventRule(idx, event, ctx);
@@ -533,6 +578,7 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::LoadTexts(
   impl->reads_document.reserve(impl->set.rules.size());
   for (const CompiledRule& rule : impl->set.rules) {
     impl->reads_document.push_back(RuleReadsDocument(rule) ? 1 : 0);
+    impl->reads_beyond_members.push_back(RuleReadsBeyondMembers(rule) ? 1 : 0);
   }
   impl->eval.ResizeCache(impl->set.cache_slots);
   impl->prepare_eval.ResizeCache(impl->set.cache_slots);
@@ -578,7 +624,7 @@ std::unique_ptr<CompiledRuleEngine> CompiledRuleEngine::Load(const std::vector<s
 }
 
 void CompiledRuleEngine::OnEvent(const Event& event, BatchContext& ctx) {
-  impl_->EvaluateEvent(event, nullptr, ctx);
+  impl_->EvaluateEvent(event, nullptr, nullptr, ctx);
 }
 
 void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
@@ -587,16 +633,22 @@ void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
   // that the document is parsed only for the events whose evaluation will read it (most
   // conditions are decided by normalized fields first).
   RuleEvalContext& eval = m.prepare_eval;
+  // The call's members the appliers parsed (Applier::Prepare runs first) answer the paths under
+  // them: the document is parsed only for a path elsewhere.
+  const json* members = out->record_ready ? &out->record : nullptr;
   bool begun = false, wanted = false;
   m.ForEventRules(event, [&](uint32_t idx) {
     if (wanted || m.reads_document[idx] == 0) return;
     if (!begun) {
-      eval.BeginEvent(&event, 0);
+      eval.BeginEvent(&event, 0, nullptr, members);
       begun = true;
     }
     const CompiledRule& rule = m.set.rules[idx];
-    // A rule that holds reads its resource and evidence fields next.
-    wanted = (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) || Impl::Holds(rule, eval);
+    // A rule that holds reads its resource and evidence fields next: the document is wanted
+    // unless the members answer all the rule reads.
+    const bool holds =
+        (rule.has_resolve && eval.Eval(rule.resolve, nullptr)) || Impl::Holds(rule, eval);
+    wanted = holds && (members == nullptr || m.reads_beyond_members[idx] != 0);
   });
   if (!begun) return;
   if (eval.TakeParsedDocument(&out->document)) {
@@ -609,7 +661,8 @@ void CompiledRuleEngine::Prepare(const Event& event, PreparedEvent* out) const {
 
 void CompiledRuleEngine::OnPreparedEvent(const Event& event, const PreparedEvent& prepared,
                                          BatchContext& ctx) {
-  impl_->EvaluateEvent(event, prepared.document_ready ? &prepared.document : nullptr, ctx);
+  impl_->EvaluateEvent(event, prepared.document_ready ? &prepared.document : nullptr,
+                       prepared.record_ready ? &prepared.record : nullptr, ctx);
 }
 
 void CompiledRuleEngine::OnStateDelta(const StateDelta& delta, const Event& cause,

@@ -126,9 +126,10 @@ std::string_view AccountOf(std::string_view s) {
 }
 
 void RuleEvalContext::BeginEvent(const Event* event, int64_t watermark_ms,
-                                 const json* document) {
+                                 const json* document, const json* members) {
   event_ = event;
   doc_ = document != nullptr && document->is_object() ? document : nullptr;
+  members_ = members != nullptr && members->is_object() ? members : nullptr;
   parse_attempted_ = document != nullptr;
   parsed_now_ = false;
   own_account_ = event->account;
@@ -142,6 +143,7 @@ void RuleEvalContext::BeginDocument(const json* doc, std::string_view own_accoun
                                     int64_t watermark_ms) {
   event_ = nullptr;
   doc_ = doc;
+  members_ = nullptr;
   parse_attempted_ = true;
   parsed_now_ = false;
   own_account_ = own_account;
@@ -161,6 +163,18 @@ const json* RuleEvalContext::Root() {
   if (parsed_.is_discarded() || !parsed_.is_object()) return nullptr;
   doc_ = &parsed_;
   return doc_;
+}
+
+const json* RuleEvalContext::RootFor(const FieldPath& path) {
+  if (members_ != nullptr && doc_ == nullptr && !path.segments.empty() &&
+      path.segments[0].kind == PathSegment::Kind::kKey) {
+    const std::string& first = path.segments[0].key;
+    if (first == "requestParameters" || first == "responseElements" || first == "resources" ||
+        first == "errorCode") {
+      return members_;
+    }
+  }
+  return Root();
 }
 
 bool RuleEvalContext::TakeParsedDocument(json* out) {
@@ -353,7 +367,7 @@ bool RuleEvalContext::ForEachValue(const FieldRef& field, const json* scope, Fn&
       if (slot.gen != gen_) {
         slot.gen = gen_;
         slot.node = nullptr;
-        const json* root = Root();
+        const json* root = RootFor(path);
         const json* node = root;
         for (const PathSegment& seg : path.segments) {
           if (node == nullptr || !node->is_object()) {
@@ -367,7 +381,7 @@ bool RuleEvalContext::ForEachValue(const FieldRef& field, const json* scope, Fn&
       }
       return slot.node != nullptr && fn(FromJson(*slot.node));
     }
-    const json* root = Root();
+    const json* root = RootFor(path);
     return root != nullptr && Walk(*root, path, 0, fn);
   }
   return false;

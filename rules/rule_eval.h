@@ -25,9 +25,13 @@ class RuleEvalContext {
 
   // Evaluate against an event: normalized fields come from `event`; other paths from its
   // document, parsed on first use, or from `document` when it was parsed ahead (a discarded or
-  // non-object value reads as no document). Both must outlive the evaluation.
+  // non-object value reads as no document). `members`, when given, is an object holding the
+  // call's requestParameters, responseElements, resources and errorCode as the document has them
+  // (the appliers' parsed record): paths under those are read there, without parsing the
+  // document. All must outlive the evaluation.
   void BeginEvent(const Event* event, int64_t watermark_ms,
-                  const nlohmann::json* document = nullptr);
+                  const nlohmann::json* document = nullptr,
+                  const nlohmann::json* members = nullptr);
   // Evaluate against a resource document (state rules). `doc` must outlive the evaluation.
   void BeginDocument(const nlohmann::json* doc, std::string_view own_account,
                      int64_t watermark_ms);
@@ -84,8 +88,12 @@ class RuleEvalContext {
   bool LeafScalar(const Condition& c, const Val& v);
   bool EvalPorts(const Condition& c, const nlohmann::json* scope, nlohmann::json* evidence);
 
+  // The document a path is read from: the members for a path under one of them, else Root().
+  const nlohmann::json* RootFor(const FieldPath& path);
+
   const Event* event_ = nullptr;
   const nlohmann::json* doc_ = nullptr;
+  const nlohmann::json* members_ = nullptr;
   nlohmann::json parsed_;
   bool parse_attempted_ = false;
   bool parsed_now_ = false;  // parsed_ holds this event's document

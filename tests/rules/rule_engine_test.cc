@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "appliers/prepared_event.h"
 #include "rules/rule_engine_impl.h"
 #include "state/batch_context.h"
 #include "state/memory_store.h"
@@ -221,6 +222,48 @@ TEST_F(RuleEngineTest, DocumentParsedAtMostOncePerEventForAllRules) {
   Event other = ApiCall("iam.amazonaws.com", "DeleteUser", json::object());
   engine->OnEvent(other, ctx);
   EXPECT_EQ(engine->document_parses(), 1) << "no candidate rule: no parse";
+}
+
+// Parse once: paths under the call's members are read from the members the appliers parsed
+// (PreparedEvent::record); the document is parsed only for a rule reading elsewhere.
+TEST_F(RuleEngineTest, CallMembersTheAppliersParsedNeedNoDocumentParse) {
+  auto engine = MustLoad(
+      Rule("member", "  event: {source: iam.amazonaws.com, names: [CreateUser]}\n",
+           "{field: requestParameters.userName, equals: u7}") +
+      Rule("beyond", "  event: {source: iam.amazonaws.com, names: [DeleteUser]}\n",
+           "{all: [{field: requestParameters.userName, equals: u7}, "
+           "{field: userIdentity.sessionContext.attributes.mfaAuthenticated, equals: 'false'}]}"));
+  MemoryStore fresh;
+  BatchContext ctx(&fresh);
+
+  Event e = ApiCall("iam.amazonaws.com", "CreateUser", {{"requestParameters", {{"userName", "u7"}}}});
+  e.document = "not json at all";  // would fail to parse if anything tried
+  PreparedEvent prepared;
+  prepared.record = {{"requestParameters", {{"userName", "u7"}}}};
+  prepared.record_ready = true;
+  engine->Prepare(e, &prepared);
+  EXPECT_FALSE(prepared.document_ready);
+  engine->OnPreparedEvent(e, prepared, ctx);
+  std::vector<Finding> out = ctx.TakeEmitted();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule_id, "member");
+  EXPECT_EQ(engine->document_parses(), 0);
+
+  // A rule that also reads userIdentity: the document is parsed, once, ahead.
+  Event d = ApiCall("iam.amazonaws.com", "DeleteUser",
+                    {{"requestParameters", {{"userName", "u7"}}},
+                     {"userIdentity", {{"sessionContext",
+                                        {{"attributes", {{"mfaAuthenticated", "false"}}}}}}}});
+  PreparedEvent prepared_d;
+  prepared_d.record = {{"requestParameters", {{"userName", "u7"}}}};
+  prepared_d.record_ready = true;
+  engine->Prepare(d, &prepared_d);
+  EXPECT_TRUE(prepared_d.document_ready);
+  engine->OnPreparedEvent(d, prepared_d, ctx);
+  out = ctx.TakeEmitted();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule_id, "beyond");
+  EXPECT_EQ(engine->document_parses(), 0) << "parsed ahead, not again";
 }
 
 TEST_F(RuleEngineTest, IndexSelectsBySourceAndName) {
