@@ -59,78 +59,55 @@ bool HasTag(const json& doc, const std::string& key, const std::string& value) {
   return false;
 }
 
-// Whether evaluating `field` may read the event document (a path no normalized field serves).
-bool ReadsDocument(const FieldRef& field) {
+// Whether any path a rule may evaluate (condition, exceptions, resolve, resource, evidence)
+// satisfies `pred`.
+template <typename Pred>
+bool AnyPath(const FieldRef& field, const Pred& pred) {
   for (const FieldPath& p : field.paths) {
-    if (p.norm == NormField::kNone) return true;
+    if (pred(p)) return true;
   }
   return false;
 }
 
-bool ReadsDocument(const Condition& c) {
-  if (ReadsDocument(c.field) || ReadsDocument(c.from_port) || ReadsDocument(c.to_port)) return true;
-  for (const Condition& child : c.children) {
-    if (ReadsDocument(child)) return true;
-  }
-  return false;
-}
-
-// Whether evaluating `field` may read the event document beyond the call's members the appliers
-// parse (requestParameters, responseElements, resources, errorCode: RuleEvalContext::BeginEvent).
-bool ReadsBeyondMembers(const FieldRef& field) {
-  for (const FieldPath& p : field.paths) {
-    if (p.norm != NormField::kNone) continue;
-    if (p.segments.empty() || p.segments[0].kind != PathSegment::Kind::kKey) return true;
-    const std::string& first = p.segments[0].key;
-    if (first != "requestParameters" && first != "responseElements" && first != "resources" &&
-        first != "errorCode") {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool ReadsBeyondMembers(const Condition& c) {
-  if (ReadsBeyondMembers(c.field) || ReadsBeyondMembers(c.from_port) ||
-      ReadsBeyondMembers(c.to_port)) {
+template <typename Pred>
+bool AnyPath(const Condition& c, const Pred& pred) {
+  if (AnyPath(c.field, pred) || AnyPath(c.from_port, pred) || AnyPath(c.to_port, pred)) {
     return true;
   }
   for (const Condition& child : c.children) {
-    if (ReadsBeyondMembers(child)) return true;
+    if (AnyPath(child, pred)) return true;
   }
   return false;
 }
 
-bool RuleReadsBeyondMembers(const CompiledRule& rule) {
-  if (ReadsBeyondMembers(rule.condition)) return true;
+template <typename Pred>
+bool RuleAnyPath(const CompiledRule& rule, const Pred& pred) {
+  if (AnyPath(rule.condition, pred)) return true;
   for (const Condition& e : rule.exceptions) {
-    if (ReadsBeyondMembers(e)) return true;
+    if (AnyPath(e, pred)) return true;
   }
-  if (rule.has_resolve && ReadsBeyondMembers(rule.resolve)) return true;
-  if (ReadsBeyondMembers(rule.resource.id) || ReadsBeyondMembers(rule.resource.arn)) return true;
+  if (rule.has_resolve && AnyPath(rule.resolve, pred)) return true;
+  if (AnyPath(rule.resource.id, pred) || AnyPath(rule.resource.arn, pred)) return true;
   for (const FieldRef& f : rule.resource.typed_ids) {
-    if (ReadsBeyondMembers(f)) return true;
+    if (AnyPath(f, pred)) return true;
   }
   for (const FieldRef& f : rule.evidence) {
-    if (ReadsBeyondMembers(f)) return true;
+    if (AnyPath(f, pred)) return true;
   }
   return false;
 }
 
+// Whether the rule may read the event document (a path no normalized field serves).
 bool RuleReadsDocument(const CompiledRule& rule) {
-  if (ReadsDocument(rule.condition)) return true;
-  for (const Condition& e : rule.exceptions) {
-    if (ReadsDocument(e)) return true;
-  }
-  if (rule.has_resolve && ReadsDocument(rule.resolve)) return true;
-  if (ReadsDocument(rule.resource.id) || ReadsDocument(rule.resource.arn)) return true;
-  for (const FieldRef& f : rule.resource.typed_ids) {
-    if (ReadsDocument(f)) return true;
-  }
-  for (const FieldRef& f : rule.evidence) {
-    if (ReadsDocument(f)) return true;
-  }
-  return false;
+  return RuleAnyPath(rule, [](const FieldPath& p) { return p.norm == NormField::kNone; });
+}
+
+// Whether it may read the document beyond the call's members the appliers parse
+// (requestParameters, responseElements, resources, errorCode: RuleEvalContext::BeginEvent).
+bool RuleReadsBeyondMembers(const CompiledRule& rule) {
+  return RuleAnyPath(rule, [](const FieldPath& p) {
+    return p.norm == NormField::kNone && !IsCallMemberPath(p);
+  });
 }
 
 bool PrincipalMatches(const std::string& pattern, const std::string& arn) {

@@ -166,14 +166,7 @@ const json* RuleEvalContext::Root() {
 }
 
 const json* RuleEvalContext::RootFor(const FieldPath& path) {
-  if (members_ != nullptr && doc_ == nullptr && !path.segments.empty() &&
-      path.segments[0].kind == PathSegment::Kind::kKey) {
-    const std::string& first = path.segments[0].key;
-    if (first == "requestParameters" || first == "responseElements" || first == "resources" ||
-        first == "errorCode") {
-      return members_;
-    }
-  }
+  if (members_ != nullptr && doc_ == nullptr && IsCallMemberPath(path)) return members_;
   return Root();
 }
 

@@ -65,6 +65,15 @@ struct FieldPath {
   int cache_slot = -1;  // >= 0: single-valued path from the root, cached per event
 };
 
+// Whether `path` starts at one of an API call's members the appliers parse (requestParameters,
+// responseElements, resources, errorCode), which the event rules then read from there.
+inline bool IsCallMemberPath(const FieldPath& path) {
+  if (path.segments.empty() || path.segments[0].kind != PathSegment::Kind::kKey) return false;
+  const std::string& first = path.segments[0].key;
+  return first == "requestParameters" || first == "responseElements" || first == "resources" ||
+         first == "errorCode";
+}
+
 // A field reference: one path, or alternatives where the first that exists is used (both key
 // spellings of Config items, old and new security-group range shapes).
 struct FieldRef {
