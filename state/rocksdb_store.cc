@@ -282,8 +282,7 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   findings.memtable_prefix_bloom_size_ratio = 0.02;
   // History is read in runs of a resource's entries, never one entry at a time: blocks of 16 KiB
   // instead of 4 compress better and cost a quarter of the per-block work when a memtable is
-  // flushed (each block starts a new compression stream). The activity index keeps 4 KiB: an
-  // incident query reads its calls one by one through the posting lists.
+  // flushed (each block starts a new compression stream).
   rocksdb::BlockBasedTableOptions history_table = table;
   history_table.block_size = 16 << 10;
   // History is never read by whole key: its filters hold resources only (HistoryResourcePrefix).
@@ -315,6 +314,13 @@ Status RocksDbStore::Open(const std::string& path, const RocksDbStoreOptions& op
   // sorted once when flushed, instead of a skip list whose inserts cost a cache-missing search.
   rocksdb::ColumnFamilyOptions activity_cf = base;
   activity_cf.memtable_factory.reset(new rocksdb::VectorRepFactory);
+  // 16 KiB blocks too: since format 5 the questions an incident starts from (principal, access
+  // key) read their posting lists, not a call key per call; by source IP or session each call is
+  // still read on its own (about 12 % more instructions for such a query at 10 M events, against
+  // 2 % fewer for a replay and a state 0.18 of the input instead of 0.21).
+  rocksdb::BlockBasedTableOptions activity_table = table;
+  activity_table.block_size = 16 << 10;
+  activity_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(activity_table));
   for (rocksdb::ColumnFamilyDescriptor& d : descriptors) {
     if (d.name == kCfActivity) d.options = activity_cf;
   }
