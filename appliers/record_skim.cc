@@ -13,9 +13,8 @@ namespace driftwatch::applier {
 namespace {
 
 // The members of a CloudTrail record that appliers read.
-constexpr std::string_view kRecordMembers[] = {"requestParameters", "responseElements", "resources",
-                                               "errorCode"};
-constexpr size_t kRecordMemberCount = std::size(kRecordMembers);
+constexpr const auto& kRecordMembers = Event::kRecordMemberNames;
+constexpr size_t kRecordMemberCount = Event::kRecordMemberCount;
 
 size_t SkipSpace(std::string_view s, size_t i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
@@ -105,10 +104,9 @@ json ParseRecord(const Event& event, std::string* text) {
   text->clear();
   if (event.kind == EventKind::kApiCall) {
     std::string_view values[kRecordMemberCount];
-    static_assert(kRecordMemberCount == Event::kRecordMemberCount);
     bool found = event.members_known;
     if (found) {
-      // Where the decoder found them (kRecordMembers is in Event::RecordMember's order).
+      // Where the decoder found them.
       for (size_t m = 0; m < kRecordMemberCount; ++m) {
         values[m] = event.Member(static_cast<Event::RecordMember>(m));
       }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rules/finding_tracker.h"
+#include "vocab/event.h"
 #include "vocab/finding.h"
 
 namespace driftwatch {
@@ -70,8 +71,10 @@ struct FieldPath {
 inline bool IsCallMemberPath(const FieldPath& path) {
   if (path.segments.empty() || path.segments[0].kind != PathSegment::Kind::kKey) return false;
   const std::string& first = path.segments[0].key;
-  return first == "requestParameters" || first == "responseElements" || first == "resources" ||
-         first == "errorCode";
+  for (std::string_view name : Event::kRecordMemberNames) {
+    if (first == name) return true;
+  }
+  return false;
 }
 
 // A field reference: one path, or alternatives where the first that exists is used (both key

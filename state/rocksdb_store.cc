@@ -813,12 +813,8 @@ Status RocksDbStore::ScanActivity(ActivityIndex index, std::string_view value, i
   // hours with them, but a changelog restore can write such a list again): those are read under
   // their call keys, where a dropped call is absent. Calls from the horizon on are never dropped.
   int64_t horizon_ms = INT64_MIN;
-  {
-    std::string stored;
-    rocksdb::Status h =
-        impl_->db->Get(read, impl_->cf(kPositions), ToSlice(kActivityHorizonPosition), &stored);
-    if (h.ok() && !state_format::DecodeInt64(stored, &horizon_ms)) return failed("horizon");
-    if (!h.ok() && !h.IsNotFound()) return Status::Error("state scan activity: " + h.ToString());
+  if (Status h = GetPosition(kActivityHorizonPosition, &horizon_ms); !h.ok() && !h.IsNotFound()) {
+    return h;
   }
   // Format 4 and 5: posting lists by value and hour. A call a list carries (format 5, principals
   // and access keys) is read from it; otherwise under its call key. A call listed twice (written

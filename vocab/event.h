@@ -105,6 +105,9 @@ struct Event {
     kErrorCode,
     kRecordMemberCount
   };
+  // Their names, in RecordMember's order.
+  static constexpr std::string_view kRecordMemberNames[kRecordMemberCount] = {
+      "requestParameters", "responseElements", "resources", "errorCode"};
   MemberSpan members[kRecordMemberCount];
   bool members_known = false;
   // The member's JSON text; empty when absent (or when members_known is false).
